@@ -1,0 +1,5 @@
+import sys
+
+from parcelwatch.cli import main
+
+sys.exit(main())

@@ -1,0 +1,310 @@
+"""Rules: every threshold and vocabulary parcelwatch uses, as an immutable value.
+
+``load_rules(path)`` reads a TOML file and overrides only the keys it names; unknown keys are
+rejected with a close-match suggestion and every error names the key path. ``defaults_toml()``
+writes the commented default file (``parcelwatch rules defaults``). Each key carries its default,
+a description and its source with a confidence tag (DOMAIN.md): numbers tagged L are shown to the
+user as "默认值，可配置".
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from parcelwatch.errors import ConfigError
+from parcelwatch.io.schema import ROLES
+
+__all__ = ["Rules", "load_rules", "defaults_toml", "DEFAULT_RULES"]
+
+
+def _key(default: Any, doc: str, source: str = "", *, choices: tuple[Any, ...] = (), minimum: float | None = None, maximum: float | None = None) -> Any:
+    meta = {"doc": doc, "source": source, "choices": choices, "min": minimum, "max": maximum}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class CountySection:
+    """The county the workspace belongs to."""
+
+    code: str = _key("", "6-digit county code (行政区划代码), e.g. 370790")
+    name: str = _key("", "county name shown on maps and forms")
+    region: str = _key(
+        "",
+        "caretaker-room region: south (15 m²), north (22.5 m²), severe_cold (30 m²); "
+        "empty = use the strictest limit and say so in every reason. A provincial decision.",
+        "DOMAIN §1.3 (M); region is provincial (H)",
+        choices=("", "south", "north", "severe_cold"),
+    )
+    gk_zone: int = _key(0, "3-degree Gauss-Kruger zone for overlay; 0 = from the farmland layer's CRS or longitude", "DOMAIN §5.2 (H)", minimum=0, maximum=45)
+
+
+@dataclass(frozen=True)
+class GeometrySection:
+    """Overlay tolerances."""
+
+    min_overlap_m2: float = _key(1.0, "an overlap smaller than this (m²) is a sliver and ignored", "DOMAIN §9.1 G6 (L)", minimum=0)
+    min_overlap_share: float = _key(0.10, "share of a footprint that must be on 耕地/永农 for it to count as on farmland", "issue #3 default (L)", minimum=0, maximum=1)
+    reported_area_tolerance: float = _key(0.05, "relative tolerance when sniffing whether 监测面积 is in m² or 亩", "DOMAIN §9.1 G8 (L)", minimum=0, maximum=1)
+
+
+@dataclass(frozen=True)
+class FarmlandSection:
+    """Which land-use codes are farmland."""
+
+    codes: tuple[str, ...] = _key(("0101", "0102", "0103"), "DLBM codes that count as 耕地", "DOMAIN §0 (H)")
+    facility_codes: tuple[str, ...] = _key(("1202",), "DLBM codes of 设施农用地", "DOMAIN §2.1 (H)")
+    deduct_tiankan: bool = _key(True, "scale overlaps by TBDLMJ/TBMJ (田坎 deduction)", "DOMAIN §9.1 G7 (M)")
+
+
+@dataclass(frozen=True)
+class GreenhouseSection:
+    """Greenhouse-related thresholds (大棚房)."""
+
+    inside_share: float = _key(0.50, "share of a footprint inside greenhouse polygons to count as inside a greenhouse", "DOMAIN §9.2 D2 (L)", minimum=0, maximum=1)
+    context_distance_m: float = _key(50.0, "a footprint within this distance of a greenhouse is in agricultural context", "issue #3 default (L)", minimum=0)
+    caretaker_distance_m: float = _key(10.0, "a caretaker room inside or within this distance of a greenhouse is checked against the limits", "DOMAIN §9.2 D3 (L)", minimum=0)
+    caretaker_max_storeys: int = _key(1, "caretaker rooms must be single storey; more storeys -> Class III", "DOMAIN §1.3 (M)", minimum=1)
+    caretaker_limit_south_m2: float = _key(15.0, "caretaker-room footprint limit, south", "DOMAIN §1.3 [S6] (M)", minimum=0)
+    caretaker_limit_north_m2: float = _key(22.5, "caretaker-room footprint limit, north", "DOMAIN §1.3 [S6][S2] (M)", minimum=0)
+    caretaker_limit_severe_cold_m2: float = _key(30.0, "caretaker-room footprint limit, severe cold", "DOMAIN §1.3 [S6] (L)", minimum=0)
+    class1_min_area_m2: float = _key(30.0, "unknown-use footprints outside greenhouses count for Class I from this size", "DOMAIN §9.2 D1 (L)", minimum=0)
+
+
+@dataclass(frozen=True)
+class ApprovalSection:
+    """How approvals and filings clear a footprint."""
+
+    cover_share: float = _key(0.90, "a footprint covered at least this much by an approval is not a problem", "DOMAIN §9.3 W2 (L)", minimum=0, maximum=1)
+    legal_types: tuple[str, ...] = _key(("建设用地", "农转用", "农用地转用", "批准用地", "征收", "供地"), "approval types that make construction legal -> suggested judgement 合法", "DOMAIN §3 (M)")
+    temporary_types: tuple[str, ...] = _key(("临时用地",), "approval types of temporary land -> suggested judgement 其他(临时用地)", "DOMAIN §3 (M)")
+    facility_types: tuple[str, ...] = _key(("设施农用地备案", "设施农用地", "设施农业用地备案"), "filings of 设施农用地: a filing, not a permit for non-agricultural building", "DOMAIN §2.5 (H)")
+
+
+@dataclass(frozen=True)
+class AlertSection:
+    """Alerts on a parcel (criminal-referral thresholds and large parcels)."""
+
+    pbf_mu: float = _key(5.0, "illegal occupation of 永久基本农田 at or above this (亩) reaches the criminal threshold", "法释〔2000〕14号, DOMAIN §9.3 W6 (H)", minimum=0)
+    farmland_mu: float = _key(10.0, "illegal occupation of other 耕地 at or above this (亩) reaches the criminal threshold", "法释〔2000〕14号, DOMAIN §9.3 W6 (H)", minimum=0)
+    large_parcel_farmland_mu: float = _key(100.0, "a parcel holding at least this much 耕地 (亩) is flagged large", "DOMAIN §9.3 W7 (L)", minimum=0)
+
+
+@dataclass(frozen=True)
+class VocabularySection:
+    """Which recorded uses (用途) mean what. Matching is by substring of the recorded value."""
+
+    caretaker: tuple[str, ...] = _key(("看护房", "管护房", "管理房", "看护用房", "管理用房"), "caretaker rooms (看护房)", "DOMAIN §1.2-1.3 (H)")
+    residential: tuple[str, ...] = _key(("住宅", "别墅", "住房", "民居", "宿舍", "庄园"), "residential", "DOMAIN §1.2 (H)")
+    catering: tuple[str, ...] = _key(("餐饮", "餐馆", "饭店", "农家乐", "酒店"), "catering", "DOMAIN §1.2 (H)")
+    lodging: tuple[str, ...] = _key(("住宿", "民宿", "宾馆", "度假"), "lodging", "DOMAIN §1.2 (H)")
+    leisure: tuple[str, ...] = _key(("娱乐", "会所", "会议", "养老", "休闲", "展销"), "entertainment, clubs, conference, elderly care", "DOMAIN §1.2 (H)")
+    industrial: tuple[str, ...] = _key(("厂房", "工厂", "加工", "仓储", "物流", "交易市场", "钢结构"), "industrial, warehousing, markets", "DOMAIN §1.4, §2.3 (M)")
+    agricultural: tuple[str, ...] = _key(("农机库", "农资", "农具", "畜禽舍", "养殖", "育苗", "晾晒", "分拣", "保鲜", "蔬菜", "种植", "大棚", "温室", "灌溉", "泵房"), "agricultural facility uses (not a non-agricultural use)", "DOMAIN §2.1 (H)")
+    unknown: tuple[str, ...] = _key(("", "未知", "不详", "其他", "无"), "values that mean the use is unknown", "issue #3")
+
+
+SECTIONS: dict[str, type] = {
+    "county": CountySection,
+    "geometry": GeometrySection,
+    "farmland": FarmlandSection,
+    "greenhouse": GreenhouseSection,
+    "approval": ApprovalSection,
+    "alert": AlertSection,
+    "vocabulary": VocabularySection,
+}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """All configuration, immutable; pass it explicitly (``classify(..., rules=rules)``)."""
+
+    county: CountySection = field(default_factory=CountySection)
+    geometry: GeometrySection = field(default_factory=GeometrySection)
+    farmland: FarmlandSection = field(default_factory=FarmlandSection)
+    greenhouse: GreenhouseSection = field(default_factory=GreenhouseSection)
+    approval: ApprovalSection = field(default_factory=ApprovalSection)
+    alert: AlertSection = field(default_factory=AlertSection)
+    vocabulary: VocabularySection = field(default_factory=VocabularySection)
+    # [fields.<role>] <canonical> = ["ALIAS", ...]: extra field aliases, tried before defaults.
+    fields: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    source: str = "defaults"
+
+    def aliases(self, role: str) -> Mapping[str, tuple[str, ...]]:
+        return self.fields.get(role, {})
+
+    def caretaker_limit_m2(self) -> tuple[float, str]:
+        """The caretaker-room limit for the county's region and a note for the reason text."""
+        g = self.greenhouse
+        region = self.county.region
+        if region == "south":
+            return g.caretaker_limit_south_m2, "南方"
+        if region == "north":
+            return g.caretaker_limit_north_m2, "北方"
+        if region == "severe_cold":
+            return g.caretaker_limit_severe_cold_m2, "严寒地区"
+        strictest = min(g.caretaker_limit_south_m2, g.caretaker_limit_north_m2, g.caretaker_limit_severe_cold_m2)
+        return strictest, "未设置地区，按最严标准"
+
+    def digest(self) -> str:
+        """A short hash of the effective rules, recorded with every run."""
+        payload = json.dumps(_as_plain(self), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
+
+
+def _as_plain(rules: Rules) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in SECTIONS:
+        sec = getattr(rules, name)
+        out[name] = {f.name: getattr(sec, f.name) for f in fields(sec)}
+    out["fields"] = {r: dict(v) for r, v in rules.fields.items()}
+    return out
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else f" Known keys: {', '.join(options)}."
+
+
+def _coerce(path: str, value: Any, default: Any, meta: Mapping[str, Any], where: str) -> Any:
+    def fail(msg: str) -> ConfigError:
+        return ConfigError(f"{where}: [{path}] {msg}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise fail(f"must be true or false, got {value!r}.")
+        return value
+    if isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"must be a number, got {value!r}.")
+        if isinstance(default, int) and not isinstance(default, bool) and not float(value).is_integer():
+            raise fail(f"must be a whole number, got {value!r}.")
+        if meta.get("min") is not None and value < meta["min"]:
+            raise fail(f"must be >= {meta['min']}, got {value!r}.")
+        if meta.get("max") is not None and value > meta["max"]:
+            raise fail(f"must be <= {meta['max']}, got {value!r}.")
+        return type(default)(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise fail(f"must be text, got {value!r}.")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise fail(f"must be one of {', '.join(repr(c) for c in meta['choices'])}, got {value!r}.")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(f"must be a list of text values, got {value!r}.")
+        return tuple(value)
+    raise fail("has an unsupported type.")  # pragma: no cover
+
+
+def rules_from_mapping(data: Mapping[str, Any], *, where: str = "rules") -> Rules:
+    """Build :class:`Rules` from a parsed TOML mapping (only named keys override defaults)."""
+    rules = Rules(source=where)
+    top = [*SECTIONS, "fields"]
+    for sec_name, sec_value in data.items():
+        if sec_name not in top:
+            raise ConfigError(f"{where}: unknown section [{sec_name}].{_suggest(sec_name, top)}")
+        if not isinstance(sec_value, dict):
+            raise ConfigError(f"{where}: [{sec_name}] must be a table of keys.")
+        if sec_name == "fields":
+            rules = replace(rules, fields=_parse_fields(sec_value, where))
+            continue
+        section = getattr(rules, sec_name)
+        known = {f.name: f for f in fields(section)}
+        updates = {}
+        for key, value in sec_value.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{where}: unknown key [{sec_name}].{key}.{_suggest(key, list(known))}"
+                )
+            f = known[key]
+            updates[key] = _coerce(f"{sec_name}.{key}", value, getattr(section, key), f.metadata, where)
+        rules = replace(rules, **{sec_name: replace(section, **updates)})
+    return rules
+
+
+def _parse_fields(table: Mapping[str, Any], where: str) -> dict[str, dict[str, tuple[str, ...]]]:
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for role_name, mapping in table.items():
+        if role_name not in ROLES:
+            raise ConfigError(f"{where}: unknown layer role [fields.{role_name}].{_suggest(role_name, list(ROLES))}")
+        if not isinstance(mapping, dict):
+            raise ConfigError(f"{where}: [fields.{role_name}] must be a table like parcel_id = [\"XSBH\"].")
+        canon = [f.name for f in ROLES[role_name].fields]
+        role_out: dict[str, tuple[str, ...]] = {}
+        for key, aliases in mapping.items():
+            if key not in canon:
+                raise ConfigError(f"{where}: unknown field [fields.{role_name}].{key}.{_suggest(key, canon)}")
+            if isinstance(aliases, str):
+                aliases = [aliases]
+            if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+                raise ConfigError(f"{where}: [fields.{role_name}].{key} must be a list of field names.")
+            role_out[key] = tuple(aliases)
+        out[role_name] = role_out
+    return out
+
+
+def load_rules(path: str | Path | None = None) -> Rules:
+    """Read a rules file (TOML). ``None`` gives the defaults."""
+    if path is None:
+        return DEFAULT_RULES
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Rules file {path} does not exist. Write one with `parcelwatch rules defaults > {path.name}`.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Rules file {path} is not UTF-8 text. Save it as UTF-8.") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Rules file {path} is not valid TOML: {exc}. Fix the line it names.") from exc
+    return rules_from_mapping(data, where=str(path))
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, tuple):
+        return "[" + ", ".join(json.dumps(x, ensure_ascii=False) for x in v) + "]"
+    raise TypeError(v)  # pragma: no cover
+
+
+def defaults_toml() -> str:
+    """The default rules as a commented TOML file. Numbers tagged (L) are 默认值，可配置."""
+    lines = [
+        "# parcelwatch rules file. Every key is optional: a county file names only what it changes.",
+        "# Numbers tagged (L) are engineering defaults (默认值，可配置); check them with your province.",
+        "",
+    ]
+    for name, cls in SECTIONS.items():
+        lines.append(f"[{name}]")
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        lines.append(f"# {doc}")
+        for f in fields(cls):
+            lines.append(f"# {f.metadata['doc']}" + (f"  [source: {f.metadata['source']}]" if f.metadata.get("source") else ""))
+            value = getattr(cls(), f.name)
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        lines.append("")
+    lines.append("# Extra field aliases per layer role, tried before the built-in ones, e.g.:")
+    lines.append("# [fields.parcels]")
+    lines.append('# parcel_id = ["XSBH"]')
+    for role in ROLES.values():
+        lines.append(f"# [fields.{role.name}]  ({role.label_zh}) canonical fields: {', '.join(f.name for f in role.fields)}")
+    return "\n".join(lines) + "\n"
+
+
+DEFAULT_RULES = Rules()

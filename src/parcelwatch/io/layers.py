@@ -1,0 +1,711 @@
+"""Read any vector layer GDAL reads into a validated GeoDataFrame with canonical columns.
+
+``load_layer`` is the only place a layer file is opened. It decides the text encoding before
+reading, takes the CRS from the file (refusing a missing one unless the caller names it, and a
+declared one the coordinates contradict), maps delivered field names to canonical ones through
+the alias table, and validates everything it can, collecting every problem before raising once.
+Invalid geometries are repaired with ``make_valid`` and counted, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from parcelwatch import crs as crsmod
+from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.errors import (
+    CRSError,
+    DataQualityWarning,
+    GeometryError,
+    InputError,
+    SchemaError,
+    format_problems,
+)
+from parcelwatch.io.encoding import EncodingDecision, detect_shapefile_encoding, normalise_codec
+from parcelwatch.io.schema import (
+    APPROXIMATE_DLMC,
+    DLMC_TO_DLBM,
+    ERDIAO_TO_SANDIAO,
+    ROLES,
+    Role,
+    detect_role,
+    match_fields,
+)
+from parcelwatch.units import M2_PER_MU
+
+__all__ = ["LayerReport", "LoadedLayer", "load_layer", "read_layer", "inspect_path", "list_layers"]
+
+log = logging.getLogger(__name__)
+
+_VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".zip", ".gdb", ".gml", ".tab", ".mif", ".sqlite", ".fgb", ".csv"}
+_GCJ_HINTS = re.compile(r"高德|amap|gaode|autonavi|gcj|腾讯|tencent|火星", re.IGNORECASE)
+
+
+@dataclass
+class LayerReport:
+    """What was found while reading one layer; ``parcelwatch inspect`` prints it."""
+
+    path: str
+    layer: str
+    role: str | None = None
+    driver: str = ""
+    encoding: EncodingDecision | None = None
+    crs: str = ""
+    crs_source: str = ""
+    feature_count: int = 0
+    geometry_type: str = ""
+    field_map: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repaired: int = 0
+    error_kind: type[Exception] = SchemaError
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}" + (f" (layer {self.layer})" if self.layer else "")
+
+    def to_text(self) -> str:
+        role = ROLES[self.role] if self.role else None
+        lines = [
+            f"{self.where}",
+            f"  driver:    {self.driver}",
+            f"  encoding:  {self.encoding.describe() if self.encoding else '-'}",
+            f"  CRS:       {self.crs or '-'}" + (f" ({self.crs_source})" if self.crs_source else ""),
+            f"  features:  {self.feature_count} {self.geometry_type}",
+            f"  role:      {self.role + ' (' + role.label_zh + ')' if role else 'not recognised'}",
+        ]
+        if self.field_map:
+            lines.append("  fields:")
+            for canon, src in self.field_map.items():
+                lines.append(f"    {canon:<15} <- {src}")
+        if self.unmapped:
+            lines.append(f"  other fields: {', '.join(self.unmapped)}")
+        for n in self.notes:
+            lines.append(f"  note: {n}")
+        for w in self.warnings:
+            lines.append(f"  WARNING: {w}")
+        for e in self.errors:
+            lines.append(f"  ERROR: {e}")
+        if not self.errors and not self.warnings:
+            lines.append("  no problems found")
+        return "\n".join(lines)
+
+
+@dataclass
+class LoadedLayer:
+    frame: gpd.GeoDataFrame
+    report: LayerReport
+
+
+def _open_target(path: Path) -> str:
+    """The string GDAL should open (zip archives through /vsizip/)."""
+    if path.suffix.lower() == ".zip":
+        return f"/vsizip/{path}"
+    return str(path)
+
+
+def _is_shapefile(path: Path) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in {".shp", ".dbf"}:
+        return True
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return any(n.lower().endswith(".shp") for n in zf.namelist())
+        except zipfile.BadZipFile as exc:
+            raise InputError(f"{path}: not a readable zip archive ({exc}). Re-create the zip.") from exc
+    return False
+
+
+def list_layers(path: str | Path) -> list[tuple[str, str]]:
+    """Layer names and geometry types in a data source."""
+    path = _check_path(Path(path))
+    try:
+        return [(str(n), str(t)) for n, t in pyogrio.list_layers(_open_target(path))]
+    except Exception as exc:  # pyogrio raises several DataSourceError flavours
+        raise InputError(
+            f"Cannot open {path}: {exc}. Check that it is a complete vector file GDAL can read "
+            "(for a shapefile, keep .shp, .shx, .dbf and .prj together)."
+        ) from exc
+
+
+def _check_path(path: Path) -> Path:
+    if not path.exists():
+        raise InputError(f"File not found: {path}. Check the path and the file name.")
+    if path.is_dir() and path.suffix.lower() != ".gdb":
+        found = sorted(p.name for p in path.iterdir() if p.suffix.lower() in _VECTOR_SUFFIXES)
+        raise InputError(
+            f"{path} is a folder, not a layer file. Name one of the files in it"
+            + (f": {', '.join(found[:10])}." if found else " (it holds no vector files).")
+        )
+    return path
+
+
+def _pick_layer(path: Path, layers: list[tuple[str, str]], layer: str | None, role: str | None) -> str:
+    names = [n for n, _ in layers]
+    if layer is not None:
+        if layer not in names:
+            raise InputError(f"{path} has no layer {layer!r}. Its layers: {', '.join(names)}.")
+        return layer
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise InputError(f"{path} holds no layers. Export the data again.")
+    if role is not None:
+        hits = [n for n in names if detect_role(n, []) == role]
+        if len(hits) == 1:
+            return hits[0]
+    raise InputError(
+        f"{path} holds {len(names)} layers ({', '.join(names)}); say which one with --layer NAME."
+    )
+
+
+def load_layer(
+    path: str | Path,
+    *,
+    role: str | None = None,
+    layer: str | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    rules: Rules = DEFAULT_RULES,
+    gcj02: bool = False,
+    allow_empty: bool = False,
+    strict: bool = True,
+) -> LoadedLayer:
+    """Read, map and validate one layer.
+
+    ``role`` is one of :data:`parcelwatch.io.schema.ROLES` (``parcels``, ``farmland``, ``pbf``,
+    ``greenhouses``, ``buildings``, ``approvals``, ``parks``, ``townships``, ``villages``); when
+    omitted it is recognised from the layer name and fields. ``crs`` is used only when the file
+    has none (or to override a wrong one, with a warning). ``gcj02=True`` removes the 高德 GCJ-02
+    offset. With ``strict=False`` problems are collected in the report instead of raised.
+    """
+    path = _check_path(Path(path))
+    layers = list_layers(path)
+    name = _pick_layer(path, layers, layer, role)
+    report = LayerReport(path=str(path), layer=name if len(layers) > 1 or layer else "")
+
+    # 1. encoding, decided before reading
+    if encoding is not None:
+        report.encoding = EncodingDecision(normalise_codec(encoding), "user", "given on the command line")
+    elif _is_shapefile(path):
+        report.encoding = detect_shapefile_encoding(path)
+    else:
+        report.encoding = EncodingDecision("utf-8", "format", "this format stores UTF-8")
+
+    # 2. read
+    read_kwargs: dict[str, Any] = {"layer": name}
+    if report.encoding.source != "format":
+        read_kwargs["encoding"] = report.encoding.encoding
+    try:
+        info = pyogrio.read_info(_open_target(path), **read_kwargs)
+        frame = pyogrio.read_dataframe(_open_target(path), use_arrow=True, **read_kwargs)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{report.where}: text does not decode as {report.encoding.encoding}. "
+            "Pass the right encoding with --encoding (e.g. GBK or UTF-8), or add a .cpg file."
+        ) from exc
+    except Exception as exc:
+        raise InputError(
+            f"Cannot read {report.where}: {exc}. The file may be incomplete or corrupt; "
+            "export it again from the source system."
+        ) from exc
+    report.driver = str(info.get("driver", ""))
+    report.feature_count = len(frame)
+    report.geometry_type = str(info.get("geometry_type") or "")
+
+    # 3. role
+    columns = [c for c in frame.columns if c != frame.geometry.name] if isinstance(frame, gpd.GeoDataFrame) else list(frame.columns)
+    if role is None:
+        role = detect_role(Path(name).stem if name else path.stem, columns) or detect_role(path.stem, columns)
+        if role is not None:
+            report.notes.append(f"role recognised as {role} from the layer name or fields; pass --role to choose another")
+    elif role not in ROLES:
+        raise InputError(f"Unknown layer role {role!r}. Roles: {', '.join(ROLES)}.")
+    report.role = role
+
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        report.errors.append("the layer has no geometry column; it is a table, not a map layer. Use a polygon layer.")
+        report.error_kind = GeometryError
+        return _finish(frame, report, strict)
+
+    # 4. empty layer
+    if len(frame) == 0:
+        if not allow_empty:
+            raise InputError(
+                f"{report.where}: the layer is empty (0 features). Check that the right file and layer "
+                "were exported."
+            )
+        report.warnings.append("the layer is empty")
+
+    # 5. CRS
+    frame = _resolve_crs(frame, report, crs)
+    frame = _gcj02(frame, report, columns, path, name, convert=gcj02)
+
+    # 6. fields, types, ids, geometry
+    if role is not None:
+        frame = _map_fields(frame, ROLES[role], report, rules)
+    frame = _check_geometry(frame, report, ROLES[role] if role else None)
+    if role is not None and len(frame):
+        frame = _role_specifics(frame, ROLES[role], report, rules)
+    return _finish(frame, report, strict)
+
+
+def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool) -> LoadedLayer:
+    for w in report.warnings:
+        warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
+    if report.errors and strict:
+        raise report.error_kind(
+            format_problems(
+                f"Cannot use {report.where}: {len(report.errors)} problem(s)",
+                report.errors,
+                fix="Fix the data (or the alias table in the rules file) and load again; "
+                "`parcelwatch inspect FILE` lists every problem.",
+                limit=20,
+            )
+        )
+    return LoadedLayer(frame, report)
+
+
+def read_layer(path: str | Path, **kwargs: Any) -> gpd.GeoDataFrame:
+    """Like :func:`load_layer` but returns only the GeoDataFrame."""
+    return load_layer(path, **kwargs).frame
+
+
+# ------------------------------------------------------------------------------------ CRS
+
+
+def _resolve_crs(frame: gpd.GeoDataFrame, report: LayerReport, user_crs: Any) -> gpd.GeoDataFrame:
+    bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+    if user_crs is not None:
+        try:
+            user = CRS.from_user_input(user_crs)
+        except Exception as exc:
+            raise CRSError(f"{report.where}: --crs {user_crs!r} is not a CRS PROJ knows ({exc}). Use e.g. EPSG:4490.") from exc
+    else:
+        user = None
+    if frame.crs is None:
+        if user is None:
+            raise CRSError(
+                f"{report.where}: the layer has no CRS (no .prj or CRS definition). Likely CRS: "
+                f"{crsmod.suggest_crs(bounds) if np.all(np.isfinite(bounds)) else 'unknown (no coordinates)'}. "
+                "Pass it with --crs (e.g. --crs EPSG:4490), or add the .prj from the data's source."
+            )
+        frame = frame.set_crs(user)
+        report.crs_source = "given with --crs; the file has none"
+    elif user is not None and not user.equals(frame.crs):
+        report.warnings.append(
+            f"the file declares {frame.crs.name} but --crs {user.name} was given: using {user.name} "
+            "(coordinates reinterpreted, not transformed)"
+        )
+        frame = frame.set_crs(user, allow_override=True)
+        report.crs_source = "given with --crs, overriding the file"
+    else:
+        report.crs_source = "from the file"
+    assert frame.crs is not None
+    epsg = frame.crs.to_epsg(min_confidence=70)
+    report.crs = f"EPSG:{epsg} {frame.crs.name}" if epsg else frame.crs.name
+    if np.all(np.isfinite(bounds)):
+        crsmod.check_coordinates(bounds, frame.crs, where=report.where)
+    if not crsmod.is_cgcs2000_or_wgs84(frame.crs):
+        report.warnings.append(
+            f"the CRS datum is {frame.crs.geodetic_crs.datum.name if frame.crs.geodetic_crs else 'unknown'}, "
+            "not CGCS2000: PROJ transforms it, but Xian 1980 / Beijing 1954 data may be metres off "
+            "without the county's transformation parameters"
+        )
+    elif epsg == 4326:
+        report.notes.append("WGS 84 is treated as CGCS2000 (they differ by well under a metre)")
+    zone = crsmod.gk3_zone_of_crs(frame.crs)
+    if zone is not None:
+        report.notes.append(f"Gauss-Kruger 3-degree zone {zone} (central meridian {3 * zone}E)")
+    return frame
+
+
+def _gcj02(frame: gpd.GeoDataFrame, report: LayerReport, columns: list[str], path: Path, layer: str, *, convert: bool) -> gpd.GeoDataFrame:
+    hint = ""
+    for col in columns:
+        if frame[col].dtype == object or str(frame[col].dtype).startswith("str"):
+            vals = frame[col].dropna().astype(str).head(200)
+            hit = vals[vals.str.contains(_GCJ_HINTS)]
+            if len(hit):
+                hint = f"field {col!r} says {hit.iloc[0]!r}"
+                break
+    if not hint:
+        for label, text in (("layer name", layer or ""), ("file name", path.name), ("folder name", path.parent.name)):
+            m = _GCJ_HINTS.search(text)
+            if m:
+                hint = f"the {label} {text!r} mentions {m.group(0)!r}"
+                break
+    if convert:
+        if frame.crs is None or not frame.crs.is_geographic:
+            raise CRSError(f"{report.where}: GCJ-02 correction needs longitude/latitude data, but the CRS is {frame.crs}.")
+
+        def _fix(xy: np.ndarray) -> np.ndarray:
+            lon, lat = crsmod.gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+            return np.column_stack([lon, lat])
+
+        frame = frame.set_geometry(shapely.transform(frame.geometry.values, _fix)).set_crs(4490, allow_override=True)
+        report.notes.append("GCJ-02 offset removed (--gcj02); coordinates are now CGCS2000 longitude/latitude")
+        report.crs = "EPSG:4490 China Geodetic Coordinate System 2000 (after GCJ-02 correction)"
+    elif hint and frame.crs is not None and frame.crs.is_geographic:
+        report.warnings.append(
+            f"looks like GCJ-02 (高德/腾讯) coordinates: {hint}. Such data sit a few hundred metres off "
+            "CGCS2000; overlays with survey data will be wrong. Load it with --gcj02 to remove the offset."
+        )
+    return frame
+
+
+# ------------------------------------------------------------------------------------ fields
+
+
+def _row_label(frame: pd.DataFrame, idx: Any, report: LayerReport, role: Role | None) -> str:
+    label = f"feature FID {idx}"
+    if role is not None and role.id_field and role.id_field in frame.columns:
+        src = report.field_map.get(role.id_field, role.id_field)
+        val = frame.at[idx, role.id_field]
+        if isinstance(val, str) and val:
+            label += f" ({src} {val})"
+    return label
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Text values with numbers written without a spurious '.0' and blanks as missing."""
+    if pd.api.types.is_float_dtype(series):
+        out = series.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
+    elif pd.api.types.is_integer_dtype(series):
+        out = series.astype("Int64").astype(str).replace("<NA>", "")
+    else:
+        out = series.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    out = out.str.strip()
+    return out.astype(object).where(out != "", None)
+
+
+_DATE_RE = re.compile(r"^(\d{4})\D?(\d{1,2})\D?(\d{1,2})\D*$")
+
+
+def _parse_dates(series: pd.Series) -> tuple[pd.Series, list[Any]]:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series, []
+    out = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    bad: list[Any] = []
+    for idx, v in series.items():  # dates are few per layer; clarity over speed here
+        if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "":
+            continue
+        if hasattr(v, "year") and hasattr(v, "month"):
+            out[idx] = pd.Timestamp(v)
+            continue
+        m = _DATE_RE.match(str(v).strip())
+        if m:
+            try:
+                out[idx] = pd.Timestamp(int(m[1]), int(m[2]), int(m[3]))
+                continue
+            except ValueError:
+                pass
+        bad.append(idx)
+    return out, bad
+
+
+def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+    geom = frame.geometry.name
+    columns = [c for c in frame.columns if c != geom]
+    extra = rules.aliases(role.name)
+    mapping = match_fields(columns, role.fields, extra)
+    report.field_map = mapping
+    report.unmapped = [c for c in columns if c not in mapping.values()]
+    missing_required = [f for f in role.fields if f.required and f.name not in mapping]
+    if role.name == "farmland" and "dlbm" not in mapping and "dlmc" not in mapping:
+        f = role.field("dlbm")
+        report.errors.append(
+            f"no land-use code field: tried {', '.join(f.aliases)} and the class-name fields "
+            f"{', '.join(role.field('dlmc').aliases)}. Add an alias under [fields.farmland] in the "
+            "rules file (dlbm = [\"YOUR_FIELD\"]) or rename the field."
+        )
+    for f in missing_required:
+        tried = [*extra.get(f.name, ()), *f.aliases]
+        report.errors.append(
+            f"no {f.label_zh or f.name} field ({f.name}): tried {', '.join(tried)}. Fields present: "
+            f"{', '.join(columns) or 'none'}. Add an alias under [fields.{role.name}] in the rules "
+            f"file ({f.name} = [\"YOUR_FIELD\"]) or rename the field."
+        )
+    renamed = frame.rename(columns={src: canon for canon, src in mapping.items()})
+    out = renamed[[*mapping.keys(), *report.unmapped, geom]].copy()
+    for f in role.fields:
+        if f.name not in out.columns:
+            continue
+        src = mapping[f.name]
+        col = out[f.name]
+        if f.kind == "str":
+            out[f.name] = _as_text(col)
+        elif f.kind in ("float", "int"):
+            num = pd.to_numeric(col.map(lambda v: v.strip() if isinstance(v, str) else v).replace("", None), errors="coerce")
+            bad = out.index[num.isna() & col.notna() & (col.astype(str).str.strip() != "")]
+            if len(bad):
+                report.warnings.append(
+                    f"field {src}: {len(bad)} value(s) are not numbers and were left empty: "
+                    + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad[:5])
+                )
+            if f.kind == "int":
+                frac = num.notna() & (num % 1 != 0)
+                if frac.any():
+                    report.warnings.append(f"field {src}: {int(frac.sum())} value(s) are not whole numbers and were rounded")
+                num = num.round().astype("Int64")
+            out[f.name] = num
+        elif f.kind == "date":
+            parsed, bad_dates = _parse_dates(col)
+            if bad_dates:
+                report.warnings.append(
+                    f"field {src}: {len(bad_dates)} value(s) are not dates (use YYYY-MM-DD) and were left empty: "
+                    + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad_dates[:5])
+                )
+            out[f.name] = parsed
+    return _check_ids(out, role, report)
+
+
+def _check_ids(frame: gpd.GeoDataFrame, role: Role, report: LayerReport) -> gpd.GeoDataFrame:
+    idf = role.id_field
+    if idf is None:
+        return frame
+    if idf not in frame.columns:
+        if role.id_required:
+            return frame  # already reported as a missing required field
+        frame[idf] = [f"{role.id_prefix}{i + 1:06d}" for i in range(len(frame))]
+        frame = frame[[idf, *[c for c in frame.columns if c != idf]]]
+        report.notes.append(f"no id field; ids {role.id_prefix}000001... were generated from feature order")
+        return frame
+    src = report.field_map.get(idf, idf)
+    if not role.id_required and len(frame) > 1 and frame[idf].nunique(dropna=False) == 1:
+        # e.g. ArcGIS's default "Id" field, 0 in every feature: not an id at all
+        value = frame[idf].iloc[0]
+        frame = frame.rename(columns={idf: src if src != idf else f"{idf}_source"})
+        report.field_map.pop(idf, None)
+        report.unmapped.append(src)
+        frame.insert(0, idf, [f"{role.id_prefix}{i + 1:06d}" for i in range(len(frame))])
+        report.notes.append(
+            f"field {src} holds the same value ({value!r}) in every feature, so it is not an id; "
+            f"ids {role.id_prefix}000001... were generated from feature order"
+        )
+        return frame
+    blank = frame.index[frame[idf].isna()]
+    if len(blank):
+        report.errors.append(
+            f"field {src}: {len(blank)} feature(s) have no id: "
+            + ", ".join(f"feature FID {i}" for i in blank[:5])
+            + ". Give every feature an id."
+        )
+    ids = frame[idf]
+    dup_mask = ids.notna() & ids.duplicated(keep=False)
+    if dup_mask.any() and role.name not in ("townships", "villages", "farmland", "pbf"):
+        groups = frame[dup_mask].groupby(idf).groups
+        items = [f"{k} at FID {', '.join(str(i) for i in list(v)[:4])}" for k, v in list(groups.items())[:5]]
+        report.errors.append(
+            f"field {src}: {len(groups)} id(s) appear more than once: {'; '.join(items)}. "
+            "Ids must be unique; renumber the duplicates or remove repeated features."
+        )
+    elif dup_mask.any():
+        report.notes.append(f"field {src}: {int(dup_mask.sum())} features share an id (multi-part units)")
+    return frame
+
+
+# ------------------------------------------------------------------------------------ geometry
+
+
+def _check_geometry(frame: gpd.GeoDataFrame, report: LayerReport, role: Role | None) -> gpd.GeoDataFrame:
+    if len(frame) == 0:
+        return frame
+    geoms = frame.geometry.values
+    missing = shapely.is_missing(np.asarray(geoms)) | shapely.is_empty(np.asarray(geoms))
+    if missing.any():
+        idx = frame.index[missing]
+        report.errors.append(
+            f"{len(idx)} feature(s) have no geometry (null or empty): "
+            + ", ".join(_row_label(frame, i, report, role) for i in idx[:5])
+            + ". Redraw them or delete them from the source."
+        )
+        report.error_kind = GeometryError if not report.errors[:-1] else report.error_kind
+    present = ~missing
+    types = shapely.get_type_id(np.asarray(geoms))
+    polygonal = np.isin(types, [3, 6])  # Polygon, MultiPolygon
+    wrong = present & ~polygonal
+    if wrong.any():
+        idx = frame.index[wrong]
+        kinds = sorted({shapely.get_type_id(g) for g in np.asarray(geoms)[wrong]})
+        names = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString", 7: "GeometryCollection"}
+        report.errors.append(
+            f"{len(idx)} feature(s) are not polygons ({', '.join(names.get(k, str(k)) for k in kinds)}): "
+            + ", ".join(_row_label(frame, i, report, role) for i in idx[:5])
+            + ". This layer needs polygon outlines; load the polygon layer of the data set."
+        )
+        report.error_kind = GeometryError if len(report.errors) == 1 else report.error_kind
+    check = present & polygonal
+    invalid = np.zeros(len(frame), dtype=bool)
+    invalid[check] = ~shapely.is_valid(np.asarray(geoms)[check])
+    if invalid.any():
+        fixed = shapely.make_valid(np.asarray(geoms)[invalid])
+        polys = np.array([_polygonal_part(g) for g in fixed], dtype=object)
+        bad = shapely.is_empty(polys) | (shapely.area(polys) <= 0)
+        idx = frame.index[invalid]
+        reasons = [shapely.is_valid_reason(g) for g in np.asarray(geoms)[invalid][:5]]
+        if bad.any():
+            report.errors.append(
+                f"{int(bad.sum())} invalid geometry(ies) could not be repaired into a polygon: "
+                + ", ".join(_row_label(frame, i, report, role) for i in idx[bad][:5])
+                + ". Redraw them."
+            )
+            report.error_kind = GeometryError if len(report.errors) == 1 else report.error_kind
+        ok_idx = idx[~bad]
+        if len(ok_idx):
+            new = frame.geometry.copy()
+            new.loc[ok_idx] = polys[~bad]
+            frame = frame.set_geometry(new)
+            report.repaired = len(ok_idx)
+            report.warnings.append(
+                f"{len(ok_idx)} invalid polygon(s) repaired with make_valid: "
+                + ", ".join(
+                    f"{_row_label(frame, i, report, role)} [{r}]" for i, r in zip(ok_idx[:5], reasons, strict=False)
+                )
+            )
+    return frame
+
+
+def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
+    if shapely.get_type_id(geom) in (3, 6):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+    if not parts:
+        return shapely.Polygon()
+    return shapely.union_all(parts)
+
+
+# ------------------------------------------------------------------------------------ roles
+
+
+def _role_specifics(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+    if role.name == "farmland":
+        frame = _farmland_codes(frame, report)
+    if role.name == "villages" and "village_code" in frame.columns:
+        frame["village_code"] = frame["village_code"].map(lambda v: v[:12] if isinstance(v, str) and len(v) > 12 else v)
+    if role.name == "parcels" and "reported_area" in frame.columns and frame.crs is not None:
+        frame = _sniff_area_unit(frame, report, rules)
+    return frame
+
+
+def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    if "dlbm" in frame.columns:
+        codes = frame["dlbm"].astype(object)
+        three = codes.map(lambda v: isinstance(v, str) and len(v) == 3 and v.isdigit())
+        if three.any():
+            mapped = codes[three].map(ERDIAO_TO_SANDIAO)
+            frame.loc[three, "dlbm"] = mapped.where(mapped.notna(), codes[three])
+            report.notes.append(f"{int(three.sum())} 二调 three-digit DLBM codes mapped to 三调 codes (e.g. 011 -> 0101)")
+        padded = frame["dlbm"].map(lambda v: v.zfill(4) if isinstance(v, str) and v.isdigit() and len(v) < 4 and len(v) != 3 else v)
+        frame["dlbm"] = padded
+    if "dlbm" not in frame.columns or frame["dlbm"].isna().any():
+        if "dlmc" in frame.columns:
+            names = frame["dlmc"].astype(object)
+            from_names = names.map(lambda v: DLMC_TO_DLBM.get(v.strip()) if isinstance(v, str) else None)
+            if "dlbm" in frame.columns:
+                fill = frame["dlbm"].isna()
+                frame.loc[fill, "dlbm"] = from_names[fill]
+            else:
+                frame.insert(0, "dlbm", from_names)
+                report.notes.append("no DLBM field: land-use codes derived from class names (DLMC), e.g. 水田 -> 0101, 旱地 -> 0103")
+            approx = sorted({n for n in names.dropna().unique() if n in APPROXIMATE_DLMC})
+            if approx:
+                report.notes.append(f"二调 class names mapped approximately (not farmland either way): {', '.join(approx)}")
+            unknown = sorted({str(n) for n in names[frame["dlbm"].isna() & names.notna()].unique()})
+            if unknown:
+                report.warnings.append(
+                    f"{int((frame['dlbm'].isna() & names.notna()).sum())} patch(es) have class names with no known code "
+                    f"({', '.join(unknown[:10])}); they are not counted as farmland. Add DLBM codes to the data."
+                )
+        missing = frame["dlbm"].isna()
+        if missing.any():
+            report.warnings.append(
+                f"{int(missing.sum())} patch(es) have no land-use code: "
+                + ", ".join(f"feature FID {i}" for i in frame.index[missing][:5])
+                + "; they are not counted as farmland"
+            )
+    if "tbdlmj" not in frame.columns and "tbmj" in frame.columns:
+        if "kcmj" in frame.columns:
+            frame["tbdlmj"] = frame["tbmj"] - frame["kcmj"].fillna(0)
+            report.notes.append("TBDLMJ computed as TBMJ - KCMJ")
+        elif "kcxs" in frame.columns:
+            frame["tbdlmj"] = frame["tbmj"] * (1 - frame["kcxs"].fillna(0))
+            report.notes.append("TBDLMJ computed as TBMJ x (1 - KCXS)")
+    if "tbdlmj" not in frame.columns:
+        report.notes.append("no TBMJ/TBDLMJ: farmland areas are not reduced for 田坎")
+    return frame
+
+
+def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+    """Decide whether 监测面积 is in m² or 亩 by comparing with the geometry (DOMAIN §9.1 G8)."""
+    geom_m2 = crsmod.ellipsoidal_area_m2(frame.geometry.values, frame.crs)
+    reported = frame["reported_area"].to_numpy(dtype=float)
+    ok = np.isfinite(reported) & (reported > 0) & (geom_m2 > 0)
+    if not ok.any():
+        return frame
+    tol = rules.geometry.reported_area_tolerance
+    ratio_m2 = np.median(reported[ok] / geom_m2[ok])
+    ratio_mu = np.median(reported[ok] * M2_PER_MU / geom_m2[ok])
+    src = report.field_map.get("reported_area", "reported_area")
+    if abs(ratio_m2 - 1) <= tol:
+        unit, factor = "m²", 1.0
+    elif abs(ratio_mu - 1) <= tol:
+        unit, factor = "亩", M2_PER_MU
+    else:
+        report.warnings.append(
+            f"field {src}: the values match the geometry neither in m² nor in 亩 (median ratio {ratio_m2:.3g} "
+            "as m²); they are kept as delivered but not used as areas"
+        )
+        return frame
+    frame["reported_area_m2"] = frame["reported_area"] * factor
+    report.notes.append(f"field {src} is in {unit} (checked against the ellipsoidal geometry area)")
+    off = ok & (np.abs(reported * factor / np.where(geom_m2 > 0, geom_m2, 1) - 1) > tol)
+    if off.any():
+        idx = frame.index[off]
+        report.warnings.append(
+            f"field {src}: {int(off.sum())} feature(s) differ from their geometry area by more than "
+            f"{tol:.0%}: " + ", ".join(_row_label(frame, i, report, ROLES['parcels']) for i in idx[:5])
+        )
+    return frame
+
+
+# ------------------------------------------------------------------------------------ inspect
+
+
+def inspect_path(path: str | Path, *, layer: str | None = None, role: str | None = None, crs: Any = None, encoding: str | None = None, rules: Rules = DEFAULT_RULES, gcj02: bool = False) -> list[LayerReport]:
+    """Reports for every layer of a data source (or one), collecting problems instead of raising.
+
+    Errors that stop reading a layer at all (unreadable file, no CRS) are reported as that
+    layer's error.
+    """
+    path = _check_path(Path(path))
+    names = [layer] if layer else [n for n, _ in list_layers(path)]
+    reports = []
+    for name in names:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataQualityWarning)
+                loaded = load_layer(path, layer=name, role=role, crs=crs, encoding=encoding, rules=rules, gcj02=gcj02, allow_empty=True, strict=False)
+            reports.append(loaded.report)
+        except (InputError, CRSError, SchemaError, GeometryError) as exc:
+            r = LayerReport(path=str(path), layer=name if len(names) > 1 else "")
+            r.errors.append(str(exc))
+            reports.append(r)
+    return reports

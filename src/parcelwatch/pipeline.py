@@ -1,0 +1,127 @@
+"""The whole job without option parsing: the CLI, the demo and notebooks all call these.
+
+``load_inputs`` reads each named layer, decides the county's working Gauss-Kruger zone, checks
+that all layers lie in the same place, and returns them reprojected into that zone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from parcelwatch import crs as crsmod
+from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.errors import CRSError, InputError
+from parcelwatch.io.layers import LayerReport, load_layer
+
+__all__ = ["LayerSource", "Inputs", "load_inputs", "working_zone"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where one role's layer comes from (file, optional layer name and per-file overrides)."""
+
+    path: Path
+    layer: str | None = None
+    crs: Any = None
+    encoding: str | None = None
+    gcj02: bool = False
+
+    @classmethod
+    def parse(cls, spec: str | Path | LayerSource) -> LayerSource:
+        """``file.gpkg:DLTB`` selects a layer; a plain path is taken as it is."""
+        if isinstance(spec, LayerSource):
+            return spec
+        text = str(spec)
+        if not Path(text).exists() and ":" in text[2:]:
+            head, _, tail = text.rpartition(":")
+            return cls(Path(head), tail)
+        return cls(Path(text))
+
+
+@dataclass
+class Inputs:
+    """Validated layers of one county, all in the working CRS."""
+
+    layers: dict[str, gpd.GeoDataFrame]
+    reports: dict[str, LayerReport]
+    working_crs: CRS
+    zone: int
+    notes: list[str] = field(default_factory=list)
+
+    def get(self, role: str) -> gpd.GeoDataFrame | None:
+        return self.layers.get(role)
+
+
+def working_zone(frames: Mapping[str, gpd.GeoDataFrame], rules: Rules) -> tuple[int, str]:
+    """The 3-degree zone overlay runs in: the rules file's, else the farmland layer's, else by longitude."""
+    if rules.county.gk_zone:
+        return rules.county.gk_zone, "from the rules file ([county].gk_zone)"
+    for role in ("farmland", "pbf", "parcels", "buildings", "greenhouses"):
+        g = frames.get(role)
+        if g is not None:
+            z = crsmod.gk3_zone_of_crs(g.crs)
+            if z is not None:
+                return z, f"from the CRS of the {role} layer"
+    for role in ("parcels", "farmland"):
+        g = frames.get(role)
+        if g is not None and len(g):
+            lon0, lat0, lon1, lat1 = g.to_crs(crsmod.STORAGE_CRS).total_bounds
+            z = crsmod.gk3_zone_from_lon((lon0 + lon1) / 2)
+            return z, f"from the longitude of the {role} layer ({(lon0 + lon1) / 2:.2f}E)"
+    raise InputError("No layer to decide the working Gauss-Kruger zone from. Load a parcels or farmland layer, or set [county].gk_zone in the rules file.")
+
+
+def load_inputs(
+    sources: Mapping[str, str | Path | LayerSource | None],
+    *,
+    rules: Rules = DEFAULT_RULES,
+    allow_empty: bool = False,
+) -> Inputs:
+    """Load every named role's layer, validate, reproject to the working zone, check alignment."""
+    loaded: dict[str, gpd.GeoDataFrame] = {}
+    reports: dict[str, LayerReport] = {}
+    for role, spec in sources.items():
+        if spec is None:
+            continue
+        src = LayerSource.parse(spec)
+        result = load_layer(src.path, role=role, layer=src.layer, crs=src.crs, encoding=src.encoding, gcj02=src.gcj02, rules=rules, allow_empty=allow_empty)
+        loaded[role] = result.frame
+        reports[role] = result.report
+    zone, why = working_zone(loaded, rules)
+    wcrs = crsmod.working_crs(zone)
+    notes = [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"]
+    layers = {role: g.to_crs(wcrs) if not g.crs.equals(wcrs) else g for role, g in loaded.items()}
+    _check_alignment(layers, reports)
+    return Inputs(layers, reports, wcrs, zone, notes)
+
+
+def _check_alignment(layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[str, LayerReport]) -> None:
+    """Refuse layers that do not overlap the others: one of their CRSs must be wrong."""
+    boxes = {r: shapely.box(*g.total_bounds) for r, g in layers.items() if len(g) and np.all(np.isfinite(g.total_bounds))}
+    if len(boxes) < 2:
+        return
+    anchor_role = next((r for r in ("farmland", "parcels", "townships") if r in boxes), next(iter(boxes)))
+    anchor = boxes[anchor_role].buffer(2000)
+    far = [r for r, b in boxes.items() if r != anchor_role and not b.intersects(anchor)]
+    if far:
+        lines = []
+        for r in [anchor_role, *far]:
+            g = layers[r]
+            lon0, lat0, lon1, lat1 = g.to_crs(crsmod.STORAGE_CRS).total_bounds
+            lines.append(f"{reports[r].where} [{r}, declared {reports[r].crs}] lies at {lon0:.3f}-{lon1:.3f}E, {lat0:.3f}-{lat1:.3f}N")
+        raise CRSError(
+            "Layers do not line up: " + "; ".join(lines) + ". At least one declared CRS is wrong "
+            "(a wrong zone, a missing zone prefix, or a different county). Check each file's .prj "
+            "with `parcelwatch inspect FILE` and pass the right one with --crs."
+        )
