@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _format_warning
     verbose = sum(a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose")
     try:
-        cli.main(args=argv, prog_name="parcelwatch", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="parcelwatch", standalone_mode=False)
     except ParcelwatchError as exc:
         click.echo(f"Error: {exc}", err=True)
         return 1
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         if verbose >= 2:
             traceback.print_exc()
         return 3
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -606,6 +606,8 @@ def _role_specifics(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, ru
 
 
 def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoDataFrame:
+    if "dlbm" not in frame.columns and "dlmc" not in frame.columns:
+        return frame  # reported as a missing field
     if "dlbm" in frame.columns:
         codes = frame["dlbm"].astype(object)
         three = codes.map(lambda v: isinstance(v, str) and len(v) == 3 and v.isdigit())
@@ -634,6 +636,7 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
                     f"{int((frame['dlbm'].isna() & names.notna()).sum())} patch(es) have class names with no known code "
                     f"({', '.join(unknown[:10])}); they are not counted as farmland. Add DLBM codes to the data."
                 )
+        frame["dlbm"] = frame["dlbm"].astype(object).where(frame["dlbm"].notna(), None)
         missing = frame["dlbm"].isna()
         if missing.any():
             report.warnings.append(

@@ -1,0 +1,62 @@
+"""Shared fixtures: small hand-drawn layers written in the formats real deliveries come in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "data" / "samples"
+REALDATA = REPO.parent / "shared" / "realdata"
+
+# A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
+X0, Y0 = 390_000.0, 4_080_000.0
+
+
+def square(x: float, y: float, size: float) -> shapely.Polygon:
+    """An axis-aligned square with lower-left corner (x, y)."""
+    return shapely.box(x, y, x + size, y + size)
+
+
+def write_shapefile(
+    gdf: gpd.GeoDataFrame, path: Path, *, encoding: str = "GBK", cpg: bool = False, ldid: int | None = 0
+) -> Path:
+    """Write a shapefile as real Chinese deliveries look: GBK text, optionally no .cpg, LDID byte set."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pyogrio.write_dataframe(gdf, path, encoding=encoding)
+    cpg_path = path.with_suffix(".cpg")
+    if not cpg and cpg_path.exists():
+        os.remove(cpg_path)
+    if ldid is not None:
+        dbf = path.with_suffix(".dbf")
+        data = bytearray(dbf.read_bytes())
+        data[29] = ldid
+        dbf.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture
+def gk_parcels() -> Callable[..., gpd.GeoDataFrame]:
+    """Factory: n parcels of 100 m x 100 m in EPSG:4549 with Chinese field names.
+
+    Each square is 10,000 m² in the Gauss-Kruger plane; its ellipsoidal area is a little smaller
+    (about 9,998 m² at this distance from the central meridian).
+    """
+
+    def make(n: int = 3, **columns: list) -> gpd.GeoDataFrame:
+        data = {
+            "监测编号": [f"3707902026Q{i + 1:03d}" for i in range(n)],
+            "行政区名称": ["禾丰镇", "东河乡", "柳湾镇"][:n] + ["禾丰镇"] * max(0, n - 3),
+            "监测面积": [15.0] * n,
+        }
+        data.update(columns)
+        geoms = [square(X0 + 200 * i, Y0, 100) for i in range(n)]
+        return gpd.GeoDataFrame(data, geometry=geoms, crs=4549)
+
+    return make
