@@ -70,7 +70,7 @@ def test_rules_defaults_and_check(tmp_path, capsys):
     path = tmp_path / "r.toml"
     path.write_text('[county]\nregion = "north"\n', encoding="utf-8")
     code, out, _ = run(["rules", "check", str(path)], capsys)
-    assert code == 0 and "22.5 m² (北方)" in out
+    assert code == 0 and "22.5 m² (北方标准)" in out
     path.write_text('[county]\nregoin = "north"\n', encoding="utf-8")
     code, _, err = run(["rules", "check", str(path)], capsys)
     assert code == 1 and "Did you mean 'region'?" in err

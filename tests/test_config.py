@@ -25,8 +25,8 @@ def test_county_file_overrides_only_what_it_names(tmp_path):
     assert rules.county.region == "north"
     assert rules.greenhouse.context_distance_m == 80.0
     assert rules.greenhouse.inside_share == DEFAULT_RULES.greenhouse.inside_share
-    assert rules.caretaker_limit_m2() == (22.5, "北方")
-    assert DEFAULT_RULES.caretaker_limit_m2() == (15.0, "未设置地区，按最严标准")
+    assert rules.caretaker_limit_m2() == (22.5, "北方标准")
+    assert DEFAULT_RULES.caretaker_limit_m2() == (15.0, "最严标准（未设置县域所属地区）")
     assert rules.digest() != DEFAULT_RULES.digest()
 
 

@@ -79,6 +79,7 @@ class GreenhouseSection:
     caretaker_limit_south_m2: float = _key(15.0, "caretaker-room footprint limit, south", "DOMAIN §1.3 [S6] (M)", minimum=0)
     caretaker_limit_north_m2: float = _key(22.5, "caretaker-room footprint limit, north", "DOMAIN §1.3 [S6][S2] (M)", minimum=0)
     caretaker_limit_severe_cold_m2: float = _key(30.0, "caretaker-room footprint limit, severe cold", "DOMAIN §1.3 [S6] (L)", minimum=0)
+    park_inside_share: float = _key(0.50, "share of a footprint inside an agricultural park to count as inside it", "engineering default (L)", minimum=0, maximum=1)
     class1_min_area_m2: float = _key(30.0, "unknown-use footprints outside greenhouses count for Class I from this size", "DOMAIN §9.2 D1 (L)", minimum=0)
 
 
@@ -89,6 +90,7 @@ class ApprovalSection:
     cover_share: float = _key(0.90, "a footprint covered at least this much by an approval is not a problem", "DOMAIN §9.3 W2 (L)", minimum=0, maximum=1)
     legal_types: tuple[str, ...] = _key(("建设用地", "农转用", "农用地转用", "批准用地", "征收", "供地"), "approval types that make construction legal -> suggested judgement 合法", "DOMAIN §3 (M)")
     temporary_types: tuple[str, ...] = _key(("临时用地",), "approval types of temporary land -> suggested judgement 其他(临时用地)", "DOMAIN §3 (M)")
+    filing_inside_share: float = _key(0.50, "share of a footprint inside a 设施农用地备案 polygon to count as on filed facility land", "engineering default (L)", minimum=0, maximum=1)
     facility_types: tuple[str, ...] = _key(("设施农用地备案", "设施农用地", "设施农业用地备案"), "filings of 设施农用地: a filing, not a permit for non-agricultural building", "DOMAIN §2.5 (H)")
 
 
@@ -149,13 +151,13 @@ class Rules:
         g = self.greenhouse
         region = self.county.region
         if region == "south":
-            return g.caretaker_limit_south_m2, "南方"
+            return g.caretaker_limit_south_m2, "南方标准"
         if region == "north":
-            return g.caretaker_limit_north_m2, "北方"
+            return g.caretaker_limit_north_m2, "北方标准"
         if region == "severe_cold":
-            return g.caretaker_limit_severe_cold_m2, "严寒地区"
+            return g.caretaker_limit_severe_cold_m2, "严寒地区标准"
         strictest = min(g.caretaker_limit_south_m2, g.caretaker_limit_north_m2, g.caretaker_limit_severe_cold_m2)
-        return strictest, "未设置地区，按最严标准"
+        return strictest, "最严标准（未设置县域所属地区）"
 
     def digest(self) -> str:
         """A short hash of the effective rules, recorded with every run."""

@@ -1,0 +1,140 @@
+"""Pure, vectorised overlay metrics: which geometries overlap which, and by how much.
+
+Candidate pairs come from an STRtree; where one geometry lies within the other the overlap is
+the smaller one's area and no intersection is computed; the remaining intersections run in GEOS
+on worker threads (shapely 2 releases the GIL). Areas are ellipsoidal (CGCS2000) m².
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from parcelwatch.crs import ellipsoidal_area_m2
+
+__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "largest_share", "THREADS"]
+
+THREADS = max(1, min(4, os.cpu_count() or 1))
+_CHUNK = 20_000
+
+
+def _parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
+    """Apply a vectorised shapely function over chunks on worker threads."""
+    n = len(arrays[0])
+    if n <= _CHUNK or THREADS == 1:
+        return func(*arrays)
+    bounds = list(range(0, n, _CHUNK)) + [n]
+    with ThreadPoolExecutor(THREADS) as pool:
+        parts = list(pool.map(lambda ab: func(*(a[ab[0] : ab[1]] for a in arrays)), zip(bounds[:-1], bounds[1:], strict=False)))
+    return np.concatenate(parts)
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Overlapping pairs: left index, right index (positions), overlap in ellipsoidal m²."""
+
+    left: np.ndarray
+    right: np.ndarray
+    area_m2: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def keep(self, mask: np.ndarray) -> Pairs:
+        return Pairs(self.left[mask], self.right[mask], self.area_m2[mask])
+
+
+def overlap_pairs(
+    left: np.ndarray,
+    right: np.ndarray,
+    crs: CRS,
+    *,
+    left_area_m2: np.ndarray | None = None,
+    right_area_m2: np.ndarray | None = None,
+    min_area_m2: float = 0.0,
+    with_geometry: bool = False,
+) -> tuple[Pairs, np.ndarray | None]:
+    """Every (left, right) pair whose overlap is at least ``min_area_m2`` (and > 0).
+
+    ``left``/``right`` are arrays of shapely polygons in the metric ``crs``. Passing their
+    ellipsoidal areas avoids recomputing them for the containment shortcut. With
+    ``with_geometry`` the overlap pieces are returned too (aligned to the pairs).
+    """
+    left = np.asarray(left, dtype=object)
+    right = np.asarray(right, dtype=object)
+    empty = Pairs(np.zeros(0, int), np.zeros(0, int), np.zeros(0))
+    if len(left) == 0 or len(right) == 0:
+        return empty, (np.zeros(0, dtype=object) if with_geometry else None)
+    tree = shapely.STRtree(right)
+    li, ri = tree.query(left, predicate="intersects")
+    if len(li) == 0:
+        return empty, (np.zeros(0, dtype=object) if with_geometry else None)
+    lg, rg = left[li], right[ri]
+    shapely.prepare(right)
+    l_in_r = _parallel(shapely.within, lg, rg)  # right side prepared
+    rest = ~l_in_r
+    shapely.prepare(left)
+    r_in_l = np.zeros(len(li), dtype=bool)
+    r_in_l[rest] = _parallel(shapely.within, rg[rest], lg[rest])
+    need = rest & ~r_in_l
+    if left_area_m2 is None:
+        left_area_m2 = ellipsoidal_area_m2(left, crs)
+    area = np.empty(len(li))
+    area[l_in_r] = left_area_m2[li[l_in_r]]
+    if right_area_m2 is not None:
+        area[r_in_l] = right_area_m2[ri[r_in_l]]
+    elif r_in_l.any():
+        area[r_in_l] = ellipsoidal_area_m2(rg[r_in_l], crs)
+    pieces = None
+    if need.any():
+        inter = _parallel(shapely.intersection, lg[need], rg[need])
+        area[need] = ellipsoidal_area_m2(inter, crs)
+    if with_geometry:
+        pieces = np.empty(len(li), dtype=object)
+        pieces[l_in_r] = lg[l_in_r]
+        pieces[r_in_l] = rg[r_in_l]
+        if need.any():
+            pieces[need] = inter
+    keep = (area > 0) & (area >= min_area_m2)
+    pairs = Pairs(li[keep], ri[keep], area[keep])
+    return pairs, (pieces[keep] if pieces is not None else None)
+
+
+def sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sum ``values`` into ``n`` bins by ``index`` (np.bincount with float weights)."""
+    if len(index) == 0:
+        return np.zeros(n)
+    return np.bincount(index, weights=values, minlength=n)[:n]
+
+
+def max_by(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin: the position (into ``values``) of the largest value, or -1, and that value."""
+    best = np.full(n, -1, dtype=np.int64)
+    best_val = np.zeros(n)
+    if len(index) == 0:
+        return best, best_val
+    order = np.lexsort((-values, index))  # by bin, largest first
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = index[order][1:] != index[order][:-1]
+    sel = order[first]
+    best[index[sel]] = sel
+    best_val[index[sel]] = values[sel]
+    return best, best_val
+
+
+def largest_share(
+    geoms: np.ndarray, zones: np.ndarray, crs: CRS, *, geom_area_m2: np.ndarray | None = None
+) -> np.ndarray:
+    """For each geometry, the position of the zone (township, village) holding most of it, or -1."""
+    pairs, _ = overlap_pairs(geoms, zones, crs, left_area_m2=geom_area_m2)
+    best, _ = max_by(pairs.left, pairs.area_m2, len(geoms))
+    out = np.full(len(geoms), -1, dtype=np.int64)
+    ok = best >= 0
+    out[ok] = pairs.right[best[ok]]
+    return out
