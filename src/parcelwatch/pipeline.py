@@ -21,8 +21,9 @@ from parcelwatch import crs as crsmod
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import CRSError, InputError
 from parcelwatch.io.layers import LayerReport, load_layer
+from parcelwatch.rules.classify import Classification
 
-__all__ = ["LayerSource", "Inputs", "load_inputs", "working_zone"]
+__all__ = ["LayerSource", "Inputs", "load_inputs", "working_zone", "classify_inputs", "write_classification"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +126,50 @@ def _check_alignment(layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[st
             "(a wrong zone, a missing zone prefix, or a different county). Check each file's .prj "
             "with `parcelwatch inspect FILE` and pass the right one with --crs."
         )
+
+
+def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classification:
+    """Run :func:`parcelwatch.rules.classify.classify` on loaded inputs."""
+    from parcelwatch.rules.classify import classify
+
+    roles = ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
+    return classify(inputs.layers["parcels"], rules=rules, **{r: inputs.layers.get(r) for r in roles})
+
+
+def write_classification(result: Classification, path: str | Path, *, sources: Mapping[str, LayerReport] | None = None) -> Path:
+    """Write layers ``parcels``, ``findings`` and table ``run_info`` to a GeoPackage (EPSG:4490).
+
+    The file is written beside the target and renamed into place, so a failed write leaves no
+    half-written output.
+    """
+    import os
+    import tempfile
+
+    import pandas as pd
+    import pyogrio
+
+    from parcelwatch.errors import OutputError
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp_name)
+        tmp = Path(tmp_name)
+        pyogrio.write_dataframe(result.parcels.to_crs(crsmod.STORAGE_CRS), tmp, layer="parcels", driver="GPKG")
+        pyogrio.write_dataframe(result.findings.to_crs(crsmod.STORAGE_CRS), tmp, layer="findings", driver="GPKG")
+        info = pd.DataFrame(
+            {
+                "key": ["rules_digest", *[f"skipped:{rid}" for rid, _ in result.skipped], *[f"note:{i}" for i, _ in enumerate(result.notes)], *[f"input:{r}" for r in (sources or {})]],
+                "value": [result.rules_digest, *[why for _, why in result.skipped], *result.notes, *[rep.where for rep in (sources or {}).values()]],
+            }
+        )
+        pyogrio.write_dataframe(info, tmp, layer="run_info", driver="GPKG")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc}. Check the folder exists and is writable, and that the file is not open in QGIS/ArcGIS.") from exc
+    finally:
+        if "tmp" in locals() and tmp.exists():
+            tmp.unlink()
+    return path

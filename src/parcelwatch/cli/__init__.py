@@ -68,9 +68,10 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from parcelwatch.cli import demo, inspect, rules, samples
+    from parcelwatch.cli import classify, demo, inspect, rules, samples
 
     cli.add_command(inspect.inspect_cmd)
+    cli.add_command(classify.classify_cmd)
     cli.add_command(samples.samples)
     cli.add_command(rules.rules)
     cli.add_command(demo.demo)

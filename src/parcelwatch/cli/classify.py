@@ -1,0 +1,42 @@
+"""``parcelwatch classify``: overlay and classify one batch of parcels."""
+
+from __future__ import annotations
+
+import click
+
+from parcelwatch.config import load_rules
+from parcelwatch.rules.catalog import CLASS_LABELS
+
+LAYER_HELP = "file, or file:LAYER for a multi-layer source"
+
+
+@click.command("classify")
+@click.option("--parcels", required=True, help=f"卫片图斑 change parcels ({LAYER_HELP}).")
+@click.option("--farmland", required=True, help=f"三调 DLTB land-use patches ({LAYER_HELP}).")
+@click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}).")
+@click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}).")
+@click.option("--buildings", help=f"building footprints with 用途/层数 ({LAYER_HELP}).")
+@click.option("--approvals", help=f"approvals and filings, told apart by 批准类型 ({LAYER_HELP}).")
+@click.option("--parks", help=f"agricultural parks ({LAYER_HELP}).")
+@click.option("--townships", help=f"township boundaries XZQ ({LAYER_HELP}).")
+@click.option("--villages", help=f"village boundaries CJDCQ ({LAYER_HELP}).")
+@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), help="County rules file (TOML).")
+@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage (layers parcels, findings, run_info).")
+def classify_cmd(out_path: str, rules_path: str | None, **sources: str | None) -> None:
+    """Find 大棚房 Class I/II/III and farmland-conversion candidates (疑似) in a batch."""
+    from parcelwatch.pipeline import classify_inputs, load_inputs, write_classification
+
+    rules = load_rules(rules_path)
+    inputs = load_inputs(sources, rules=rules)
+    result = classify_inputs(inputs, rules=rules)
+    write_classification(result, out_path, sources=inputs.reports)
+    for note in inputs.notes + result.notes:
+        click.echo(note)
+    for rid, why in result.skipped:
+        click.echo(f"rule {rid} did not run: {why}")
+    counts = result.counts()
+    labels = CLASS_LABELS["zh"]
+    click.echo(f"{len(result.parcels)} parcels, {len(result.findings)} findings; candidates (疑似) by class:")
+    for cls, n in counts.items():
+        click.echo(f"  {labels[cls]:<8} {n}")
+    click.echo(f"Written: {out_path}")
