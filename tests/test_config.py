@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
 
-from parcelwatch.config import DEFAULT_RULES, defaults_toml, load_rules, rules_from_mapping
+from parcelwatch.config import DEFAULT_RULES, defaults_toml, load_rules, rules_from_mapping, tomllib
 from parcelwatch.errors import ConfigError
 
 

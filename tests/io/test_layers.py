@@ -33,7 +33,7 @@ def test_reads_any_gdal_format(tmp_path, gk_parcels, driver, suffix):
     frame = read_layer(path, role="parcels", rules=rules_from_mapping({"fields": {"parcels": {"parcel_id": ["Name"]}}}))
     assert sorted(frame["parcel_id"]) == ["3707902026Q001", "3707902026Q002", "3707902026Q003"]
     if driver != "KML":
-        assert dict(zip(frame["parcel_id"], frame["township_name"]))["3707902026Q002"] == "东河乡"
+        assert dict(zip(frame["parcel_id"], frame["township_name"], strict=True))["3707902026Q002"] == "东河乡"
 
 
 def test_multilayer_source_needs_layer_or_role(tmp_path, gk_parcels):

@@ -8,7 +8,6 @@ expected numbers in the docstrings use that factor.
 from __future__ import annotations
 
 import geopandas as gpd
-import numpy as np
 import pytest
 import shapely
 

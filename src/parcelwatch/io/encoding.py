@@ -114,8 +114,8 @@ def _sidecars(path: Path) -> tuple[bytes | None, bytes]:
             if not dbfs:
                 raise InputError(f"{path}: the zip archive holds no .dbf file, so it is not a shapefile.")
             dbf = dbfs[0]
-            stem = dbf[:-4]
-            cpg_names = [n for n in names if n.lower() == (stem + ".cpg").lower()]
+            zip_stem = dbf[:-4]
+            cpg_names = [n for n in names if n.lower() == (zip_stem + ".cpg").lower()]
             cpg = zf.read(cpg_names[0]) if cpg_names else None
             with zf.open(dbf) as fh:
                 return cpg, fh.read(_SNIFF_BYTES)

@@ -13,7 +13,6 @@ import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,7 @@ class LayerReport:
             f"  encoding:  {self.encoding.describe() if self.encoding else '-'}",
             f"  CRS:       {self.crs or '-'}" + (f" ({self.crs_source})" if self.crs_source else ""),
             f"  features:  {self.feature_count} {self.geometry_type}",
-            f"  role:      {self.role + ' (' + role.label_zh + ')' if role else 'not recognised'}",
+            f"  role:      {f'{self.role} ({role.label_zh})' if role else 'not recognised'}",
         ]
         if self.field_map:
             lines.append("  fields:")
@@ -292,7 +291,8 @@ def read_layer(path: str | Path, **kwargs: Any) -> gpd.GeoDataFrame:
 
 
 def _resolve_crs(frame: gpd.GeoDataFrame, report: LayerReport, user_crs: Any) -> gpd.GeoDataFrame:
-    bounds = tuple(float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+    tb = frame.total_bounds if len(frame) else np.full(4, np.nan)
+    bounds = (float(tb[0]), float(tb[1]), float(tb[2]), float(tb[3]))
     if user_crs is not None:
         try:
             user = CRS.from_user_input(user_crs)

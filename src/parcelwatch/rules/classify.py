@@ -385,9 +385,9 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     pid_pos = pd.Series(np.arange(n_p), index=out["parcel_id"].to_numpy())
     problem = findings[findings["problem_class"].isin(CLASS_ORDER)]
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
-    classes = [[] for _ in range(n_p)]
-    reasons = [[] for _ in range(n_p)]
-    reasons_en = [[] for _ in range(n_p)]
+    classes: list[list[str]] = [[] for _ in range(n_p)]
+    reasons: list[list[str]] = [[] for _ in range(n_p)]
+    reasons_en: list[list[str]] = [[] for _ in range(n_p)]
     for pid, cls, rz, re_ in zip(findings["parcel_id"], findings["problem_class"], findings["reason"], findings["reason_en"], strict=True):
         i = pid_pos[pid]
         if cls in order and cls not in classes[i]:
@@ -412,7 +412,7 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     a = rules.alert
     has_problem = out["problem_class"].to_numpy() != "none"
     out["priority"] = np.where(has_problem & (occ_pbf >= rules.geometry.min_overlap_m2), "high", np.where(has_problem, "normal", ""))
-    alerts = [[] for _ in range(n_p)]
+    alerts: list[list[str]] = [[] for _ in range(n_p)]
     for i in np.flatnonzero(m2_to_mu(occ_pbf) >= a.pbf_mu):
         alerts[i].append(f"违法占用永久基本农田{m2_to_mu(occ_pbf[i]):.2f}亩，达到{a.pbf_mu:g}亩刑事移送标准")
     for i in np.flatnonzero(m2_to_mu(occ_other) >= a.farmland_mu):
