@@ -258,6 +258,13 @@ def test_reported_area_unit_sniffed(tmp_path, gk_parcels):
     with pytest.warns(DataQualityWarning, match=r"1 feature\(s\) differ from their geometry area by more than 5%: feature FID 2"):
         loaded = load_layer(write_shapefile(in_m2, tmp_path / "q.shp"), role="parcels")
     assert any("is in m²" in n for n in loaded.report.notes)
+    in_ha = gk_parcels(3, 监测面积=[1.0, 1.0, 1.0])
+    loaded = load_layer(write_shapefile(in_ha, tmp_path / "h.shp"), role="parcels")
+    assert any("is in 公顷" in n for n in loaded.report.notes)
+    nonsense = gk_parcels(3, 监测面积=[3.0, 3.0, 3.0])
+    with pytest.warns(DataQualityWarning, match="neither in m², 亩 nor 公顷"):
+        loaded = load_layer(write_shapefile(nonsense, tmp_path / "n.shp"), role="parcels")
+    assert "reported_area_m2" not in loaded.frame
 
 
 def test_dates_parsed_and_bad_dates_named(tmp_path, gk_parcels):

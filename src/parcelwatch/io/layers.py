@@ -657,26 +657,24 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
 
 
 def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
-    """Decide whether 监测面积 is in m² or 亩 by comparing with the geometry (DOMAIN §9.1 G8)."""
+    """Decide whether 监测面积 is in m², 亩 or 公顷 by comparing with the geometry (DOMAIN §9.1 G8)."""
     geom_m2 = crsmod.ellipsoidal_area_m2(frame.geometry.values, frame.crs)
     reported = frame["reported_area"].to_numpy(dtype=float)
     ok = np.isfinite(reported) & (reported > 0) & (geom_m2 > 0)
     if not ok.any():
         return frame
     tol = rules.geometry.reported_area_tolerance
-    ratio_m2 = np.median(reported[ok] / geom_m2[ok])
-    ratio_mu = np.median(reported[ok] * M2_PER_MU / geom_m2[ok])
     src = report.field_map.get("reported_area", "reported_area")
-    if abs(ratio_m2 - 1) <= tol:
-        unit, factor = "m²", 1.0
-    elif abs(ratio_mu - 1) <= tol:
-        unit, factor = "亩", M2_PER_MU
-    else:
+    ratios = {unit: float(np.median(reported[ok] * f / geom_m2[ok])) for unit, f in (("m²", 1.0), ("亩", M2_PER_MU), ("公顷", 10000.0))}
+    fits = [u for u, r in ratios.items() if abs(r - 1) <= tol]
+    if not fits:
         report.warnings.append(
-            f"field {src}: the values match the geometry neither in m² nor in 亩 (median ratio {ratio_m2:.3g} "
-            "as m²); they are kept as delivered but not used as areas"
+            f"field {src}: the values match the geometry neither in m², 亩 nor 公顷 (median ratio "
+            f"{ratios['m²']:.3g} as m²); they are kept as delivered but not used as areas"
         )
         return frame
+    unit = fits[0]
+    factor = {"m²": 1.0, "亩": M2_PER_MU, "公顷": 10000.0}[unit]
     frame["reported_area_m2"] = frame["reported_area"] * factor
     report.notes.append(f"field {src} is in {unit} (checked against the ellipsoidal geometry area)")
     off = ok & (np.abs(reported * factor / np.where(geom_m2 > 0, geom_m2, 1) - 1) > tol)
