@@ -1,0 +1,1 @@
+"""The battle map (挂图作战): one self-contained, offline HTML map of the problem parcels."""

@@ -1,0 +1,232 @@
+"""build_map(): the 挂图作战 battle map as one self-contained HTML page.
+
+Input is a GeoDataFrame of problems (one row per ledger problem) with the columns in
+:data:`MAP_COLUMNS` (missing optional columns are shown as blank). Geometry is simplified for
+display only (``simplify_m`` <= 0.5 m, in the metric CRS) and written with 6 decimals (~0.1 m);
+the ledger is never touched. Everything the page needs is inlined; see :mod:`.offline`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from parcelwatch import crs as crsmod
+from parcelwatch.errors import InputError
+from parcelwatch.maps.offline import assert_offline, leaflet_assets, own_asset
+
+__all__ = ["MAP_COLUMNS", "STATUS_STYLE", "Basemap", "build_map", "CONTEXT_STYLE"]
+
+# column -> Chinese popup label (English in the page's second language table)
+MAP_COLUMNS: dict[str, str] = {
+    "problem_id": "问题编号",
+    "parcel_ids": "监测编号",
+    "batch": "批次",
+    "township_name": "乡镇",
+    "village_name": "村",
+    "status": "整改状态",
+    "candidate_class": "疑似类别",
+    "confirmed_class": "认定类别",
+    "reasons": "判定依据",
+    "parcel_area_mu": "图斑面积(亩)",
+    "farmland_mu": "耕地(亩)",
+    "pbf_mu": "永久基本农田(亩)",
+    "measure": "整改措施",
+    "deadline": "整改期限",
+    "days_overdue": "逾期天数",
+    "responsible_unit": "责任单位",
+    "responsible_person": "责任人",
+    "recent_events": "最近记录",
+    "chip_before": "前时相",
+    "chip_after": "后时相",
+}
+
+# Status colours: 未核查/合法/违法 follow a real county style file (DOMAIN §3.4); the rest are ours.
+STATUS_STYLE: dict[str, dict[str, Any]] = {
+    "未核查": {"color": "#FFFF00", "stroke": "#9a8a00", "visible": True},
+    "未整改": {"color": "#FF0000", "stroke": "#990000", "visible": True},
+    "整改中": {"color": "#FF8C00", "stroke": "#a35400", "visible": True},
+    "待验收": {"color": "#1E90FF", "stroke": "#0b4f8f", "visible": True},
+    "已销号": {"color": "#00A651", "stroke": "#006130", "visible": True},
+    "反弹": {"color": "#C000C0", "stroke": "#600060", "visible": True},
+    "退回": {"color": "#FF69B4", "stroke": "#a03a6c", "visible": True},
+    "一事一议": {"color": "#8B5A2B", "stroke": "#4a2e12", "visible": True},
+    "转日常执法": {"color": "#808080", "stroke": "#404040", "visible": True},
+    "合法": {"color": "#00CC33", "stroke": "#007a1f", "visible": False},
+    "其他": {"color": "#0000FF", "stroke": "#000080", "visible": False},
+}
+STATUS_EN = {"未核查": "not verified", "未整改": "illegal, not rectified", "整改中": "rectifying", "待验收": "awaiting acceptance", "已销号": "closed", "反弹": "rebound", "退回": "returned", "一事一议": "case-by-case", "转日常执法": "routine enforcement", "合法": "legal", "其他": "other"}
+CLASS_NAMES = {"I": "第一类", "II": "第二类", "III": "第三类", "conversion": "耕地非农化", "none": "其他/未分类"}
+CONTEXT_STYLE: dict[str, dict[str, Any]] = {
+    "townships": {"label": "乡镇界线", "color": "#333333", "weight": 2, "fill": False, "dashArray": "8 4", "visible": True},
+    "farmland": {"label": "耕地", "color": "#c8a400", "weight": 0.5, "fill": True, "fillOpacity": 0.25, "visible": False},
+    "pbf": {"label": "永久基本农田", "color": "#d4a017", "weight": 1, "fill": True, "fillOpacity": 0.2, "dashArray": "2 3", "visible": False},
+    "greenhouses": {"label": "大棚", "color": "#5f9ea0", "weight": 1, "fill": True, "fillOpacity": 0.4, "visible": False},
+    "buildings": {"label": "建筑物", "color": "#555555", "weight": 1, "fill": True, "fillOpacity": 0.5, "visible": False},
+}
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """``none``; ``tianditu`` (needs ``key``); ``xyz`` (an intranet template); ``image`` (a data
+    URI with lon/lat bounds); ``amap`` (高德, GCJ-02: vectors are shifted for display only)."""
+
+    kind: str = "none"
+    url: str = ""
+    key: str = ""
+    image_data_uri: str = ""
+    image_bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    attribution: str = ""
+
+    def config(self) -> dict[str, Any]:
+        if self.kind == "tianditu":
+            if not self.key:
+                raise InputError("The 天地图 basemap needs a key (tk): set [map].tianditu_key in the workspace rules file or pass --tianditu-key.")
+            tpl = "https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + self.key
+            return {"kind": "tianditu", "layers": [tpl % ("vec", "vec"), tpl % ("cva", "cva")], "subdomains": "01234567", "attribution": "天地图"}
+        if self.kind == "xyz":
+            return {"kind": "xyz", "layers": [self.url], "attribution": self.attribution}
+        if self.kind == "amap":
+            return {"kind": "amap", "layers": ["https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"], "subdomains": "1234", "attribution": "高德", "notice": "底图为高德地图（GCJ-02），图斑已仅为显示临时偏移以对齐底图；面积与导出均使用CGCS2000原始坐标。"}
+        if self.kind == "image":
+            return {"kind": "image", "data": self.image_data_uri, "bounds": self.image_bounds}
+        if self.kind == "none":
+            return {"kind": "none"}
+        raise InputError(f"Unknown basemap {self.kind!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap.")
+
+
+def _to_display(frame: gpd.GeoDataFrame, simplify_m: float, gcj02: bool) -> np.ndarray:
+    """Simplify in a metric CRS (display only), then lon/lat (optionally shifted to GCJ-02)."""
+    g = frame
+    if g.crs is None:
+        raise InputError("build_map: the problems layer has no CRS.")
+    if g.crs.is_geographic:
+        lon = float(np.nanmean(g.total_bounds[[0, 2]])) if len(g) else 117.0
+        g = g.to_crs(crsmod.working_crs(crsmod.gk3_zone_from_lon(lon)))
+    geoms = np.asarray(g.geometry.values, dtype=object)
+    if simplify_m > 0:
+        geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
+    lonlat = gpd.GeoSeries(geoms, crs=g.crs).to_crs(4326).values
+    if gcj02:
+        def shift(xy: np.ndarray) -> np.ndarray:
+            lon, lat = crsmod.wgs84_to_gcj02(xy[:, 0], xy[:, 1])
+            return np.column_stack([lon, lat])
+
+        lonlat = shapely.transform(lonlat, shift)
+    return shapely.set_precision(np.asarray(lonlat, dtype=object), 1e-6)
+
+
+def _jsonable(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return None
+    if v is pd.NaT or (not isinstance(v, (list, tuple, np.ndarray, dict)) and pd.isna(v)):
+        return None
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return v.strftime("%Y-%m-%d")
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return round(float(v), 2)
+    if isinstance(v, float):
+        return round(v, 2)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def _features(frame: gpd.GeoDataFrame, columns: Sequence[str], geoms: np.ndarray) -> list[dict[str, Any]]:
+    geo = json.loads(gpd.GeoSeries(geoms).to_json())["features"]
+    cols = [c for c in columns if c in frame.columns]
+    values = {c: frame[c].tolist() for c in cols}
+    out = []
+    for i, feat in enumerate(geo):
+        props = {c: _jsonable(values[c][i]) for c in cols}
+        out.append({"type": "Feature", "geometry": feat["geometry"], "properties": props})
+    return out
+
+
+def build_map(
+    problems: gpd.GeoDataFrame,
+    *,
+    title: str = "问题图斑挂图作战图",
+    county_name: str = "",
+    data_date: str = "",
+    generated_at: datetime | None = None,
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
+    basemap: Basemap | None = None,
+    simplify_m: float = 0.5,
+    links: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The whole page as a string. ``generated_at`` is passed in (pure function)."""
+    if simplify_m > 0.5:
+        raise InputError("build_map: simplify_m must be at most 0.5 m (display only).")
+    basemap = basemap or Basemap()
+    bm = basemap.config()
+    gcj = basemap.kind == "amap"
+    missing = [c for c in ("problem_id", "status") if c not in problems.columns]
+    if missing:
+        raise InputError(f"build_map: the problems layer lacks {', '.join(missing)}.")
+    frame = problems.copy()
+    if "overdue" not in frame:
+        frame["overdue"] = False
+    cls = frame["confirmed_class"] if "confirmed_class" in frame else pd.Series(None, index=frame.index)
+    cand = frame["candidate_class"] if "candidate_class" in frame else pd.Series("none", index=frame.index)
+    frame["map_class"] = cls.where(cls.isin(list(CLASS_NAMES)), cand).fillna("none")
+    frame.loc[~frame["map_class"].isin(list(CLASS_NAMES)), "map_class"] = "none"
+    cols = [*MAP_COLUMNS, "overdue", "map_class", "status_en"]
+    frame["status_en"] = frame["status"].map(STATUS_EN)
+    data = {"type": "FeatureCollection", "features": _features(frame, cols, _to_display(frame, simplify_m, gcj))}
+    ctx = {}
+    for name, layer in (context or {}).items():
+        if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
+            continue
+        keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use") if c in layer.columns]
+        geoms = _to_display(layer, 0.5 if name != "townships" else 2.0, gcj)
+        ctx[name] = {"style": CONTEXT_STYLE[name], "data": {"type": "FeatureCollection", "features": _features(layer, keep, geoms)}}
+    generated = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
+    config = {
+        "title": title,
+        "county": county_name,
+        "dataDate": data_date,
+        "generated": generated,
+        "statusStyle": STATUS_STYLE,
+        "statusEn": STATUS_EN,
+        "classNames": CLASS_NAMES,
+        "labels": MAP_COLUMNS,
+        "basemap": bm,
+        "links": [{"label": a, "href": b} for a, b in links],
+    }
+    css_leaflet, js_leaflet = leaflet_assets()
+    page = own_asset("battle_map.html")
+    replacements = {
+        "{{TITLE}}": html.escape(f"{county_name}{title}"),
+        "{{LEAFLET_CSS}}": css_leaflet,
+        "{{OWN_CSS}}": own_asset("battle_map.css"),
+        "{{LEAFLET_JS}}": js_leaflet,
+        "{{OWN_JS}}": own_asset("battle_map.js"),
+        "{{CONFIG_JSON}}": _script_json(config),
+        "{{DATA_JSON}}": _script_json(data),
+        "{{CONTEXT_JSON}}": _script_json(ctx),
+    }
+    page = re.sub(r"\{\{[A-Z_]+\}\}", lambda m: replacements.get(m.group(0), m.group(0)), page)
+    assert_offline(page)
+    return page
+
+
+def _script_json(obj: Any) -> str:
+    """JSON safe inside <script type="application/json">."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")

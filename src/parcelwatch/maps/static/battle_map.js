@@ -1,0 +1,257 @@
+/* parcelwatch battle map (挂图作战). Our own code; Leaflet is inlined from xstatic-leaflet. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("pw-config").textContent);
+  var data = JSON.parse(document.getElementById("pw-data").textContent);
+  var ctx = JSON.parse(document.getElementById("pw-context").textContent);
+  var S = cfg.statusStyle, L_ = cfg.labels;
+  var CLASSES = ["I", "II", "III", "conversion", "none"];
+
+  function esc(v) {
+    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function num(v) { return typeof v === "number" ? v : 0; }
+  function fmt(v) { return (Math.round(num(v) * 100) / 100).toFixed(2); }
+  function el(id) { return document.getElementById(id); }
+
+  el("pw-title").textContent = (cfg.county || "") + cfg.title;
+  el("pw-meta").innerHTML = "数据日期：" + esc(cfg.dataDate || "—") + "<br>生成时间：" + esc(cfg.generated) +
+    "<br>图斑总数：" + data.features.length;
+
+  var map = L.map("pw-map", { preferCanvas: true, zoomControl: true, attributionControl: true, fadeAnimation: false, zoomAnimation: false });
+  var renderer = L.canvas({ padding: 0.5 });
+  var baseLayers = {}, overlays = {};
+
+  // ---- basemap (none by default; online layers fail quietly when offline)
+  var bm = cfg.basemap || { kind: "none" };
+  baseLayers["无底图"] = L.layerGroup().addTo(map);
+  if (bm.kind === "tianditu" || bm.kind === "xyz" || bm.kind === "amap") {
+    var group = L.layerGroup((bm.layers || []).map(function (u) {
+      return L.tileLayer(u, { subdomains: bm.subdomains || "abc", attribution: bm.attribution || "", maxZoom: 20, errorTileUrl: "" });
+    }));
+    var name = bm.kind === "tianditu" ? "天地图" : bm.kind === "amap" ? "高德地图" : "内网底图";
+    baseLayers[name] = group;
+    map.removeLayer(baseLayers["无底图"]);
+    group.addTo(map);
+  } else if (bm.kind === "image") {
+    var b = bm.bounds;
+    var img = L.imageOverlay(bm.data, [[b[1], b[0]], [b[3], b[2]]], { opacity: 1 });
+    baseLayers["影像"] = img;
+    map.removeLayer(baseLayers["无底图"]);
+    img.addTo(map);
+  }
+  if (bm.notice) { el("pw-notice").textContent = bm.notice; }
+
+  // ---- context layers (off by default where heavy)
+  Object.keys(ctx).forEach(function (name) {
+    var c = ctx[name], st = c.style;
+    var layer = L.geoJSON(c.data, {
+      renderer: renderer, interactive: false,
+      style: function () { return { color: st.color, weight: st.weight, fill: st.fill, fillOpacity: st.fillOpacity || 0, dashArray: st.dashArray || null }; }
+    });
+    overlays[st.label] = layer;
+    if (st.visible) { layer.addTo(map); }
+  });
+
+  // ---- problems: one layer per class, rebuilt when filters change
+  var state = { township: "", overdue: false, statuses: {}, classes: {} };
+  Object.keys(S).forEach(function (s) { state.statuses[s] = !!S[s].visible; });
+  CLASSES.forEach(function (c) { state.classes[c] = true; });
+  var classLayers = {}, byId = {}, drawn = [];
+
+  function style(f) {
+    var p = f.properties, st = S[p.status] || { color: "#999", stroke: "#444" };
+    var s = { renderer: renderer, color: st.stroke, weight: 1.5, fillColor: st.color, fillOpacity: 0.55, opacity: 1 };
+    if (p.overdue) { s.color = "#b00000"; s.weight = 3.5; s.dashArray = "7 5"; }
+    return s;
+  }
+
+  function popupHtml(p) {
+    var rows = [];
+    function row(key, value, cls) {
+      if (value === null || value === undefined || value === "") return;
+      rows.push("<tr><th>" + esc(L_[key] || key) + "</th><td" + (cls ? ' class="' + cls + '"' : "") + ">" + value + "</td></tr>");
+    }
+    row("parcel_ids", esc(p.parcel_ids)); row("problem_id", esc(p.problem_id)); row("batch", esc(p.batch));
+    row("township_name", esc((p.township_name || "") + (p.village_name ? " " + p.village_name : "")));
+    row("candidate_class", esc(cfg.classNames[p.candidate_class] || p.candidate_class || ""));
+    row("confirmed_class", esc(cfg.classNames[p.confirmed_class] || p.confirmed_class || ""));
+    row("status", esc(p.status));
+    row("reasons", esc(p.reasons));
+    row("parcel_area_mu", p.parcel_area_mu === null || p.parcel_area_mu === undefined ? "" : fmt(p.parcel_area_mu));
+    row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "" : fmt(p.farmland_mu));
+    row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "" : fmt(p.pbf_mu));
+    row("measure", esc(p.measure)); row("deadline", esc(p.deadline));
+    if (p.overdue) { row("days_overdue", "逾期 " + esc(p.days_overdue) + " 天", "pw-overdue"); }
+    row("responsible_unit", esc(p.responsible_unit)); row("responsible_person", esc(p.responsible_person));
+    if (p.recent_events && p.recent_events.length) {
+      row("recent_events", "<ul>" + p.recent_events.map(function (e) { return "<li>" + esc(e) + "</li>"; }).join("") + "</ul>");
+    }
+    if (p.chip_before || p.chip_after) {
+      row("chip_before", (p.chip_before ? '<img alt="前时相" src="' + esc(p.chip_before) + '">' : "") +
+        (p.chip_after ? '<img alt="后时相" src="' + esc(p.chip_after) + '">' : ""));
+    }
+    return '<div class="pw-popup"><table>' + rows.join("") + "</table></div>";
+  }
+
+  function visible(p) {
+    if (!state.statuses[p.status]) return false;
+    if (state.township && p.township_name !== state.township) return false;
+    if (state.overdue && !p.overdue) return false;
+    return true;
+  }
+
+  CLASSES.forEach(function (c) {
+    classLayers[c] = L.geoJSON(null, {
+      style: style,
+      onEachFeature: function (f, layer) {
+        layer.bindPopup(function () { return popupHtml(f.properties); }, { maxWidth: 460 });
+        byId[f.properties.problem_id] = layer;
+        String(f.properties.parcel_ids || "").split(/[,，;；\s]+/).forEach(function (pid) { if (pid) byId[pid] = layer; });
+        drawn.push(f.properties);
+      }
+    });
+    overlays[cfg.classNames[c]] = classLayers[c];
+    classLayers[c].addTo(map);
+  });
+
+  function redraw() {
+    byId = {}; drawn = [];
+    CLASSES.forEach(function (c) {
+      classLayers[c].clearLayers();
+      classLayers[c].addData({ type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.map_class === c && visible(f.properties); }) });
+    });
+    stats();
+  }
+
+  map.on("overlayadd overlayremove", function (e) {
+    CLASSES.forEach(function (c) { if (e.layer === classLayers[c]) { state.classes[c] = e.type === "overlayadd"; } });
+    stats();
+  });
+  L.control.layers(baseLayers, overlays, { collapsed: true }).addTo(map);
+  L.control.scale({ imperial: false }).addTo(map);
+
+  // ---- filters
+  var towns = {};
+  data.features.forEach(function (f) { if (f.properties.township_name) towns[f.properties.township_name] = 1; });
+  Object.keys(towns).sort().forEach(function (t) {
+    var o = document.createElement("option"); o.value = t; o.textContent = t; el("pw-township").appendChild(o);
+  });
+  el("pw-township").addEventListener("change", function (e) { state.township = e.target.value; redraw(); fitVisible(); });
+  el("pw-overdue").addEventListener("change", function (e) { state.overdue = e.target.checked; redraw(); });
+  Object.keys(S).forEach(function (s) {
+    var lab = document.createElement("label");
+    lab.innerHTML = '<input type="checkbox" data-status="' + esc(s) + '"' + (state.statuses[s] ? " checked" : "") + '><span class="pw-swatch" style="background:' + S[s].color + '"></span>' + esc(s);
+    el("pw-status-filters").appendChild(lab);
+  });
+  el("pw-status-filters").addEventListener("change", function (e) {
+    state.statuses[e.target.getAttribute("data-status")] = e.target.checked; redraw();
+  });
+  CLASSES.forEach(function (c) {
+    var lab = document.createElement("label");
+    lab.innerHTML = '<input type="checkbox" data-class="' + c + '" checked>' + esc(cfg.classNames[c]);
+    el("pw-class-filters").appendChild(lab);
+  });
+  el("pw-class-filters").addEventListener("change", function (e) {
+    var c = e.target.getAttribute("data-class");
+    if (e.target.checked) { classLayers[c].addTo(map); } else { map.removeLayer(classLayers[c]); }
+  });
+
+  // ---- search
+  function search(q) {
+    q = String(q || "").trim();
+    var layer = byId[q];
+    if (!layer) {
+      var hit = data.features.filter(function (f) { return f.properties.problem_id === q || String(f.properties.parcel_ids || "").split(/[,，;；\s]+/).indexOf(q) >= 0; })[0];
+      el("pw-search-msg").textContent = hit ? "该图斑被筛选隐藏（状态：" + hit.properties.status + "），请调整筛选条件" : "未找到：" + q;
+      return false;
+    }
+    var cls = layer.feature.properties.map_class;
+    if (!map.hasLayer(classLayers[cls])) { classLayers[cls].addTo(map); }
+    el("pw-search-msg").textContent = "";
+    map.fitBounds(layer.getBounds(), { maxZoom: 18, animate: false });
+    layer.openPopup();
+    return true;
+  }
+  el("pw-search-go").addEventListener("click", function () { search(el("pw-search").value); });
+  el("pw-search").addEventListener("keydown", function (e) { if (e.key === "Enter") search(e.target.value); });
+
+  // ---- statistics and legend
+  function stats() {
+    var shown = drawn.filter(function (p) { return state.classes[p.map_class]; });
+    var byStatus = {}, byClass = {}, byTown = {};
+    var confirmed = 0, closed = 0;
+    data.features.forEach(function (f) {
+      var p = f.properties;
+      if (state.township && p.township_name !== state.township) return;
+      var illegal = ["未整改", "整改中", "待验收", "已销号", "反弹", "退回", "一事一议"].indexOf(p.status) >= 0;
+      if (illegal) { confirmed++; if (p.status === "已销号") closed++; }
+      var t = p.township_name || "（未知）";
+      byTown[t] = byTown[t] || { n: 0, closed: 0, rectifying: 0, overdue: 0, mu: 0 };
+      byTown[t].n++; byTown[t].mu += num(p.parcel_area_mu);
+      if (p.status === "已销号") byTown[t].closed++;
+      if (p.status === "整改中") byTown[t].rectifying++;
+      if (p.overdue) byTown[t].overdue++;
+    });
+    shown.forEach(function (p) {
+      byStatus[p.status] = byStatus[p.status] || { n: 0, mu: 0 };
+      byStatus[p.status].n++; byStatus[p.status].mu += num(p.parcel_area_mu);
+      byClass[p.map_class] = byClass[p.map_class] || { n: 0, mu: 0 };
+      byClass[p.map_class].n++; byClass[p.map_class].mu += num(p.parcel_area_mu);
+    });
+    var h = '<div>整改完成率：<span class="pw-rate" id="pw-rate">' + (confirmed ? (100 * closed / confirmed).toFixed(1) + "%" : "—") +
+      "</span>（已销号 " + closed + " / 认定违法 " + confirmed + "）</div>";
+    h += '<table class="pw-table" id="pw-by-status"><thead><tr><th>状态</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
+    Object.keys(S).forEach(function (s) { if (byStatus[s]) h += '<tr data-status="' + esc(s) + '"><td><span class="pw-swatch" style="background:' + S[s].color + '"></span> ' + esc(s) + "</td><td>" + byStatus[s].n + "</td><td>" + fmt(byStatus[s].mu) + "</td></tr>"; });
+    h += '</tbody></table><table class="pw-table"><thead><tr><th>类别</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
+    CLASSES.forEach(function (c) { if (byClass[c]) h += "<tr><td>" + esc(cfg.classNames[c]) + "</td><td>" + byClass[c].n + "</td><td>" + fmt(byClass[c].mu) + "</td></tr>"; });
+    h += '</tbody></table><table class="pw-table" id="pw-by-township"><thead><tr><th>乡镇</th><th>图斑</th><th>已销号</th><th>整改中</th><th>逾期</th><th>完成率</th><th>面积(亩)</th></tr></thead><tbody>';
+    Object.keys(byTown).sort().forEach(function (t) {
+      var r = byTown[t];
+      h += "<tr><td>" + esc(t) + "</td><td>" + r.n + "</td><td>" + r.closed + "</td><td>" + r.rectifying + "</td><td>" + r.overdue + "</td><td>" + (r.n ? (100 * r.closed / r.n).toFixed(0) + "%" : "—") + "</td><td>" + fmt(r.mu) + "</td></tr>";
+    });
+    el("pw-stats").innerHTML = h + "</tbody></table>";
+  }
+
+  (function legend() {
+    var h = "<strong>图例</strong><div>";
+    Object.keys(S).forEach(function (s) { h += '<div><span class="pw-swatch" style="background:' + S[s].color + ";border-color:" + S[s].stroke + '"></span> ' + esc(s) + (S[s].visible ? "" : "（默认隐藏）") + "</div>"; });
+    h += '<div><span class="pw-swatch" style="border:2px dashed #b00000;background:#fff"></span> 逾期未整改</div></div>';
+    el("pw-legend").innerHTML = h;
+    if (cfg.links && cfg.links.length) {
+      el("pw-links").innerHTML = "<strong>分乡镇地图</strong><ul>" + cfg.links.map(function (l) { return '<li><a href="' + esc(l.href) + '">' + esc(l.label) + "</a></li>"; }).join("") + "</ul>";
+    }
+  })();
+
+  function fitVisible() {
+    var b = L.latLngBounds([]);
+    CLASSES.forEach(function (c) { if (map.hasLayer(classLayers[c]) && classLayers[c].getLayers().length) b.extend(classLayers[c].getBounds()); });
+    if (!b.isValid()) {
+      var all = L.geoJSON(data); if (all.getLayers().length) b = all.getBounds();
+      Object.keys(overlays).forEach(function (k) { if (map.hasLayer(overlays[k]) && overlays[k].getBounds && overlays[k].getLayers().length) b.extend(overlays[k].getBounds()); });
+    }
+    if (b.isValid()) map.fitBounds(b, { padding: [20, 20], animate: false }); else map.setView([35, 110], 5);
+  }
+
+  redraw();
+  fitVisible();
+
+  // Test and automation hook.
+  window.pw = {
+    map: map,
+    drawnByStatus: function () {
+      var out = {};
+      CLASSES.forEach(function (c) {
+        if (!map.hasLayer(classLayers[c])) return;
+        classLayers[c].eachLayer(function (l) { var s = l.feature.properties.status; out[s] = (out[s] || 0) + 1; });
+      });
+      return out;
+    },
+    search: search,
+    setTownship: function (t) { el("pw-township").value = t; state.township = t; redraw(); fitVisible(); },
+    openPopupId: function () { var p = map._popup; return p && map.hasLayer(p) && p._source ? p._source.feature.properties.problem_id : null; },
+    ready: true
+  };
+})();
