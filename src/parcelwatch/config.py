@@ -117,6 +117,21 @@ class VocabularySection:
     unknown: tuple[str, ...] = _key(("", "未知", "不详", "其他", "无"), "values that mean the use is unknown", "issue #3")
 
 
+@dataclass(frozen=True)
+class LedgerSection:
+    """The ledger (台账): verification deadlines, re-check matching and statistics."""
+
+    verification_due_months: int = _key(1, "月清: a parcel must be verified by the end of the month this many months after its batch was issued (1 = end of the following month; 0 = end of the issue month)", "DOMAIN §3.2, §9.3 W1 (M); cadence uncertain (§10.5)", minimum=0, maximum=12)
+    same_site_share: float = _key(0.5, "a new parcel is the same site as a ledger problem when their overlap covers at least this share of the smaller of the two polygons", "engineering default (L)", minimum=0, maximum=1)
+    same_site_iou: float = _key(0.3, "... or when their intersection over union reaches this (tolerates redrawn outlines)", "engineering default (L)", minimum=0, maximum=1)
+    rebound_building_share: float = _key(0.5, "a building of a new batch lying at least this share on a 已销号 problem reopens it as 反弹", "DOMAIN §9.3 W9 (L)", minimum=0, maximum=1)
+    legalised_building_iou: float = _key(0.5, "a building matching a recorded footprint of a problem closed by 补办手续/一事一议 at least this well (IoU) is the legalised building, not a rebound", "engineering default (L)", minimum=0, maximum=1)
+    new_construction_farmland_m2: float = _key(0.0, "the county's 耕地 occupied by new construction land this year (新增建设占用耕地, m²), the denominator of 违法占用耕地面积比例; 0 = unknown", "处分办法 Art. 3, DOMAIN §3.7 (H)", minimum=0)
+    ratio_alert: float = _key(0.15, "违法占用耕地面积比例 at or above this -> accountability (问责) level", "处分办法 Art. 3, DOMAIN §9.3 W8 (H)", minimum=0, maximum=1)
+    ratio_warning: float = _key(0.10, "违法占用耕地面积比例 at or above this -> early warning (预警)", "DOMAIN §9.3 W8 (L)", minimum=0, maximum=1)
+    default_user: str = _key("", "user name recorded on ledger changes when --user is not given; empty = the operating-system user name")
+
+
 SECTIONS: dict[str, type] = {
     "county": CountySection,
     "geometry": GeometrySection,
@@ -125,6 +140,7 @@ SECTIONS: dict[str, type] = {
     "approval": ApprovalSection,
     "alert": AlertSection,
     "vocabulary": VocabularySection,
+    "ledger": LedgerSection,
 }
 
 
@@ -139,6 +155,7 @@ class Rules:
     approval: ApprovalSection = field(default_factory=ApprovalSection)
     alert: AlertSection = field(default_factory=AlertSection)
     vocabulary: VocabularySection = field(default_factory=VocabularySection)
+    ledger: LedgerSection = field(default_factory=LedgerSection)
     # [fields.<role>] <canonical> = ["ALIAS", ...]: extra field aliases, tried before defaults.
     fields: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     source: str = "defaults"

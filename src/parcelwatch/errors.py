@@ -18,6 +18,9 @@ __all__ = [
     "CRSError",
     "ConfigError",
     "OutputError",
+    "LedgerError",
+    "StatusTransitionError",
+    "LedgerConflictError",
     "DataQualityWarning",
     "format_problems",
 ]
@@ -75,3 +78,15 @@ def format_problems(head: str, problems: Sequence[str], *, fix: str = "", limit:
     if fix:
         lines.append(fix)
     return "\n".join(lines)
+
+
+class LedgerError(ParcelwatchError, RuntimeError):
+    """The ledger (台账) cannot do what was asked: a missing workspace or problem, a bad change."""
+
+
+class StatusTransitionError(LedgerError, ValueError):
+    """A status change that the transition table does not allow, or whose requirements are unmet."""
+
+
+class LedgerConflictError(LedgerError):
+    """A problem was changed by someone else since it was read (optimistic version check)."""

@@ -68,13 +68,16 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from parcelwatch.cli import classify, demo, inspect, rules, samples
+    from parcelwatch.cli import classify, demo, inspect, ledger, rules, samples
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
     cli.add_command(samples.samples)
     cli.add_command(rules.rules)
     cli.add_command(demo.demo)
+    cli.add_command(ledger.init_cmd)
+    cli.add_command(ledger.check_cmd)
+    cli.add_command(ledger.ledger)
 
 
 _register()

@@ -56,7 +56,9 @@ def village_names(n: int, rng: np.random.Generator) -> list[str]:
     order = np.r_[rng.permutation(plain), plain + rng.permutation(total - plain)][:n]
     p, rest = np.divmod(order, plain)
     s, q = np.divmod(rest, len(_PATTERNS))
-    return [f"{_PREFIXES[a]}{_SURNAMES[b]}{_PATTERNS[c]}村" for a, b, c in zip(p, s, q, strict=True)]
+    return [
+        f"{_PREFIXES[a]}{_SURNAMES[b]}{_PATTERNS[c]}村" for a, b, c in zip(p, s, q, strict=True)
+    ]
 
 
 def nearest_seed(points: np.ndarray, seeds: np.ndarray, *, chunk: int = 20000) -> np.ndarray:
