@@ -1,8 +1,8 @@
 """The README demo on the bundled sample county: what exists so far, end to end.
 
-Today: load and validate every sample layer, join the Excel clue table, write the validated layers
-(EPSG:4490, canonical columns) and a text report. Later steps (classify, ledger, map, exports)
-extend :func:`run_demo`.
+Load and validate every sample layer, join the Excel clue table, write the validated layers
+(EPSG:4490, canonical columns) and a text report, then classify the first batch. Later steps
+(ledger, map, exports) extend :func:`run_demo`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from parcelwatch import crs as crsmod
 from parcelwatch.config import Rules, load_rules
 from parcelwatch.errors import DataQualityWarning, InputError, OutputError
 from parcelwatch.io.clues import join_clues, read_clues
-from parcelwatch.pipeline import Inputs, LayerSource, load_inputs
+from parcelwatch.pipeline import Inputs, LayerSource, classify_inputs, load_inputs, write_classification
+from parcelwatch.rules.catalog import CLASS_LABELS
 from parcelwatch.units import m2_to_mu
 
 __all__ = ["DEMO_LAYERS", "DemoResult", "run_demo", "sample_sources"]
@@ -70,10 +71,10 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
         raise OutputError(f"Cannot create the output folder {out_dir}: {exc}. Choose another folder with -o.") from exc
 
     summary = [f"Sample county in {samples_dir}", *inputs.notes, ""]
-    summary.append(f"{'layer':<12} {'features':>8}  {'encoding':<28} CRS (as delivered)")
+    summary.append(f"{'layer':<12} {'features':>8}  {'encoding (decided by)':<30} CRS (as delivered)")
     for role, rep in inputs.reports.items():
-        enc = rep.encoding.describe() if rep.encoding else "-"
-        summary.append(f"{role:<12} {rep.feature_count:>8}  {enc[:28]:<28} {rep.crs}")
+        enc = f"{rep.encoding.encoding} ({rep.encoding.source})" if rep.encoding else "-"
+        summary.append(f"{role:<12} {rep.feature_count:>8}  {enc:<30} {rep.crs}")
         if rep.repaired:
             summary.append(f"{'':<12} repaired {rep.repaired} invalid polygon(s)")
     summary.append("")
@@ -109,6 +110,19 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
         g["area_mu"] = m2_to_mu(g["area_m2"])
         pyogrio.write_dataframe(g, gpkg, layer=role, driver="GPKG")
     outputs["validated layers (EPSG:4490, canonical fields)"] = gpkg
+    classification = classify_inputs(inputs, rules=rules)
+    outputs["classification (parcels, findings)"] = write_classification(classification, out_dir / "classification.gpkg", sources=inputs.reports)
+    summary.append("")
+    summary.append(f"Classification of {len(classification.parcels)} parcels ({len(classification.findings)} findings); candidates (疑似):")
+    labels = CLASS_LABELS["zh"]
+    for cls, n in classification.counts().items():
+        summary.append(f"  {labels[cls]:<6} {n}")
+    high = int((classification.parcels["priority"] == "high").sum())
+    alerts = int((classification.parcels["alerts"] != "").sum())
+    summary.append(f"  priority high (永久基本农田 occupied): {high}; alerts (criminal-referral / large parcel): {alerts}")
+    for rid, why in classification.skipped:
+        summary.append(f"  rule {rid} did not run: {why}")
+
     report = out_dir / "load_report.txt"
     text = "\n\n".join(r.to_text() for r in inputs.reports.values())
     report.write_text("\n".join(summary) + "\n\n" + text + "\n", encoding="utf-8")

@@ -43,10 +43,18 @@ FILES: dict[str, str] = {
     "imagery_before": "imagery/before.tif",
     "imagery_after": "imagery/after.tif",
     "clue_table": "卫片线索明细表.xlsx",
+    "rules": "rules.toml",
     "expected_md": "EXPECTED.md",
     "expected_json": "expected.json",
     "readme": "README.md",
 }
+# The county's rules file: only what differs from parcelwatch's defaults.
+COUNTY_RULES = """# 禾丰县 rules: only what differs from `parcelwatch rules defaults`.
+[county]
+code = "370790"
+name = "禾丰县"
+region = "north"   # Shandong: caretaker rooms up to 22.5 m² (a provincial decision)
+"""
 # Fixed timestamps so that regenerating the committed sample gives byte-identical files.
 EXPORT_DATE = "2026-04-02"
 _SHP_OPTIONS = {"RESIZE": "YES", "DBF_DATE_LAST_UPDATE": EXPORT_DATE}
@@ -303,6 +311,7 @@ def _write_all(county: SampleCounty, out: Path) -> dict[str, Any]:
         )
     _write_approvals(county.approvals, paths["approvals"])
     _write_clue_table(county, paths["clue_table"])
+    paths["rules"].write_text(COUNTY_RULES, encoding="utf-8")
     write_imagery(county, paths["imagery_before"], paths["imagery_after"])
     expected = write_expected(county, paths["expected_md"], paths["expected_json"])
     counts = {

@@ -1,0 +1,31 @@
+"""The README demo, run as a user runs it: `parcelwatch demo` from the repository root."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pyogrio
+
+from tests.conftest import REPO
+
+
+def test_demo_runs_and_prints_where_outputs_are(tmp_path):
+    out = tmp_path / "demo-output"
+    res = subprocess.run([sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)], cwd=REPO, capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr
+    text = res.stdout
+    assert "parcels            30  gb18030 (gb18030 fallback)" in text
+    assert "EPSG:4528 CGCS2000 / 3-degree Gauss-Kruger zone 40" in text
+    assert "repaired 1 invalid polygon(s)" in text
+    assert "clue table 卫片线索明细表.xlsx: header on row 3, 30 clues joined by 线索编号" in text
+    for line in ("第一类    3", "第二类    2", "第三类    2", "耕地非农化  6"):
+        assert line in text
+    assert "Outputs:" in text and str(out.resolve()) in text
+    layers = {n for n, _ in pyogrio.list_layers(out / "validated_layers.gpkg")}
+    assert {"parcels", "farmland", "buildings", "approvals"} <= layers
+    parcels = pyogrio.read_dataframe(out / "validated_layers.gpkg", layer="parcels")
+    assert "禾丰镇" in set(parcels["township_name"])  # GBK text intact end to end
+    assert parcels.crs.to_epsg() == 4490
+    cls = pyogrio.read_dataframe(out / "classification.gpkg", layer="parcels")
+    assert (cls["problem_class"] != "none").sum() == 13
