@@ -102,9 +102,20 @@ def load_inputs(
     zone, why = working_zone(loaded, rules)
     wcrs = crsmod.working_crs(zone)
     notes = [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"]
-    layers = {role: g.to_crs(wcrs) if not g.crs.equals(wcrs) else g for role, g in loaded.items()}
+    layers = {role: _reproject(g, wcrs, zone) for role, g in loaded.items()}
     _check_alignment(layers, reports)
     return Inputs(layers, reports, wcrs, zone, notes)
+
+
+def _reproject(frame: gpd.GeoDataFrame, target: CRS, zone: int) -> gpd.GeoDataFrame:
+    """to_crs, but the zone-prefixed twin of the working zone is an exact shift of X."""
+    if frame.crs.equals(target):
+        return frame
+    if frame.crs.to_epsg(min_confidence=90) == crsmod.gk3_epsg(zone, prefixed=True):
+        offset = np.array([-zone * 1_000_000.0, 0.0])
+        moved = shapely.transform(np.asarray(frame.geometry.values, dtype=object), lambda xy: xy + offset)
+        return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=target))
+    return frame.to_crs(target)
 
 
 def _check_alignment(layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[str, LayerReport]) -> None:
