@@ -1,0 +1,692 @@
+"""``parcelwatch init``, ``parcelwatch check`` and ``parcelwatch ledger ...``: thin shells over
+:mod:`parcelwatch.ledger`. Status names are printed in Chinese, as they are stored."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from parcelwatch.errors import LedgerError
+
+LAYER_HELP = "file, or file:LAYER for a multi-layer source"
+
+
+def _now() -> datetime:
+    """The current time in the local time zone (the only place the clock is read)."""
+    return datetime.now(timezone.utc).astimezone()
+
+
+def _user(user: str | None, rules: Any = None) -> str:
+    if user:
+        return user
+    default = (
+        getattr(getattr(rules, "ledger", None), "default_user", "") if rules is not None else ""
+    )
+    if default:
+        return str(default)
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError) as exc:
+        raise LedgerError(
+            "Cannot tell who you are from the operating system. Pass --user NAME (every ledger change records who made it)."
+        ) from exc
+
+
+class _DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        text = str(value).strip().replace("/", "-")
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as 2026-12-31", param, ctx)
+
+
+DATE = _DateType()
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+
+def _pad(s: str, w: int) -> str:
+    return s + " " * max(0, w - _width(s))
+
+
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 40
+) -> list[str]:
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        s = str(v).replace("\n", " ")
+        if _width(s) > max_width:
+            while _width(s) > max_width - 3:
+                s = s[:-1]
+            s += "..."
+        return s
+
+    text = [[cell(v) for v in r] for r in rows]
+    widths = [max([_width(h)] + [_width(r[j]) for r in text]) for j, h in enumerate(headers)]
+    out = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out.append("  ".join("-" * w for w in widths))
+    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in text]
+    return out
+
+
+def _echo_lines(lines: Sequence[str]) -> None:
+    for line in lines:
+        click.echo(line)
+
+
+def _progress(label: str) -> Any:
+    """A progress callback that draws a bar on stderr for long jobs (the library only calls it)."""
+    state: dict[str, Any] = {}
+
+    def report(done: int, total: int) -> None:
+        if total < 500:
+            return
+        bar: Any = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            bar.__enter__()
+            state["bar"] = bar
+            state["done"] = 0
+        bar.update(done - state["done"])
+        state["done"] = done
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return report
+
+
+# ------------------------------------------------------------------------------------------
+# init / check
+
+
+@click.command("init")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--county-code",
+    default="",
+    help="6-digit county code (行政区划代码), used in problem ids, e.g. 370790.",
+)
+@click.option("--county-name", default="", help="County name shown on forms.")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A county rules file (TOML) to copy into the workspace.",
+)
+def init_cmd(workspace: str, county_code: str, county_name: str, rules_path: str | None) -> None:
+    """Create a workspace: a ledger QGIS opens (ledger.gpkg) and a rules file (rules.toml)."""
+    from parcelwatch.ledger.workspace import init_workspace
+
+    text = Path(rules_path).read_text(encoding="utf-8") if rules_path else None
+    with init_workspace(
+        workspace, rules_text=text, county_code=county_code, county_name=county_name, now=_now()
+    ) as ws:
+        click.echo(
+            f"Workspace {ws.path}: ledger {ws.ledger_path.name}, rules {ws.rules_path.name} (county {ws.rules.county.code or '-'} {ws.rules.county.name})"
+        )
+        click.echo(
+            f"Next: parcelwatch check {ws.path} --batch NAME --parcels FILE --farmland FILE ..."
+        )
+
+
+@click.command("check")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--batch",
+    required=True,
+    help="Batch name (批次), e.g. 2026年第1批. Checking the same batch again changes nothing.",
+)
+@click.option(
+    "--issued",
+    type=DATE,
+    help="Date the batch was issued (下发); the verification due date follows the 月清 rule. Default: today.",
+)
+@click.option("--parcels", required=True, help=f"卫片图斑 change parcels ({LAYER_HELP}).")
+@click.option("--farmland", help=f"三调 DLTB land-use patches ({LAYER_HELP}).")
+@click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}).")
+@click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}).")
+@click.option(
+    "--buildings",
+    help=f"building footprints with 用途/层数 ({LAYER_HELP}); also checked for rebounds on closed problems.",
+)
+@click.option("--approvals", help=f"approvals and filings ({LAYER_HELP}).")
+@click.option("--parks", help=f"agricultural parks ({LAYER_HELP}).")
+@click.option("--townships", help=f"township boundaries XZQ ({LAYER_HELP}).")
+@click.option("--villages", help=f"village boundaries CJDCQ ({LAYER_HELP}).")
+@click.option(
+    "--user", help="Who runs the check (default: [ledger] default_user, else the OS user)."
+)
+def check_cmd(
+    workspace: str, batch: str, issued: date | None, user: str | None, **sources: str | None
+) -> None:
+    """Classify a batch and reconcile it with the ledger (回头看): new / same site / rebound."""
+    from parcelwatch.ledger.workspace import check_batch, open_workspace
+
+    with open_workspace(workspace) as ws:
+        summary = check_batch(
+            ws,
+            sources,
+            batch=batch,
+            now=_now(),
+            user=_user(user, ws.rules),
+            issued=issued,
+            progress=_progress("recording"),
+        )
+    _echo_lines(summary.lines())
+    if summary.new_ids:
+        click.echo(
+            f"  新增问题编号：{summary.new_ids[0]} ... {summary.new_ids[-1]}"
+            if len(summary.new_ids) > 3
+            else "  新增问题编号：" + "、".join(summary.new_ids)
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# ledger group
+
+
+@click.group("ledger")
+def ledger() -> None:
+    """The ledger (台账): list, show, change, history, overdue, stats and the Excel round-trip."""
+
+
+def _filters(f: Any) -> Any:
+    f = click.option(
+        "--status",
+        "statuses",
+        multiple=True,
+        help="Only problems in this status (repeatable), e.g. 未核查.",
+    )(f)
+    f = click.option(
+        "--class",
+        "problem_class",
+        help="Only this class (confirmed, else candidate): I, II, III, conversion, non_dpf, none.",
+    )(f)
+    f = click.option("--township", help="Only this township (name or code).")(f)
+    f = click.option("--batch", help="Only problems found in this batch.")(f)
+    f = click.option(
+        "--parcel", help="Only the problem(s) a parcel id (监测编号) was recorded on."
+    )(f)
+    f = click.option(
+        "--overdue", is_flag=True, help="Only problems past their deadline and still open."
+    )(f)
+    f = click.option("--today", type=DATE, help="Date used for 'overdue' (default: today).")(f)
+    return f
+
+
+def _find(
+    ws: Any,
+    statuses: Sequence[str],
+    problem_class: str | None,
+    township: str | None,
+    batch: str | None,
+    parcel: str | None,
+    overdue: bool,
+    today: date | None,
+) -> list[Any]:
+    from parcelwatch.ledger.workspace import find_problems
+
+    return find_problems(
+        ws,
+        status=list(statuses) or None,
+        problem_class=problem_class,
+        township=township,
+        batch=batch,
+        parcel_id=parcel,
+        overdue_on=(today or _now().date()) if overdue else None,
+    )
+
+
+def _list_rows(records: Sequence[Any], today: date) -> list[str]:
+    from parcelwatch.ledger.model import effective_deadline, is_overdue
+    from parcelwatch.units import m2_to_mu
+
+    def due(r: Any) -> str:
+        d = effective_deadline(r)
+        return d.isoformat() if d else ""
+
+    rows = [
+        (
+            r.problem_id,
+            r.status.value,
+            r.display_class,
+            r.township_name,
+            "、".join(r.parcel_ids),
+            "、".join(r.batches),
+            m2_to_mu(r.parcel_area_m2 or 0.0),
+            due(r),
+            "逾期" if is_overdue(r, today) else "",
+            r.measure,
+            r.responsible_unit,
+        )
+        for r in records
+    ]
+    return _table(
+        [
+            "问题编号",
+            "状态",
+            "类别",
+            "乡镇",
+            "监测编号",
+            "批次",
+            "图斑(亩)",
+            "期限",
+            "逾期",
+            "整改措施",
+            "责任单位",
+        ],
+        rows,
+        max_width=30,
+    )
+
+
+@ledger.command("list")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@_filters
+def list_cmd(workspace: str, today: date | None, **filters: Any) -> None:
+    """List problems, optionally filtered."""
+    from parcelwatch.ledger.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        recs = _find(ws, today=today, **filters)
+    _echo_lines(_list_rows(recs, today or _now().date()))
+    click.echo(f"{len(recs)} problem(s)")
+
+
+@ledger.command("show")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("problem_id")
+def show_cmd(workspace: str, problem_id: str) -> None:
+    """Show every field of one problem, its evidence and recent history."""
+    from parcelwatch.ledger.model import FIELDS, class_label, effective_deadline, is_overdue
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.units import m2_to_mu
+
+    with open_workspace(workspace) as ws:
+        rec = ws.store.get(problem_id)
+        events = ws.store.events(problem_id)
+    for f in FIELDS:
+        v = getattr(rec, f.name)
+        if (
+            f.name in ("evidence", "candidate_reasons_en")
+            or v in (None, "", (), 0)
+            and f.name not in ("status", "version")
+        ):
+            continue
+        if f.kind == "list":
+            v = "、".join(v)
+        elif f.name in ("candidate_class", "confirmed_class"):
+            v = class_label(v)
+        elif f.kind == "real" and f.name.endswith("_m2"):
+            v = f"{m2_to_mu(v):.2f} 亩 ({v:.2f} m2)"
+        click.echo(f"{_pad(f.zh.replace('(m²)', ''), 24)} {v}")
+    due = effective_deadline(rec)
+    click.echo(
+        f"{_pad('当前期限', 24)} {due.isoformat() if due else '-'}{'（已逾期）' if is_overdue(rec, _now().date()) else ''}"
+    )
+    if rec.evidence:
+        click.echo("佐证材料:")
+        for e in rec.evidence:
+            click.echo(
+                f"  [{e.kind}] {e.ref}"
+                + (f" sha256 {e.sha256[:16]}..." if e.sha256 else "")
+                + (f" ({e.batch}) {e.detail}" if e.batch or e.detail else "")
+            )
+    click.echo(f"历史（共 {len(events)} 条，最近 10 条；全部见 ledger history）:")
+    _echo_lines(_history_rows(events[-10:]))
+
+
+def _history_rows(events: Sequence[Any]) -> list[str]:
+    rows = [
+        (
+            e.seq,
+            e.at,
+            e.user,
+            e.kind,
+            (e.from_status.value if e.from_status else "-") + " -> " + e.to_status.value,
+            e.measure,
+            e.note,
+            len(e.evidence) or "",
+        )
+        for e in events
+    ]
+    return _table(
+        ["#", "时间", "操作人", "类型", "状态", "整改措施", "说明", "佐证"], rows, max_width=50
+    )
+
+
+@ledger.command("history")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("problem_id")
+def history_cmd(workspace: str, problem_id: str) -> None:
+    """Every change of one problem: who, when, from, to, measure, note, evidence."""
+    from parcelwatch.ledger.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        ws.store.get(problem_id)
+        events = ws.store.events(problem_id)
+    _echo_lines(_history_rows(events))
+    for e in events:
+        for ev in e.evidence:
+            click.echo(
+                f"  #{e.seq} [{ev.kind}] {ev.ref}"
+                + (f" sha256 {ev.sha256}" if ev.sha256 else "")
+                + (f" {ev.detail}" if ev.detail else "")
+            )
+
+
+@ledger.command("set")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("problem_ids", nargs=-1)
+@click.option(
+    "--where-status",
+    "w_status",
+    multiple=True,
+    help="Select problems in this status (repeatable) instead of naming ids.",
+)
+@click.option(
+    "--where-class", "w_class", help="Select problems of this class (confirmed, else candidate)."
+)
+@click.option("--where-township", "w_township", help="Select problems of this township.")
+@click.option("--where-batch", "w_batch", help="Select problems found in this batch.")
+@click.option("--status", help="New status, e.g. 整改中 (see `parcelwatch ledger transitions`).")
+@click.option(
+    "--judgement-type",
+    help="核查结论类型 for 合法/其他, e.g. 设施农用地, 临时用地, 伪变化, 批准建设用地.",
+)
+@click.option(
+    "--class",
+    "confirmed_class",
+    help="认定类别: I, II, III, conversion (耕地非农化) or non_dpf (非大棚房).",
+)
+@click.option(
+    "--measure",
+    help="整改措施: 拆除, 复耕, 恢复种植条件, 补办手续, 补办设施农用地备案, 没收, 罚款, 一事一议 ... joined by + (拆除+复耕).",
+)
+@click.option("--decision-ref", help="决定文号 (一事一议 decision, 备案编号 ...).")
+@click.option("--deadline", type=DATE, help="整改期限 (rectification deadline), e.g. 2026-12-31.")
+@click.option("--unit", help="责任单位 (responsible unit).")
+@click.option("--person", help="责任人 (responsible person).")
+@click.option("--remaining-mu", type=float, help="剩余未整改面积 in 亩.")
+@click.option(
+    "--field",
+    "extra",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Another editable field, e.g. project_name=..., owner_name=..., investment_wan=12.5, acceptance_result=合格.",
+)
+@click.option("--note", default="", help="Why (recorded on the event and as the problem's 备注).")
+@click.option(
+    "--evidence",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A photo or document to attach (path and sha256 are recorded). Repeatable.",
+)
+@click.option(
+    "--user", help="Who makes the change (default: [ledger] default_user, else the OS user)."
+)
+@click.option("--dry-run", is_flag=True, help="Show which problems would change, change nothing.")
+def set_cmd(
+    workspace: str,
+    problem_ids: tuple[str, ...],
+    w_status: tuple[str, ...],
+    w_class: str | None,
+    w_township: str | None,
+    w_batch: str | None,
+    status: str | None,
+    judgement_type: str | None,
+    confirmed_class: str | None,
+    measure: str | None,
+    decision_ref: str | None,
+    deadline: date | None,
+    unit: str | None,
+    person: str | None,
+    remaining_mu: float | None,
+    extra: tuple[str, ...],
+    note: str,
+    evidence: tuple[str, ...],
+    user: str | None,
+    dry_run: bool,
+) -> None:
+    """Change status, measure, deadline, responsible unit/person, note or evidence of problems.
+
+    Name problem ids, or select them with --where-* filters; all selected problems change in one
+    transaction, or none (a refused transition names the problem and the allowed statuses).
+    """
+    from parcelwatch.ledger.model import EDITABLE_FIELDS
+    from parcelwatch.ledger.workspace import find_problems, open_workspace, update_problems
+    from parcelwatch.units import mu_to_m2
+
+    where = bool(w_status or w_class or w_township or w_batch)
+    if not problem_ids and not where:
+        raise click.UsageError(
+            "Name the problem id(s), or select problems with --where-status/--where-class/--where-township/--where-batch."
+        )
+    fields: dict[str, Any] = {}
+    for key, value in (("judgement_type", judgement_type), ("confirmed_class", confirmed_class), ("measure", measure), ("decision_ref", decision_ref),
+                       ("deadline", deadline), ("responsible_unit", unit), ("responsible_person", person)):  # fmt: skip
+        if value is not None:
+            fields[key] = value
+    if remaining_mu is not None:
+        fields["remaining_unrectified_m2"] = mu_to_m2(remaining_mu)
+    for item in extra:
+        name, sep, value = item.partition("=")
+        if not sep or name.strip() not in EDITABLE_FIELDS:
+            raise click.UsageError(
+                f"--field {item!r}: use NAME=VALUE with NAME one of {', '.join(EDITABLE_FIELDS)}."
+            )
+        fields[name.strip()] = value
+    if status is None and not fields and not note and not evidence:
+        raise click.UsageError(
+            "Nothing to change: give --status, --measure, --deadline, --unit, --person, --note, --evidence or --field."
+        )
+    with open_workspace(workspace) as ws:
+        ids = list(problem_ids)
+        if where:
+            found = find_problems(
+                ws,
+                status=list(w_status) or None,
+                problem_class=w_class,
+                township=w_township,
+                batch=w_batch,
+            )
+            ids += [r.problem_id for r in found]
+        if not ids:
+            click.echo("No problem matches; nothing changed.")
+            return
+        if dry_run:
+            click.echo(
+                f"Would change {len(ids)} problem(s): "
+                + "、".join(ids[:20])
+                + (" ..." if len(ids) > 20 else "")
+            )
+            return
+        changed = update_problems(
+            ws,
+            ids,
+            user=_user(user, ws.rules),
+            now=_now(),
+            status=status,
+            note=note,
+            evidence=evidence,
+            progress=_progress("updating"),
+            **fields,
+        )
+        for pid in changed[:20]:
+            r = ws.store.get(pid)
+            click.echo(f"{pid}: {r.status.value} (version {r.version})")
+    unchanged = len(ids) - len(changed)
+    click.echo(
+        f"{len(changed)} problem(s) changed"
+        + (f", {unchanged} already had these values" if unchanged else "")
+        + "."
+    )
+
+
+@ledger.command("overdue")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option("--today", type=DATE, help="Date to judge against (default: today).")
+def overdue_cmd(workspace: str, today: date | None) -> None:
+    """Open problems past their deadline (整改期限, else the 月清 verification due date)."""
+    from parcelwatch.ledger.model import Status
+    from parcelwatch.ledger.workspace import find_problems, open_workspace
+
+    day = today or _now().date()
+    with open_workspace(workspace) as ws:
+        recs = find_problems(ws, overdue_on=day)
+        no_deadline = [
+            r
+            for r in find_problems(ws, status=[Status.ILLEGAL, Status.RECTIFYING])
+            if r.deadline is None
+        ]
+    _echo_lines(_list_rows(recs, day))
+    click.echo(f"{len(recs)} problem(s) overdue on {day.isoformat()}")
+    if no_deadline:
+        click.echo(
+            f"{len(no_deadline)} confirmed-illegal problem(s) have no 整改期限 yet: "
+            + "、".join(r.problem_id for r in no_deadline[:10])
+            + (" ..." if len(no_deadline) > 10 else "")
+        )
+
+
+@ledger.command("stats")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option("--year", type=int, help="Year of the 违法占用耕地面积比例 (default: this year).")
+@click.option("--today", type=DATE, help="Date used for 'overdue' (default: today).")
+def stats_cmd(workspace: str, year: int | None, today: date | None) -> None:
+    """Counts and areas (亩) by status, class and township; 整改完成率; 违法占用耕地面积比例."""
+    from parcelwatch.ledger.workspace import workspace_stats
+
+    st = workspace_stats(workspace, today=today or _now().date(), year=year)
+    heads = [
+        "数量",
+        "已认定违法",
+        "已销号",
+        "逾期",
+        "图斑(亩)",
+        "违法占用耕地(亩)",
+        "剩余未整改(亩)",
+    ]
+    for title, table in (
+        ("按状态", st.by_status),
+        ("按类别", st.by_class),
+        ("按乡镇", st.by_township),
+    ):
+        click.echo(f"{title}:")
+        rows = [
+            (name, *vals)
+            for name, vals in zip(
+                table.index, table.itertuples(index=False, name=None), strict=True
+            )
+        ]
+        _echo_lines(["  " + line for line in _table([str(table.index.name), *heads], rows)])
+    rate = (
+        "无已认定违法问题"
+        if st.completion_rate is None
+        else f"{st.completion_rate:.1%}（{st.closed_confirmed}/{st.confirmed}）"
+    )
+    click.echo(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}")
+    click.echo(st.ratio_text())
+
+
+@ledger.command("transitions")
+def transitions_cmd() -> None:
+    """Print the status transition table (which status may follow which, and what it needs)."""
+    from parcelwatch.ledger.model import FIELD_BY_NAME, TRANSITIONS
+
+    rows = [
+        (
+            t.source.value,
+            t.target.value,
+            "、".join(
+                FIELD_BY_NAME[n].zh if n in FIELD_BY_NAME else "说明(--note)" for n in t.needs
+            ),
+            t.meaning,
+        )
+        for t in TRANSITIONS
+    ]
+    _echo_lines(_table(["原状态", "新状态", "需要", "含义"], rows, max_width=60))
+
+
+@ledger.command("export-xlsx")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Excel file to write (.xlsx).",
+)
+@_filters
+def export_cmd(workspace: str, out_path: str, today: date | None, **filters: Any) -> None:
+    """Write the ledger to Excel for staff to edit (Chinese headers, dropdowns, a version per row)."""
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.ledger.xlsx import export_xlsx
+
+    day = today or _now().date()
+    with open_workspace(workspace) as ws:
+        recs = _find(ws, today=day, **filters) if any(filters.values()) else None
+        path = export_xlsx(ws.store, out_path, today=day, records=recs)
+        n = len(recs) if recs is not None else len(ws.store.records(geometry=False))
+    click.echo(
+        f"Written: {path} ({n} problem(s)). Edit the yellow columns, then `parcelwatch ledger import-xlsx {workspace} {path}`."
+    )
+
+
+@ledger.command("import-xlsx")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("xlsx_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Apply the valid rows even if other rows have problems (default: all or nothing).",
+)
+@click.option("--dry-run", is_flag=True, help="Check every row and report, change nothing.")
+@click.option(
+    "--user", help="Who makes the changes (default: [ledger] default_user, else the OS user)."
+)
+def import_cmd(
+    workspace: str, xlsx_file: str, partial: bool, dry_run: bool, user: str | None
+) -> None:
+    """Apply a returned Excel ledger: every row is checked; all valid rows are applied, or none."""
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.ledger.xlsx import import_xlsx
+
+    with open_workspace(workspace) as ws:
+        report = import_xlsx(
+            ws.store,
+            xlsx_file,
+            user=_user(user, ws.rules),
+            now=_now(),
+            partial=partial,
+            dry_run=dry_run,
+            progress=_progress("importing"),
+        )
+    _echo_lines(report.lines())
+    if report.issues:
+        written = (
+            f"{len(report.applied)} problem(s) were written"
+            if report.applied
+            else "nothing was written"
+        )
+        raise LedgerError(
+            f"{report.bad_rows} row(s) of {xlsx_file} have problems (listed above); {written}. Fix those cells and import again."
+        )

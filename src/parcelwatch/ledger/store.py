@@ -1,0 +1,1062 @@
+"""Where the ledger lives: the :class:`LedgerStore` interface and its GeoPackage implementation.
+
+Callers (the workspace, the CLI, Excel import) only use :class:`LedgerStore`; a PostgreSQL/PostGIS
+store for many users can implement the same methods later without touching them.
+
+:class:`GpkgStore` keeps everything in one GeoPackage file that QGIS opens directly:
+
+* ``problems`` (features, MultiPolygon, EPSG:4490): one row per problem with every
+  :data:`~parcelwatch.ledger.model.FIELDS` column and a ``version``; Chinese aliases in
+  ``gpkg_data_columns``;
+* ``problem_parcels`` (features): every batch parcel recorded on a problem, as drawn in its batch;
+* ``findings`` (features): the classification findings (building footprints) of each problem;
+* ``events`` (attributes, append-only): problem_id, seq, at, user, kind, from/to status,
+  measure, note, evidence (JSON), batch, changes (JSON);
+* ``batches`` (attributes): one row per checked batch; ``meta`` (attributes): schema version and
+  the rules digest of every run.
+
+Writes go through :mod:`sqlite3` with the five ``ST_`` functions the GeoPackage R-tree triggers
+call registered on the connection, in WAL mode, each batch of changes in one ``BEGIN IMMEDIATE``
+transaction: a crash or ``kill -9`` leaves the file as it was before or after, never in between.
+Every update is ``UPDATE ... WHERE problem_id=? AND version=?`` after its event was inserted in the
+same transaction; a version that moved is a :class:`~parcelwatch.errors.LedgerConflictError`.
+Triggers refuse a change of a problem without its event, and any update or delete of events, so
+editing the table in QGIS cannot bypass the history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from parcelwatch.crs import STORAGE_CRS
+from parcelwatch.errors import LedgerConflictError, LedgerError
+from parcelwatch.ledger.model import (
+    FIELD_BY_NAME,
+    FIELDS,
+    Change,
+    Event,
+    Evidence,
+    FootprintFinding,
+    LedgerSnapshot,
+    ParcelLink,
+    ProblemRecord,
+    Status,
+    apply_event,
+    from_plain,
+    plan_create,
+    plan_event,
+    problem_id_prefix,
+    to_plain,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LedgerStore",
+    "LedgerSnapshot",
+    "BatchInfo",
+    "ApplyResult",
+    "GpkgStore",
+    "records_frame",
+    "gpkg_geometry_blob",
+    "geometry_from_blob",
+]
+
+SCHEMA_VERSION = 1
+SRS_ID = 4490
+Progress = Callable[[int, int], None]
+
+
+# ------------------------------------------------------------------------------------------
+# The interface
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """One checked batch, recorded with the changes it caused."""
+
+    batch: str
+    issued: date | None
+    year: int
+    verify_due: date | None
+    parcel_count: int
+    counts: Mapping[str, int] = field(default_factory=dict)
+    rules_digest: str = ""
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What one transaction did: the problem id per change (``None``: nothing changed) and events."""
+
+    problem_ids: list[str | None]
+    events: list[Event]
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for p in self.problem_ids if p is not None)
+
+
+class LedgerStore(ABC):
+    """The ledger's storage. Every method that writes is one transaction (all or nothing)."""
+
+    location: str
+
+    @abstractmethod
+    def get(self, problem_id: str) -> ProblemRecord:
+        """One problem with its geometry; :class:`LedgerError` naming the id if unknown."""
+
+    @abstractmethod
+    def records(
+        self, problem_ids: Iterable[str] | None = None, *, geometry: bool = True
+    ) -> list[ProblemRecord]:
+        """Problems by id (all when ``None``), ordered by id; unknown ids are left out."""
+
+    @abstractmethod
+    def snapshot(self) -> LedgerSnapshot:
+        """Problems, their batch parcels and findings, read in one transaction."""
+
+    @abstractmethod
+    def events(self, problem_id: str | None = None) -> list[Event]:
+        """The history of one problem (or all), in order."""
+
+    @abstractmethod
+    def problems_for_parcel(self, parcel_id: str, batch: str | None = None) -> list[str]:
+        """Ids of the problems a batch parcel was recorded on."""
+
+    @abstractmethod
+    def apply(
+        self,
+        changes: Sequence[Change],
+        *,
+        user: str,
+        now: datetime,
+        batch: BatchInfo | None = None,
+        rules_digest: str = "",
+        progress: Progress | None = None,
+    ) -> ApplyResult:
+        """Apply every change in one transaction, or none (the first error rolls back)."""
+
+    @abstractmethod
+    def batches(self) -> pd.DataFrame:
+        """The checked batches."""
+
+    @abstractmethod
+    def meta(self) -> dict[str, str]:
+        """Schema version, county and run records."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def records_frame(records: Sequence[ProblemRecord]) -> gpd.GeoDataFrame:
+    """Problems as a GeoDataFrame (EPSG:4490), one column per field; status as its Chinese value."""
+    data: dict[str, list[Any]] = {f.name: [getattr(r, f.name) for r in records] for f in FIELDS}
+    data["status"] = [r.status.value for r in records]
+    geoms = [r.geometry for r in records]
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS))
+
+
+# ------------------------------------------------------------------------------------------
+# GeoPackage geometry blobs (GPKG header + ISO WKB)
+
+_ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+def gpkg_geometry_blob(geom: Any, srs_id: int = SRS_ID) -> bytes | None:
+    """A GeoPackage geometry blob: 'GP', version 0, flags, srs_id, xy envelope, ISO WKB."""
+    if geom is None:
+        return None
+    if shapely.is_empty(geom):
+        flags = 0b0001_0001  # little endian, no envelope, empty
+        return (
+            b"GP"
+            + bytes([0, flags])
+            + struct.pack("<i", srs_id)
+            + shapely.to_wkb(geom, flavor="iso", byte_order=1)
+        )
+    minx, miny, maxx, maxy = shapely.bounds(geom)
+    flags = 0b0000_0011  # little endian, envelope [minx, maxx, miny, maxy]
+    return (
+        b"GP"
+        + bytes([0, flags])
+        + struct.pack("<i", srs_id)
+        + struct.pack("<4d", minx, maxx, miny, maxy)
+        + shapely.to_wkb(geom, flavor="iso", byte_order=1)
+    )
+
+
+def _blob_parts(blob: bytes) -> tuple[int, tuple[float, ...] | None, int]:
+    if blob[:2] != b"GP":
+        raise LedgerError(
+            "A geometry in the ledger is not a GeoPackage geometry blob. The file was changed by another program; restore it from a backup."
+        )
+    flags = blob[3]
+    order = "<" if flags & 1 else ">"
+    env_kind = (flags >> 1) & 0b111
+    size = _ENVELOPE_BYTES.get(env_kind, 0)
+    env = struct.unpack(order + "4d", blob[8:40]) if size else None
+    return flags, env, 8 + size
+
+
+def geometry_from_blob(blob: bytes | None) -> Any:
+    """The shapely geometry in a GeoPackage blob (``None`` for NULL)."""
+    if blob is None:
+        return None
+    _, _, offset = _blob_parts(bytes(blob))
+    return shapely.from_wkb(bytes(blob)[offset:])
+
+
+def _st_is_empty(blob: bytes | None) -> int | None:
+    if blob is None:
+        return None
+    flags, _, offset = _blob_parts(bytes(blob))
+    if flags & 0b1_0000:
+        return 1
+    return int(bool(shapely.is_empty(shapely.from_wkb(bytes(blob)[offset:]))))
+
+
+def _st_bound(index: int) -> Callable[[bytes | None], float | None]:
+    # index into (minx, maxx, miny, maxy) as stored in the envelope
+    def bound(blob: bytes | None) -> float | None:
+        if blob is None:
+            return None
+        flags, env, offset = _blob_parts(bytes(blob))
+        if env is None:
+            g = shapely.from_wkb(bytes(blob)[offset:])
+            if shapely.is_empty(g):
+                return None
+            b = shapely.bounds(g)
+            env = (b[0], b[2], b[1], b[3])
+        return float(env[index])
+
+    return bound
+
+
+def _register_functions(con: sqlite3.Connection) -> None:
+    """The five functions GeoPackage R-tree triggers call (DESIGN.md, ledger store notes)."""
+    con.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
+    for name, i in (("ST_MinX", 0), ("ST_MaxX", 1), ("ST_MinY", 2), ("ST_MaxY", 3)):
+        con.create_function(name, 1, _st_bound(i), deterministic=True)
+
+
+def _multi(geom: Any) -> Any:
+    if geom is None:
+        return None
+    if isinstance(geom, shapely.Polygon):
+        return shapely.MultiPolygon([geom])
+    if isinstance(geom, shapely.GeometryCollection) and not isinstance(geom, shapely.MultiPolygon):
+        polys = [
+            g
+            for g in shapely.get_parts(geom)
+            if isinstance(g, (shapely.Polygon, shapely.MultiPolygon))
+        ]
+        parts = [p for g in polys for p in shapely.get_parts(g)]
+        return shapely.MultiPolygon(parts) if parts else shapely.MultiPolygon()
+    return geom
+
+
+# ------------------------------------------------------------------------------------------
+# Schema
+
+_SQL_TYPE = {
+    "text": "TEXT",
+    "int": "INTEGER",
+    "real": "REAL",
+    "date": "DATE",
+    "status": "TEXT",
+    "list": "TEXT",
+    "evidence": "TEXT",
+}
+_PROBLEM_COLUMNS = [f.name for f in FIELDS]
+
+_PARCEL_COLUMNS = (
+    ("problem_id", "TEXT NOT NULL", "问题编号"),
+    ("parcel_id", "TEXT NOT NULL", "监测编号"),
+    ("batch", "TEXT NOT NULL", "批次"),
+    ("role", "TEXT", "记录方式"),
+    ("iou", "REAL", "交并比"),
+    ("share", "REAL", "重叠比例"),
+    ("candidate_class", "TEXT", "疑似类别"),
+    ("added_at", "TEXT", "记录时间"),
+)
+_FINDING_COLUMNS = (
+    ("problem_id", "TEXT NOT NULL", "问题编号"), ("parcel_id", "TEXT", "监测编号"), ("batch", "TEXT", "批次"), ("footprint_id", "TEXT", "建筑编号"),
+    ("rule_id", "TEXT", "规则"), ("problem_class", "TEXT", "疑似类别"), ("reason", "TEXT", "依据"), ("reason_en", "TEXT", "依据(英文)"),
+    ("suggested_judgement", "TEXT", "建议核查结论"), ("document", "TEXT", "相关批文"), ("footprint_m2", "REAL", "建筑面积(m²)"),
+    ("farmland_m2", "REAL", "占用耕地(m²)"), ("pbf_m2", "REAL", "占用永久基本农田(m²)"),
+)  # fmt: skip
+_EVENT_COLUMNS = (
+    ("problem_id", "TEXT NOT NULL", "问题编号"), ("seq", "INTEGER NOT NULL", "序号"), ("at", "TEXT NOT NULL", "时间"), ("user", "TEXT NOT NULL", "操作人"),
+    ("kind", "TEXT NOT NULL", "类型"), ("from_status", "TEXT", "原状态"), ("to_status", "TEXT NOT NULL", "新状态"), ("measure", "TEXT", "整改措施"),
+    ("note", "TEXT", "说明"), ("evidence", "TEXT", "佐证材料"), ("batch", "TEXT", "批次"), ("changes", "TEXT NOT NULL", "变更内容"),
+)  # fmt: skip
+_BATCH_COLUMNS = (
+    ("batch", "TEXT NOT NULL UNIQUE", "批次"), ("issued", "DATE", "下发日期"), ("year", "INTEGER", "年度"), ("verify_due", "DATE", "核查期限"),
+    ("first_checked_at", "TEXT", "首次核对时间"), ("last_checked_at", "TEXT", "最近核对时间"), ("checked_by", "TEXT", "核对人"),
+    ("parcel_count", "INTEGER", "图斑数"), ("new_count", "INTEGER", "新增问题"), ("same_count", "INTEGER", "已在台账"),
+    ("rebound_count", "INTEGER", "反弹"), ("unchanged_count", "INTEGER", "重复核对"), ("rules_digest", "TEXT", "规则摘要"), ("sources", "TEXT", "输入图层"),
+)  # fmt: skip
+_META_COLUMNS = (("key", "TEXT NOT NULL UNIQUE", "键"), ("value", "TEXT", "值"))
+
+_GPKG_CORE = [
+    "CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL,srs_id INTEGER NOT NULL PRIMARY KEY,organization TEXT NOT NULL,organization_coordsys_id INTEGER NOT NULL,definition  TEXT NOT NULL,description TEXT)",
+    "CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY,data_type TEXT NOT NULL,identifier TEXT UNIQUE,description TEXT DEFAULT '',last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),min_x DOUBLE, min_y DOUBLE,max_x DOUBLE, max_y DOUBLE,srs_id INTEGER,CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))",
+    "CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL,column_name TEXT NOT NULL,geometry_type_name TEXT NOT NULL,srs_id INTEGER NOT NULL,z TINYINT NOT NULL,m TINYINT NOT NULL,CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),CONSTRAINT uk_gc_table_name UNIQUE (table_name),CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))",
+    "CREATE TABLE gpkg_extensions (table_name TEXT,column_name TEXT,extension_name TEXT NOT NULL,definition TEXT NOT NULL,scope TEXT NOT NULL,CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))",
+    "CREATE TABLE gpkg_data_columns (table_name TEXT NOT NULL,column_name TEXT NOT NULL,name TEXT,title TEXT,description TEXT,mime_type TEXT,constraint_name TEXT,CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name),CONSTRAINT gdc_tn UNIQUE (table_name, name))",
+    "CREATE TABLE gpkg_data_column_constraints (constraint_name TEXT NOT NULL,constraint_type TEXT NOT NULL,value TEXT,min NUMERIC,min_is_inclusive BOOLEAN,max NUMERIC,max_is_inclusive BOOLEAN,description TEXT,CONSTRAINT gdcc_ntv UNIQUE (constraint_name, constraint_type, value))",
+]
+
+_RTREE_TRIGGERS = [
+    'CREATE TRIGGER "rtree_{t}_geom_insert" AFTER INSERT ON "{t}" WHEN (new."geom" NOT NULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES (NEW."fid",ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"),ST_MinY(NEW."geom"), ST_MaxY(NEW."geom")); END',
+    'CREATE TRIGGER "rtree_{t}_geom_update6" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) AND (OLD."geom" NOTNULL AND NOT ST_IsEmpty(OLD."geom")) BEGIN UPDATE "rtree_{t}_geom" SET minx = ST_MinX(NEW."geom"), maxx = ST_MaxX(NEW."geom"),miny = ST_MinY(NEW."geom"), maxy = ST_MaxY(NEW."geom") WHERE id = NEW."fid";END',
+    'CREATE TRIGGER "rtree_{t}_geom_update7" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) AND (OLD."geom" ISNULL OR ST_IsEmpty(OLD."geom")) BEGIN INSERT INTO "rtree_{t}_geom" VALUES (NEW."fid",ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"),ST_MinY(NEW."geom"), ST_MaxY(NEW."geom")); END',
+    'CREATE TRIGGER "rtree_{t}_geom_update2" AFTER UPDATE OF "geom" ON "{t}" WHEN OLD."fid" = NEW."fid" AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD."fid"; END',
+    'CREATE TRIGGER "rtree_{t}_geom_update5" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD."fid"; INSERT OR REPLACE INTO "rtree_{t}_geom" VALUES (NEW."fid",ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"),ST_MinY(NEW."geom"), ST_MaxY(NEW."geom")); END',
+    'CREATE TRIGGER "rtree_{t}_geom_update4" AFTER UPDATE ON "{t}" WHEN OLD."fid" != NEW."fid" AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM "rtree_{t}_geom" WHERE id IN (OLD."fid", NEW."fid"); END',
+    'CREATE TRIGGER "rtree_{t}_geom_delete" AFTER DELETE ON "{t}" WHEN old."geom" NOT NULL BEGIN DELETE FROM "rtree_{t}_geom" WHERE id = OLD."fid"; END',
+]
+
+_GUARD_MSG = "parcelwatch ledger: {what}. Change problems with `parcelwatch ledger set` or `import-xlsx`, which record an event for every change."
+_GUARDS = [
+    'CREATE TRIGGER "problems_need_event_insert" BEFORE INSERT ON "problems" WHEN NEW.version IS NOT 1 OR NOT EXISTS (SELECT 1 FROM "events" WHERE problem_id = NEW.problem_id AND seq = 1) BEGIN SELECT RAISE(ABORT, \'{m1}\'); END',
+    'CREATE TRIGGER "problems_need_event_update" BEFORE UPDATE ON "problems" WHEN NEW.version IS NOT OLD.version + 1 OR NEW.problem_id IS NOT OLD.problem_id OR NOT EXISTS (SELECT 1 FROM "events" WHERE problem_id = NEW.problem_id AND seq = NEW.version) BEGIN SELECT RAISE(ABORT, \'{m2}\'); END',
+    'CREATE TRIGGER "problems_no_delete" BEFORE DELETE ON "problems" BEGIN SELECT RAISE(ABORT, \'{m3}\'); END',
+    'CREATE TRIGGER "events_append_only_update" BEFORE UPDATE ON "events" BEGIN SELECT RAISE(ABORT, \'{m4}\'); END',
+    'CREATE TRIGGER "events_append_only_delete" BEFORE DELETE ON "events" BEGIN SELECT RAISE(ABORT, \'{m4}\'); END',
+]
+
+
+def _guard_sql() -> list[str]:
+    msgs = {
+        "m1": _GUARD_MSG.format(what="a problem is inserted only with its first event"),
+        "m2": _GUARD_MSG.format(what="a problem changes only with its event and the next version"),
+        "m3": _GUARD_MSG.format(what="problems are never deleted"),
+        "m4": _GUARD_MSG.format(what="the events table is append-only"),
+    }
+    return [g.format(**msgs) for g in _GUARDS]
+
+
+def _srs_definition() -> str:
+    return CRS.from_epsg(SRS_ID).to_wkt("WKT1_GDAL")
+
+
+def _schema_sql() -> list[str]:
+    stmts = list(_GPKG_CORE)
+
+    def feature_table(name: str, cols: Sequence[tuple[str, str]]) -> None:
+        body = ", ".join(f'"{c}" {t}' for c, t in cols)
+        stmts.append(
+            f'CREATE TABLE "{name}" ("fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, "geom" MULTIPOLYGON, {body})'
+        )
+        stmts.append(
+            f'CREATE VIRTUAL TABLE "rtree_{name}_geom" USING rtree(id, minx, maxx, miny, maxy)'
+        )
+        stmts.extend(t.format(t=name) for t in _RTREE_TRIGGERS)
+
+    def attribute_table(name: str, cols: Sequence[tuple[str, str]]) -> None:
+        body = ", ".join(f'"{c}" {t}' for c, t in cols)
+        stmts.append(
+            f'CREATE TABLE "{name}" ("fid" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, {body})'
+        )
+
+    pcols = [
+        (
+            f.name,
+            _SQL_TYPE[f.kind]
+            + (
+                " NOT NULL UNIQUE"
+                if f.name == "problem_id"
+                else " NOT NULL"
+                if f.name in ("version", "status")
+                else ""
+            ),
+        )
+        for f in FIELDS
+    ]
+    feature_table("problems", pcols)
+    feature_table("problem_parcels", [(c, t) for c, t, _ in _PARCEL_COLUMNS])
+    feature_table("findings", [(c, t) for c, t, _ in _FINDING_COLUMNS])
+    attribute_table("events", [(c, t) for c, t, _ in _EVENT_COLUMNS])
+    attribute_table("batches", [(c, t) for c, t, _ in _BATCH_COLUMNS])
+    attribute_table("meta", [(c, t) for c, t, _ in _META_COLUMNS])
+    stmts += [
+        'CREATE UNIQUE INDEX "events_problem_seq" ON "events" (problem_id, seq)',
+        'CREATE INDEX "problem_parcels_parcel" ON "problem_parcels" (parcel_id, batch)',
+        'CREATE INDEX "problem_parcels_problem" ON "problem_parcels" (problem_id)',
+        'CREATE INDEX "findings_problem" ON "findings" (problem_id)',
+        'CREATE INDEX "problems_status" ON "problems" (status)',
+    ]
+    stmts += _guard_sql()
+    return stmts
+
+
+_TABLE_DOCS = {
+    "problems": ("features", "问题台账 (one row per problem / site)"),
+    "problem_parcels": ("features", "卫片图斑 recorded on each problem, as drawn in each batch"),
+    "findings": ("features", "classification findings (building footprints) of each problem"),
+    "events": ("attributes", "history of every change (append-only)"),
+    "batches": ("attributes", "checked batches (批次)"),
+    "meta": ("attributes", "schema version and run records"),
+}
+
+
+def _metadata_rows(con: sqlite3.Connection) -> None:
+    con.executemany(
+        "INSERT INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
+        [
+            (
+                "Undefined cartesian SRS",
+                -1,
+                "NONE",
+                -1,
+                "undefined",
+                "undefined cartesian coordinate reference system",
+            ),
+            (
+                "Undefined geographic SRS",
+                0,
+                "NONE",
+                0,
+                "undefined",
+                "undefined geographic coordinate reference system",
+            ),
+            (
+                "WGS 84 geodetic",
+                4326,
+                "EPSG",
+                4326,
+                CRS.from_epsg(4326).to_wkt("WKT1_GDAL"),
+                "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
+            ),
+            (
+                "China Geodetic Coordinate System 2000",
+                SRS_ID,
+                "EPSG",
+                SRS_ID,
+                _srs_definition(),
+                "CGCS2000 longitude/latitude (storage CRS of parcelwatch)",
+            ),
+        ],
+    )
+    for table, (dtype, desc) in _TABLE_DOCS.items():
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?,?,?,?,?)",
+            (table, dtype, table, desc, SRS_ID if dtype == "features" else 0),
+        )
+        if dtype == "features":
+            con.execute(
+                "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', 'MULTIPOLYGON', ?, 0, 0)",
+                (table, SRS_ID),
+            )
+            con.execute(
+                "INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', 'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+                (table,),
+            )
+    con.executemany(
+        "INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', 'read-write')",
+        [("gpkg_data_columns",), ("gpkg_data_column_constraints",)],
+    )
+    aliases: list[tuple[str, str, str, str]] = [("problems", f.name, f.zh, f.en) for f in FIELDS]
+    aliases += [("problem_parcels", c, zh, "") for c, _, zh in _PARCEL_COLUMNS]
+    aliases += [("findings", c, zh, "") for c, _, zh in _FINDING_COLUMNS]
+    aliases += [("events", c, zh, "") for c, _, zh in _EVENT_COLUMNS]
+    aliases += [("batches", c, zh, "") for c, _, zh in _BATCH_COLUMNS]
+    con.executemany(
+        "INSERT INTO gpkg_data_columns (table_name, column_name, name, title, description) VALUES (?,?,?,?,?)",
+        [(t, c, zh, zh, en) for t, c, zh, en in aliases],
+    )
+    con.executemany(
+        "INSERT INTO gpkg_data_column_constraints (constraint_name, constraint_type, value, description) VALUES ('parcelwatch_status', 'enum', ?, ?)",
+        [(s.value, s.label_en) for s in Status],
+    )
+    con.execute(
+        "UPDATE gpkg_data_columns SET constraint_name = 'parcelwatch_status' WHERE table_name = 'problems' AND column_name = 'status'"
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# GeoPackage store
+
+
+def _jdump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _column_value(name: str, value: Any) -> Any:
+    plain = to_plain(name, value)
+    kind = FIELD_BY_NAME[name].kind
+    if kind in ("list", "evidence"):
+        return _jdump(plain or [])
+    return plain
+
+
+class GpkgStore(LedgerStore):
+    """The ledger in one GeoPackage file (see the module docstring). One office, one disk."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 15_000) -> None:
+        self.path = Path(path)
+        self.location = str(self.path)
+        if not self.path.is_file():
+            raise LedgerError(
+                f"No ledger at {self.path}. Create a workspace with `parcelwatch init WS`."
+            )
+        self._busy_ms = busy_timeout_ms
+        self._con = self._connect(self.path, busy_timeout_ms)
+        self._check_schema()
+
+    # -- connection and schema
+
+    @staticmethod
+    def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+        try:
+            con = sqlite3.connect(
+                str(path),
+                isolation_level=None,
+                timeout=busy_timeout_ms / 1000,
+                check_same_thread=False,
+            )
+            _register_functions(con)
+            con.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise LedgerError(
+                    f"{path}: cannot switch the ledger to WAL journaling (got {mode}). Keep the workspace on a local disk, not a network share."
+                )
+            con.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"Cannot open the ledger {path}: {exc}. Is it a parcelwatch ledger (ledger.gpkg) on a local disk?"
+            ) from exc
+        return con
+
+    def _check_schema(self) -> None:
+        try:
+            app = self._con.execute("PRAGMA application_id").fetchone()[0]
+            row = self._con.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"{self.path} is not a parcelwatch ledger ({exc}). Point to the workspace's ledger.gpkg, or create one with `parcelwatch init WS`."
+            ) from exc
+        if app != 0x47504B47 or row is None:
+            raise LedgerError(
+                f"{self.path} is not a parcelwatch ledger. Create one with `parcelwatch init WS`."
+            )
+        if int(row[0]) != SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path} has ledger schema version {row[0]}; this parcelwatch reads version {SCHEMA_VERSION}. Use the matching parcelwatch version."
+            )
+
+    @classmethod
+    def create(
+        cls, path: str | Path, *, now: datetime, county_code: str = "", county_name: str = ""
+    ) -> GpkgStore:
+        """Create an empty ledger at ``path`` (written beside it, then renamed into place)."""
+        path = Path(path)
+        if path.exists():
+            raise LedgerError(
+                f"{path} already exists. Open it, or choose another workspace folder."
+            )
+        tmp = path.with_name(path.name + ".creating")
+        for extra in (
+            tmp,
+            Path(str(tmp) + "-wal"),
+            Path(str(tmp) + "-shm"),
+            Path(str(tmp) + "-journal"),
+        ):
+            if extra.exists():
+                extra.unlink()
+        try:
+            con = sqlite3.connect(str(tmp), isolation_level=None)
+            _register_functions(con)
+            con.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
+            con.execute("PRAGMA user_version = 10400")  # GeoPackage 1.4
+            con.execute("BEGIN")
+            for stmt in _schema_sql():
+                con.execute(stmt)
+            _metadata_rows(con)
+            at = now.isoformat(timespec="seconds")
+            con.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created_at", at),
+                    ("county_code", county_code),
+                    ("county_name", county_name),
+                    ("generator", "parcelwatch"),
+                ],
+            )
+            con.execute("COMMIT")
+            con.close()
+            os.replace(tmp, path)
+        except (OSError, sqlite3.DatabaseError) as exc:
+            raise LedgerError(
+                f"Cannot create the ledger {path}: {exc}. Check the folder is writable and on a local disk."
+            ) from exc
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return cls(path)
+
+    def close(self) -> None:
+        try:
+            self._con.close()
+        except sqlite3.Error:  # pragma: no cover
+            pass
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise LedgerError(
+                f"The ledger {self.path} is busy ({exc}); another parcelwatch command or QGIS edit session holds it. "
+                "Finish or close that, then run the command again."
+            ) from exc
+        try:
+            yield self._con
+            self._con.execute("COMMIT")
+        except BaseException:
+            if self._con.in_transaction:
+                self._con.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        self._con.execute("BEGIN")
+        try:
+            yield self._con
+        finally:
+            if self._con.in_transaction:
+                self._con.execute("COMMIT")
+
+    # -- reading
+
+    def _rows_to_records(
+        self, rows: Iterable[Sequence[Any]], geometry: bool
+    ) -> list[ProblemRecord]:
+        out = []
+        for row in rows:
+            values = {name: from_plain(name, row[i]) for i, name in enumerate(_PROBLEM_COLUMNS)}
+            geom = geometry_from_blob(row[-1]) if geometry else None
+            out.append(ProblemRecord(**values, geometry=geom))
+        return out
+
+    def _select_records(
+        self, con: sqlite3.Connection, ids: Sequence[str] | None, geometry: bool
+    ) -> list[ProblemRecord]:
+        cols = ", ".join(f'"{c}"' for c in _PROBLEM_COLUMNS) + (
+            ', "geom"' if geometry else ", NULL"
+        )
+        if ids is None:
+            rows = con.execute(f"SELECT {cols} FROM problems ORDER BY problem_id").fetchall()
+        else:
+            rows = []
+            ids = list(dict.fromkeys(ids))
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                rows += con.execute(
+                    f"SELECT {cols} FROM problems WHERE problem_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            rows.sort(key=lambda r: r[0])
+        return self._rows_to_records(rows, geometry)
+
+    def get(self, problem_id: str) -> ProblemRecord:
+        recs = self.records([problem_id])
+        if not recs:
+            raise LedgerError(
+                f"No problem {problem_id!r} in the ledger {self.path}. List the ids with `parcelwatch ledger list WS`."
+            )
+        return recs[0]
+
+    def records(
+        self, problem_ids: Iterable[str] | None = None, *, geometry: bool = True
+    ) -> list[ProblemRecord]:
+        with self._read() as con:
+            return self._select_records(
+                con, None if problem_ids is None else list(problem_ids), geometry
+            )
+
+    def snapshot(self) -> LedgerSnapshot:
+        with self._read() as con:
+            recs = self._select_records(con, None, True)
+            prow = con.execute(
+                "SELECT problem_id, parcel_id, batch, role, geom FROM problem_parcels ORDER BY fid"
+            ).fetchall()
+            frow = con.execute(
+                "SELECT problem_id, parcel_id, batch, footprint_id, rule_id, problem_class, geom FROM findings ORDER BY fid"
+            ).fetchall()
+        parcels = gpd.GeoDataFrame(
+            {
+                "problem_id": [r[0] for r in prow],
+                "parcel_id": [r[1] for r in prow],
+                "batch": [r[2] for r in prow],
+                "role": [r[3] for r in prow],
+            },
+            geometry=gpd.GeoSeries([geometry_from_blob(r[4]) for r in prow], crs=STORAGE_CRS),
+        )
+        findings = gpd.GeoDataFrame(
+            {
+                k: [r[i] for r in frow]
+                for i, k in enumerate(
+                    ("problem_id", "parcel_id", "batch", "footprint_id", "rule_id", "problem_class")
+                )
+            },
+            geometry=gpd.GeoSeries([geometry_from_blob(r[6]) for r in frow], crs=STORAGE_CRS),
+        )
+        return LedgerSnapshot({r.problem_id: r for r in recs}, parcels, findings)
+
+    def events(self, problem_id: str | None = None) -> list[Event]:
+        cols = 'problem_id, seq, at, "user", kind, from_status, to_status, measure, note, evidence, batch, changes'
+        with self._read() as con:
+            if problem_id is None:
+                rows = con.execute(f"SELECT {cols} FROM events ORDER BY problem_id, seq").fetchall()
+            else:
+                rows = con.execute(
+                    f"SELECT {cols} FROM events WHERE problem_id = ? ORDER BY seq", (problem_id,)
+                ).fetchall()
+        return [
+            Event(
+                r[0],
+                int(r[1]),
+                r[2],
+                r[3],
+                r[4],
+                Status(r[5]) if r[5] else None,
+                Status(r[6]),
+                r[7] or "",
+                r[8] or "",
+                tuple(Evidence.from_plain(e) for e in json.loads(r[9] or "[]")),
+                r[10] or "",
+                json.loads(r[11]),
+            )
+            for r in rows
+        ]
+
+    def problems_for_parcel(self, parcel_id: str, batch: str | None = None) -> list[str]:
+        sql = (
+            "SELECT DISTINCT problem_id FROM problem_parcels WHERE parcel_id = ?"
+            + (" AND batch = ?" if batch else "")
+            + " ORDER BY problem_id"
+        )
+        args: tuple[str, ...] = (str(parcel_id), batch) if batch else (str(parcel_id),)
+        with self._read() as con:
+            return [r[0] for r in con.execute(sql, args).fetchall()]
+
+    def batches(self) -> pd.DataFrame:
+        with self._read() as con:
+            cur = con.execute("SELECT * FROM batches ORDER BY fid")
+            names = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=names).drop(columns="fid")
+
+    def meta(self) -> dict[str, str]:
+        with self._read() as con:
+            return {
+                k: v for k, v in con.execute("SELECT key, value FROM meta ORDER BY fid").fetchall()
+            }
+
+    # -- writing
+
+    def _insert_event(self, con: sqlite3.Connection, ev: Event) -> None:
+        con.execute(
+            'INSERT INTO events (problem_id, seq, at, "user", kind, from_status, to_status, measure, note, evidence, batch, changes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
+            (
+                ev.problem_id,
+                ev.seq,
+                ev.at,
+                ev.user,
+                ev.kind,
+                ev.from_status.value if ev.from_status else None,
+                ev.to_status.value,
+                ev.measure,
+                ev.note,
+                _jdump([e.to_plain() for e in ev.evidence]),
+                ev.batch,
+                _jdump(dict(ev.changes)),
+            ),
+        )
+
+    def _insert_links(
+        self,
+        con: sqlite3.Connection,
+        problem_id: str,
+        parcels: Sequence[ParcelLink],
+        findings: Sequence[FootprintFinding],
+        at: str,
+    ) -> None:
+        if parcels:
+            con.executemany(
+                "INSERT INTO problem_parcels (geom, problem_id, parcel_id, batch, role, iou, share, candidate_class, added_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        gpkg_geometry_blob(_multi(p.geometry)),
+                        problem_id,
+                        str(p.parcel_id),
+                        p.batch,
+                        p.role,
+                        p.iou,
+                        p.share,
+                        p.candidate_class,
+                        at,
+                    )
+                    for p in parcels
+                ],
+            )
+        if findings:
+            con.executemany(
+                "INSERT INTO findings (geom, problem_id, parcel_id, batch, footprint_id, rule_id, problem_class, reason, reason_en, suggested_judgement, document, footprint_m2, farmland_m2, pbf_m2) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        gpkg_geometry_blob(_multi(f.geometry)),
+                        problem_id,
+                        f.parcel_id,
+                        f.batch,
+                        f.footprint_id,
+                        f.rule_id,
+                        f.problem_class,
+                        f.reason,
+                        f.reason_en,
+                        f.suggested_judgement,
+                        f.document,
+                        f.footprint_m2,
+                        f.farmland_m2,
+                        f.pbf_m2,
+                    )
+                    for f in findings
+                ],
+            )
+
+    def _next_seq(self, con: sqlite3.Connection, prefix: str) -> int:
+        row = con.execute(
+            "SELECT MAX(problem_id) FROM problems WHERE problem_id LIKE ? AND length(problem_id) = ?",
+            (prefix + "%", len(prefix) + 6),
+        ).fetchone()
+        return int(row[0][len(prefix) :]) + 1 if row and row[0] else 1
+
+    def apply(
+        self,
+        changes: Sequence[Change],
+        *,
+        user: str,
+        now: datetime,
+        batch: BatchInfo | None = None,
+        rules_digest: str = "",
+        progress: Progress | None = None,
+    ) -> ApplyResult:
+        if not user.strip():
+            raise LedgerError("Every ledger change records who made it: pass a user name (--user).")
+        at = now.isoformat(timespec="seconds")
+        ids: list[str | None] = []
+        events: list[Event] = []
+        next_seq: dict[str, int] = {}
+        total = len(changes)
+        with self._write() as con:
+            for n, change in enumerate(changes, start=1):
+                ev: Event | None
+                if change.kind == "create":
+                    ev = self._create(con, change, now=now, user=user, next_seq=next_seq)
+                else:
+                    ev = self._update(con, change, now=now, user=user)
+                if ev is not None:
+                    events.append(ev)
+                    if change.parcels or change.findings:
+                        self._insert_links(con, ev.problem_id, change.parcels, change.findings, at)
+                ids.append(ev.problem_id if ev is not None else None)
+                if progress is not None:
+                    progress(n, total)
+            if batch is not None:
+                self._record_batch(con, batch, at=at, user=user)
+            if events or batch is not None:
+                n_runs = con.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'run:%'").fetchone()[
+                    0
+                ]
+                con.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    (
+                        f"run:{n_runs + 1:06d}",
+                        _jdump(
+                            {
+                                "at": at,
+                                "user": user,
+                                "batch": batch.batch if batch else "",
+                                "events": len(events),
+                                "rules_digest": rules_digest,
+                            }
+                        ),
+                    ),
+                )
+                con.execute(
+                    "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN ('problems','problem_parcels','findings','events','batches','meta')"
+                )
+        return ApplyResult(ids, events)
+
+    def _create(
+        self,
+        con: sqlite3.Connection,
+        change: Change,
+        *,
+        now: datetime,
+        user: str,
+        next_seq: dict[str, int],
+    ) -> Event:
+        for p in change.parcels:
+            hit = con.execute(
+                "SELECT problem_id FROM problem_parcels WHERE parcel_id = ? AND batch = ?",
+                (str(p.parcel_id), p.batch),
+            ).fetchone()
+            if hit:
+                raise LedgerConflictError(
+                    f"Parcel {p.parcel_id} of batch {p.batch} is already recorded on problem {hit[0]} (another run recorded it meanwhile). "
+                    "Nothing was changed; run the check again: it reloads the ledger and links the parcel instead."
+                )
+        fields_ = dict(change.fields)
+        if not fields_.get("county_code"):
+            row = con.execute("SELECT value FROM meta WHERE key = 'county_code'").fetchone()
+            if row and row[0]:
+                fields_["county_code"] = row[0]
+                change = replace(change, fields=fields_)
+        prefix = problem_id_prefix(
+            str(fields_.get("county_code") or ""), int(fields_.get("year") or now.year)
+        )
+        seq = next_seq.get(prefix) or self._next_seq(con, prefix)
+        next_seq[prefix] = seq + 1
+        problem_id = f"{prefix}{seq:06d}"
+        ev = plan_create(problem_id, change, now=now, user=user)
+        record = apply_event(None, ev)
+        self._insert_event(con, ev)
+        cols = ["geom", *_PROBLEM_COLUMNS]
+        values = [
+            gpkg_geometry_blob(_multi(change.geometry)),
+            *[_column_value(c, getattr(record, c)) for c in _PROBLEM_COLUMNS],
+        ]
+        names = ", ".join(f'"{c}"' for c in cols)
+        con.execute(f"INSERT INTO problems ({names}) VALUES ({','.join('?' * len(cols))})", values)
+        return ev
+
+    def _update(
+        self, con: sqlite3.Connection, change: Change, *, now: datetime, user: str
+    ) -> Event | None:
+        if not change.problem_id:
+            raise LedgerError(
+                "A ledger change names no problem id. Give the id (e.g. 370790-2026-000001)."
+            )
+        recs = self._select_records(con, [change.problem_id], geometry=False)
+        if not recs:
+            raise LedgerError(
+                f"No problem {change.problem_id!r} in the ledger {self.path}{' (' + change.source + ')' if change.source else ''}. Check the id with `parcelwatch ledger list WS`."
+            )
+        record = recs[0]
+        expected = (
+            change.expected_version if change.expected_version is not None else record.version
+        )
+        if record.version != expected:
+            raise _conflict(change, expected, record.version)
+        ev = plan_event(record, change, seq=record.version + 1, now=now, user=user)
+        if ev is None:
+            return None
+        after = apply_event(record, ev)
+        self._insert_event(con, ev)
+        cols = [c for c in ev.changes if c in FIELD_BY_NAME] + ["updated_at", "updated_by"]
+        cols = list(dict.fromkeys(cols))
+        sets = ", ".join(f'"{c}" = ?' for c in cols) + ', "version" = ?'
+        args = [_column_value(c, getattr(after, c)) for c in cols] + [
+            after.version,
+            change.problem_id,
+            expected,
+        ]
+        cur = con.execute(f"UPDATE problems SET {sets} WHERE problem_id = ? AND version = ?", args)
+        if (
+            cur.rowcount != 1
+        ):  # pragma: no cover - guarded by the read above in the same transaction
+            actual = con.execute(
+                "SELECT version FROM problems WHERE problem_id = ?", (change.problem_id,)
+            ).fetchone()
+            raise _conflict(change, expected, int(actual[0]) if actual else -1)
+        return ev
+
+    def _record_batch(self, con: sqlite3.Connection, b: BatchInfo, *, at: str, user: str) -> None:
+        c = b.counts
+        row = con.execute(
+            "SELECT new_count, same_count, rebound_count, unchanged_count FROM batches WHERE batch = ?",
+            (b.batch,),
+        ).fetchone()
+        if row is None:
+            con.execute(
+                "INSERT INTO batches (batch, issued, year, verify_due, first_checked_at, last_checked_at, checked_by, parcel_count, new_count, same_count, rebound_count, unchanged_count, rules_digest, sources) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    b.batch,
+                    b.issued.isoformat() if b.issued else None,
+                    b.year,
+                    b.verify_due.isoformat() if b.verify_due else None,
+                    at,
+                    at,
+                    user,
+                    b.parcel_count,
+                    c.get("new", 0),
+                    c.get("same", 0),
+                    c.get("rebound", 0),
+                    c.get("unchanged", 0),
+                    b.rules_digest,
+                    _jdump(dict(b.sources)),
+                ),
+            )
+        else:
+            con.execute(
+                "UPDATE batches SET last_checked_at = ?, checked_by = ?, parcel_count = ?, new_count = new_count + ?, same_count = same_count + ?, rebound_count = rebound_count + ?, "
+                "unchanged_count = ?, rules_digest = ?, sources = ? WHERE batch = ?",
+                (
+                    at,
+                    user,
+                    b.parcel_count,
+                    c.get("new", 0),
+                    c.get("same", 0),
+                    c.get("rebound", 0),
+                    c.get("unchanged", 0),
+                    b.rules_digest,
+                    _jdump(dict(b.sources)),
+                    b.batch,
+                ),
+            )
+
+    # -- diagnostics
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check`` ('ok' when the file is sound)."""
+        return str(self._con.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _conflict(change: Change, expected: int, actual: int) -> LedgerConflictError:
+    where = f" ({change.source})" if change.source else ""
+    return LedgerConflictError(
+        f"Problem {change.problem_id}{where} was changed by someone else: you edited version {expected}, the ledger now has version {actual}. "
+        "Nothing was changed. Reload the problem (`parcelwatch ledger show WS ID`, or export the Excel again), "
+        "redo your change on the current version and retry."
+    )
