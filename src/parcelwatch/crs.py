@@ -4,9 +4,10 @@
 * Overlay runs in one 3-degree Gauss-Kruger zone per county: zone ``n`` has central meridian
   ``3n`` degrees; EPSG ``4513 + (n - 25)`` carries the zone number in front of X (false easting
   ``n * 10**6 + 500000``), EPSG ``4534 + (n - 25)`` does not (false easting 500000).
-* Every area reported is ellipsoidal on the CGCS2000 ellipsoid. It is computed in a Lambert
-  azimuthal *equal-area* projection of that ellipsoid centred on the data, which preserves area
-  exactly and is vectorised; tests check it against :class:`pyproj.Geod` (Karney's geodesic
+* Every area reported is ellipsoidal on the CGCS2000 ellipsoid: for Gauss-Kruger data the planar
+  area divided by the projection's exact areal scale at the centroid, otherwise in a Lambert
+  azimuthal *equal-area* projection of the ellipsoid centred on the data; both vectorised. Tests
+  check them against :class:`pyproj.Geod` (Karney's geodesic
   polygon area) to 1e-6 relative (or 0.01 m², the display precision) anywhere in China.
 * 高德/腾讯 data are in GCJ-02, offset by hundreds of metres; :func:`gcj02_to_wgs84` removes it.
 """
@@ -194,20 +195,66 @@ def _laea_wkt(lon: float, lat: float) -> str:
     ).to_wkt()
 
 
+# Polygons wider than this (m) in a transverse Mercator CRS use the equal-area projection; below
+# it the areal scale varies so little across the polygon (~(w/R)^2/24 < 1e-8) that the planar
+# area divided by the scale at the centroid is exact to the precision we report.
+_SCALE_FACTOR_MAX_EXTENT_M = 5000.0
+
+
+@lru_cache(maxsize=16)
+def _tm_proj(wkt: str) -> tuple[pyproj.Proj, Transformer] | None:
+    crs = CRS.from_wkt(wkt)
+    op = crs.coordinate_operation
+    if not crs.is_projected or op is None or "transverse mercator" not in op.method_name.lower():
+        return None
+    if not is_cgcs2000_or_wgs84(crs):
+        return None
+    return pyproj.Proj(crs), _transformer(wkt, crs.geodetic_crs.to_wkt())
+
+
 def ellipsoidal_area_m2(geoms: np.ndarray | object, crs: CRS | str | int) -> np.ndarray:
     """Ellipsoidal (CGCS2000) area in m² of each geometry, whatever CRS it is in.
 
     ``geoms`` is an array-like of shapely geometries (a GeoSeries works); the result is a float
-    array aligned to it (0 for empty or missing geometries). The projection centre is rounded to
-    0.1 degree so that results do not depend on which features are passed together.
+    array aligned to it (0 for empty or missing geometries).
+
+    * Gauss-Kruger (transverse Mercator) input: planar area divided by the projection's areal
+      scale at the centroid (conformal projection: exact scale from PROJ), for polygons up to
+      5 km across; larger ones go through the equal-area projection. Edges are the straight
+      lines of the CRS the data were delivered in, as digitised.
+    * Anything else: projected into a Lambert azimuthal equal-area projection of the ellipsoid,
+      centred on the data (rounded to 0.1 degree so results do not depend on which features are
+      passed together).
     """
     arr = np.asarray(getattr(geoms, "values", geoms), dtype=object)
     if arr.size == 0:
         return np.zeros(0)
     crs = CRS.from_user_input(crs)
+    out = np.zeros(arr.shape)
+    present = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    if not present.any():
+        return out
+    tm = _tm_proj(crs.to_wkt())
+    laea_mask = present
+    if tm is not None:
+        proj, to_geo = tm
+        b = shapely.bounds(arr[present])
+        small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= _SCALE_FACTOR_MAX_EXTENT_M
+        idx = np.flatnonzero(present)[small]
+        if len(idx):
+            c = shapely.centroid(arr[idx])
+            lon, lat = to_geo.transform(shapely.get_x(c), shapely.get_y(c))
+            scale = proj.get_factors(lon, lat, errcheck=False).areal_scale
+            out[idx] = shapely.area(arr[idx]) / np.asarray(scale)
+        laea_mask = present.copy()
+        laea_mask[idx] = False
+    if laea_mask.any():
+        out[laea_mask] = _laea_area(arr[laea_mask], crs)
+    return out
+
+
+def _laea_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
     bounds = shapely.total_bounds(arr)
-    if not np.all(np.isfinite(bounds)):
-        return np.zeros(arr.shape)
     if crs.is_geographic:
         lon, lat = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
     else:

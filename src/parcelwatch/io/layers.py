@@ -395,12 +395,13 @@ def _as_text(series: pd.Series) -> pd.Series:
         out[~np.isfinite(values)] = None
         return out
     if pd.api.types.is_integer_dtype(series):
-        out = series.astype("Int64").astype("string")
+        out = series.astype("Int64").astype(str).mask(series.isna())
+    elif pd.api.types.is_string_dtype(series) and series.dtype != object:
+        out = series
     else:
-        out = series.astype("string")
+        out = series.map(lambda v: v if v is None or isinstance(v, str) else (None if pd.isna(v) else str(v))).astype(str).mask(series.isna())
     out = out.str.strip()
-    out = out.mask(out == "")
-    return out.astype(object).where(out.notna(), None)
+    return out.mask(out == "")
 
 
 _DATE_PARTS = r"^\s*(\d{4})\D?(\d{1,2})\D?(\d{1,2})\D*$"

@@ -31,7 +31,7 @@ from parcelwatch.rules.catalog import (
     CLASS_ORDER,
     use_category,
 )
-from parcelwatch.rules.overlay import max_by, overlap_pairs, sum_by
+from parcelwatch.rules.overlay import id_rank, max_by, overlap_pairs, sum_by
 from parcelwatch.units import m2_to_mu
 
 __all__ = ["Classification", "classify"]
@@ -258,23 +258,27 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
     m["greenhouse_share"] = np.minimum(inside / np.where(b_area > 0, b_area, 1), 1.0)
     m["in_greenhouse"] = m["greenhouse_share"].to_numpy() >= gh.inside_share
     gh_ids = greenhouses["greenhouse_id"].to_numpy() if greenhouses is not None and "greenhouse_id" in greenhouses else np.arange(len(G)).astype(str)
-    best, _ = max_by(bg.left, bg.area_m2, n)
+    gh_rank = id_rank(gh_ids)
+    best, _ = max_by(bg.left, bg.area_m2, n, tiebreak=gh_rank[bg.right] if len(bg) else None)
     main = np.full(n, None, dtype=object)
     main[best >= 0] = gh_ids[bg.right[best[best >= 0]]]
     dist = np.full(n, np.inf)
     near = np.full(n, None, dtype=object)
     if len(G):
         reach = max(gh.context_distance_m, gh.caretaker_distance_m)
-        bi, gi = shapely.STRtree(G).query_nearest(B, max_distance=reach, return_distance=False, all_matches=False)
-        dist[bi] = shapely.distance(B[bi], G[gi])
-        near[bi] = gh_ids[gi]
+        bi, gi = shapely.STRtree(G).query_nearest(B, max_distance=reach, return_distance=False, all_matches=True)
+        d = shapely.distance(B[bi], G[gi])
+        first, _ = max_by(bi, -d, n, tiebreak=gh_rank[gi])  # nearest, ties to the smallest id
+        ok = first >= 0
+        dist[ok] = d[first[ok]]
+        near[ok] = gh_ids[gi[first[ok]]]
     m["greenhouse_id"] = np.where(pd.isna(main), near, main)
     m["greenhouse_distance_m"] = dist
     # parks
     K = _geoms(parks)
     bk, _ = overlap_pairs(B, K, crs, left_area_m2=b_area)
     park_ids = parks["park_id"].to_numpy() if parks is not None and "park_id" in parks else np.arange(len(K)).astype(str)
-    best, best_val = max_by(bk.left, bk.area_m2, n)
+    best, best_val = max_by(bk.left, bk.area_m2, n, tiebreak=id_rank(park_ids)[bk.right] if len(bk) else None)
     m["park_id"] = np.where(best >= 0, park_ids[bk.right[np.maximum(best, 0)]] if len(bk) else None, None)
     m["in_park"] = (best_val / np.where(b_area > 0, b_area, 1)) >= gh.park_inside_share
     # approvals by kind
@@ -285,7 +289,7 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
         mask = kind_masks.get(kind, np.zeros(len(A), dtype=bool))
         sel = mask[ba.right] if len(ba) else np.zeros(0, dtype=bool)
         share = np.minimum(sum_by(ba.left[sel], ba.area_m2[sel], n) / np.where(b_area > 0, b_area, 1), 1.0)
-        best, _ = max_by(ba.left[sel], ba.area_m2[sel], n)
+        best, _ = max_by(ba.left[sel], ba.area_m2[sel], n, tiebreak=id_rank(a_ids)[ba.right[sel]] if sel.any() else None)
         ids = np.full(n, None, dtype=object)
         if sel.any():
             ids[best >= 0] = a_ids[ba.right[sel][best[best >= 0]]]
@@ -324,7 +328,9 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     f = pd.DataFrame({"rule_id": rows_rule, "b": b})
     # one row per parcel the footprint overlaps
     link = pd.DataFrame({"b": pos_of[pb.right], "p": pb.left, "in_parcel_m2": pb.area_m2})
-    f = f.merge(link, on="b", how="inner").sort_values(["p", "rule_id", "b"], kind="stable").reset_index(drop=True)
+    f = f.merge(link, on="b", how="inner")
+    f["fid_sort"] = m["building_id"].to_numpy()[f["b"].to_numpy()] if len(f) else []
+    f = f.sort_values(["p", "rule_id", "fid_sort"], kind="stable").reset_index(drop=True)
     mm = m.iloc[f["b"].to_numpy()].reset_index(drop=True)
     f["parcel_id"] = parcels["parcel_id"].to_numpy()[f["p"].to_numpy()]
     f["footprint_id"] = mm["building_id"].to_numpy()

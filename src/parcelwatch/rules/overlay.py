@@ -18,7 +18,15 @@ from pyproj import CRS
 
 from parcelwatch.crs import ellipsoidal_area_m2
 
-__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "largest_share", "THREADS"]
+__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "id_rank", "largest_share", "THREADS"]
+
+
+def id_rank(ids: np.ndarray) -> np.ndarray:
+    """Rank of each id in sorted order (a numeric tie-break key independent of feature order)."""
+    order = np.argsort(np.asarray(ids).astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 _CHUNK = 20_000
@@ -113,13 +121,18 @@ def sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(index, weights=values, minlength=n)[:n]
 
 
-def max_by(index: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bin: the position (into ``values``) of the largest value, or -1, and that value."""
+def max_by(index: np.ndarray, values: np.ndarray, n: int, tiebreak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin: the position (into ``values``) of the largest value, or -1, and that value.
+
+    Ties go to the smallest ``tiebreak`` (e.g. the rank of the other feature's id), so results do
+    not depend on feature order.
+    """
     best = np.full(n, -1, dtype=np.int64)
     best_val = np.zeros(n)
     if len(index) == 0:
         return best, best_val
-    order = np.lexsort((-values, index))  # by bin, largest first
+    keys = (-values, index) if tiebreak is None else (tiebreak, -values, index)
+    order = np.lexsort(keys)  # by bin, largest first, then smallest tiebreak
     first = np.ones(len(order), dtype=bool)
     first[1:] = index[order][1:] != index[order][:-1]
     sel = order[first]
@@ -133,7 +146,7 @@ def largest_share(
 ) -> np.ndarray:
     """For each geometry, the position of the zone (township, village) holding most of it, or -1."""
     pairs, _ = overlap_pairs(geoms, zones, crs, left_area_m2=geom_area_m2)
-    best, _ = max_by(pairs.left, pairs.area_m2, len(geoms))
+    best, _ = max_by(pairs.left, pairs.area_m2, len(geoms), tiebreak=pairs.right)
     out = np.full(len(geoms), -1, dtype=np.int64)
     ok = best >= 0
     out[ok] = pairs.right[best[ok]]
