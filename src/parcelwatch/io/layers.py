@@ -51,6 +51,8 @@ __all__ = ["LayerReport", "LoadedLayer", "load_layer", "read_layer", "inspect_pa
 log = logging.getLogger(__name__)
 
 _VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".zip", ".gdb", ".gml", ".tab", ".mif", ".sqlite", ".fgb", ".csv"}
+_SINGLE_LAYER = {".shp", ".dbf", ".geojson", ".json", ".fgb", ".csv", ".tab", ".mif"}
+_DRIVERS = {".shp": "ESRI Shapefile", ".dbf": "ESRI Shapefile", ".zip": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".gdb": "OpenFileGDB", ".fgb": "FlatGeobuf", ".kml": "KML", ".kmz": "LIBKML", ".sqlite": "SQLite", ".gml": "GML", ".csv": "CSV"}
 _GCJ_HINTS = re.compile(r"高德|amap|gaode|autonavi|gcj|腾讯|tencent|火星", re.IGNORECASE)
 
 
@@ -196,8 +198,11 @@ def load_layer(
     offset. With ``strict=False`` problems are collected in the report instead of raised.
     """
     path = _check_path(Path(path))
-    layers = list_layers(path)
-    name = _pick_layer(path, layers, layer, role)
+    if layer is None and path.suffix.lower() in _SINGLE_LAYER:
+        layers, name = [], None  # one layer by format; listing would parse a GeoJSON twice
+    else:
+        layers = list_layers(path)
+        name = _pick_layer(path, layers, layer, role)
     report = LayerReport(path=str(path), layer=name if len(layers) > 1 or layer else "")
 
     # 1. encoding, decided before reading
@@ -213,8 +218,8 @@ def load_layer(
     if report.encoding.source != "format":
         read_kwargs["encoding"] = report.encoding.encoding
     try:
-        info = pyogrio.read_info(_open_target(path), **read_kwargs)
         frame = pyogrio.read_dataframe(_open_target(path), use_arrow=True, **read_kwargs)
+        driver = _DRIVERS.get(path.suffix.lower()) or str(pyogrio.read_info(_open_target(path), **read_kwargs).get("driver", ""))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{report.where}: text does not decode as {report.encoding.encoding}. "
@@ -225,14 +230,16 @@ def load_layer(
             f"Cannot read {report.where}: {exc}. The file may be incomplete or corrupt; "
             "export it again from the source system."
         ) from exc
-    report.driver = str(info.get("driver", ""))
+    report.driver = driver
     report.feature_count = len(frame)
-    report.geometry_type = str(info.get("geometry_type") or "")
+    if isinstance(frame, gpd.GeoDataFrame) and len(frame):
+        kinds = frame.geometry.geom_type.value_counts()
+        report.geometry_type = "/".join(str(k) for k in kinds.index)
 
     # 3. role
     columns = [c for c in frame.columns if c != frame.geometry.name] if isinstance(frame, gpd.GeoDataFrame) else list(frame.columns)
     if role is None:
-        role = detect_role(Path(name).stem if name else path.stem, columns) or detect_role(path.stem, columns)
+        role = (detect_role(name, columns) if name else None) or detect_role(path.stem, columns)
         if role is not None:
             report.notes.append(f"role recognised as {role} from the layer name or fields; pass --role to choose another")
     elif role not in ROLES:
@@ -617,18 +624,19 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
     if "dlbm" not in frame.columns and "dlmc" not in frame.columns:
         return frame  # reported as a missing field
     if "dlbm" in frame.columns:
-        codes = frame["dlbm"].astype(object)
-        three = codes.map(lambda v: isinstance(v, str) and len(v) == 3 and v.isdigit())
+        codes = frame["dlbm"].astype(str).where(frame["dlbm"].notna())
+        digits = codes.str.fullmatch(r"\d+").fillna(False).astype(bool)
+        three = digits & (codes.str.len() == 3)
         if three.any():
             mapped = codes[three].map(ERDIAO_TO_SANDIAO)
-            frame.loc[three, "dlbm"] = mapped.where(mapped.notna(), codes[three])
+            codes = codes.where(~three, mapped.where(mapped.notna(), codes))
             report.notes.append(f"{int(three.sum())} 二调 three-digit DLBM codes mapped to 三调 codes (e.g. 011 -> 0101)")
-        padded = frame["dlbm"].map(lambda v: v.zfill(4) if isinstance(v, str) and v.isdigit() and len(v) < 4 and len(v) != 3 else v)
-        frame["dlbm"] = padded
+        short = digits & (codes.str.len() < 4) & ~three
+        frame["dlbm"] = codes.where(~short, codes.str.zfill(4))
     if "dlbm" not in frame.columns or frame["dlbm"].isna().any():
         if "dlmc" in frame.columns:
             names = frame["dlmc"].astype(object)
-            from_names = names.map(lambda v: DLMC_TO_DLBM.get(v.strip()) if isinstance(v, str) else None)
+            from_names = names.astype(str).str.strip().map(DLMC_TO_DLBM).where(names.notna())
             if "dlbm" in frame.columns:
                 fill = frame["dlbm"].isna()
                 frame.loc[fill, "dlbm"] = from_names[fill]
@@ -644,7 +652,6 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
                     f"{int((frame['dlbm'].isna() & names.notna()).sum())} patch(es) have class names with no known code "
                     f"({', '.join(unknown[:10])}); they are not counted as farmland. Add DLBM codes to the data."
                 )
-        frame["dlbm"] = frame["dlbm"].astype(object).where(frame["dlbm"].notna(), None)
         missing = frame["dlbm"].isna()
         if missing.any():
             report.warnings.append(
