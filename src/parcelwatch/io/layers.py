@@ -469,7 +469,8 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
                 num = pd.to_numeric(col, errors="coerce")
             else:
                 num = pd.to_numeric(col.astype("string").str.strip().replace("", None), errors="coerce")
-            bad = out.index[num.isna() & col.notna() & (col.astype(str).str.strip() != "")]
+            failed = num.isna() & col.notna()
+            bad = out.index[failed][col[failed].astype(str).str.strip() != ""] if failed.any() else out.index[:0]
             if len(bad):
                 report.warnings.append(
                     f"field {src}: {len(bad)} value(s) are not numbers and were left empty: "
