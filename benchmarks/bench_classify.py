@@ -114,11 +114,26 @@ def run_naive(data: Path, out: Path) -> dict:
     pb["alloc"] = pb["a"] / pb["building_id"].map(cand["area"])
     pb["bf"] = pb["building_id"].map(cand["farm"]) * pb["alloc"]
     res["building_farmland_m2"] = pb.groupby("parcel_id")["bf"].sum()
-    # the rest of the rules (greenhouse containment, distances, approvals) would follow the same
-    # pattern; the metrics above already cover the bulk of the overlay work.
+    # the remaining metrics the rules need, the same way: overlay + groupby, nearest join
+    pbf_b = gpd.overlay(cand.reset_index()[["building_id", "geometry"]], pbf[["geometry"]], how="intersection", keep_geom_type=True)
+    pbf_b["a"] = area(pbf_b)
+    _ = pbf_b.groupby("building_id")["a"].sum()
     x = gpd.overlay(cand.reset_index()[["building_id", "geometry"]], gh[["geometry"]], how="intersection", keep_geom_type=True)
     x["a"] = area(x)
     _ = x.groupby("building_id")["a"].sum()
+    near = gpd.sjoin_nearest(cand.reset_index()[["building_id", "geometry"]], gh[["geometry"]], max_distance=50, distance_col="d")
+    _ = near.groupby("building_id")["d"].min()
+    parks = gpd.read_file(data / LAYERS["parks"][0]).to_crs(work)
+    x = gpd.overlay(cand.reset_index()[["building_id", "geometry"]], parks[["geometry"]], how="intersection", keep_geom_type=True)
+    x["a"] = area(x)
+    _ = x.groupby("building_id")["a"].sum()
+    appr = gpd.read_file(data / "审批备案.gpkg", layer="PZYD").to_crs(work)
+    x = gpd.overlay(cand.reset_index()[["building_id", "geometry"]], appr[["批准类型", "geometry"]], how="intersection", keep_geom_type=True)
+    x["a"] = area(x)
+    _ = x.groupby(["building_id", "批准类型"])["a"].sum()
+    x = gpd.overlay(parcels[["parcel_id", "geometry"]], appr[["批准类型", "geometry"]], how="intersection", keep_geom_type=True)
+    x["a"] = area(x)
+    _ = x.groupby(["parcel_id", "批准类型"])["a"].sum()
     t2 = time.perf_counter()
     res = res.fillna(0).reset_index().sort_values("parcel_id")
     res.to_parquet(out / "naive_parcels.parquet")

@@ -388,7 +388,7 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
 
 def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: ignore[no-untyped-def]
     n_p = len(out)
-    pid_pos = pd.Series(np.arange(n_p), index=out["parcel_id"].to_numpy())
+    pid_pos = {pid: i for i, pid in enumerate(out["parcel_id"].to_numpy())}
     problem = findings[findings["problem_class"].isin(CLASS_ORDER)]
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
     classes: list[list[str]] = [[] for _ in range(n_p)]

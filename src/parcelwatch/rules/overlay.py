@@ -80,17 +80,28 @@ def overlap_pairs(
     if len(left) == 0 or len(right) == 0:
         return empty, (np.zeros(0, dtype=object) if with_geometry else None)
     tree = shapely.STRtree(right)
-    li, ri = tree.query(left, predicate="intersects")
+    # bounding-box candidates only: an exact 'intersects' test would cost as much as it saves,
+    # since the intersection (or containment) below decides the overlap anyway
+    li, ri = tree.query(left)
     if len(li) == 0:
         return empty, (np.zeros(0, dtype=object) if with_geometry else None)
     lg, rg = left[li], right[ri]
-    shapely.prepare(right)
-    l_in_r = _parallel(shapely.within, lg, rg)  # right side prepared
-    rest = ~l_in_r
-    shapely.prepare(left)
+    # Containment is only possible where one bounding box lies inside the other; test only those,
+    # with the prepared (container) geometry as the first argument, as GEOS needs.
+    lb, rb = shapely.bounds(left), shapely.bounds(right)
+    lbp, rbp = lb[li], rb[ri]
+    l_box_in_r = (lbp[:, 0] >= rbp[:, 0]) & (lbp[:, 1] >= rbp[:, 1]) & (lbp[:, 2] <= rbp[:, 2]) & (lbp[:, 3] <= rbp[:, 3])
+    r_box_in_l = (rbp[:, 0] >= lbp[:, 0]) & (rbp[:, 1] >= lbp[:, 1]) & (rbp[:, 2] <= lbp[:, 2]) & (rbp[:, 3] <= lbp[:, 3])
+    l_in_r = np.zeros(len(li), dtype=bool)
+    if l_box_in_r.any():
+        shapely.prepare(right)
+        l_in_r[l_box_in_r] = _parallel(shapely.covers, rg[l_box_in_r], lg[l_box_in_r])
     r_in_l = np.zeros(len(li), dtype=bool)
-    r_in_l[rest] = _parallel(shapely.within, rg[rest], lg[rest])
-    need = rest & ~r_in_l
+    cand = r_box_in_l & ~l_in_r
+    if cand.any():
+        shapely.prepare(left)
+        r_in_l[cand] = _parallel(shapely.covers, lg[cand], rg[cand])
+    need = ~l_in_r & ~r_in_l
     if left_area_m2 is None:
         left_area_m2 = ellipsoidal_area_m2(left, crs)
     area = np.empty(len(li))
