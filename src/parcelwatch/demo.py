@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,20 @@ class DemoResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def sample_sources(samples_dir: Path) -> dict[str, LayerSource]:
+# The demo's clock: fixed, so that the demo and its test are reproducible.
+BATCH1_ISSUED = date(2026, 4, 1)
+BATCH2_ISSUED = date(2026, 10, 8)
+TZ = timezone(timedelta(hours=8))  # China Standard Time
+DEMO_USER = "demo"
+
+
+def sample_sources(samples_dir: Path, *, batch: int = 1) -> dict[str, LayerSource]:
+    """The sample county's layers by role; batch 2 has its own parcels and buildings state."""
+    if batch == 2:
+        sources = sample_sources(samples_dir)
+        sources["parcels"] = LayerSource(samples_dir / "卫片图斑_2026年第2批.shp")
+        sources["buildings"] = LayerSource(samples_dir / "建筑物_2026年第2批.shp")
+        return sources
     missing = [f for f, _ in DEMO_LAYERS.values() if not (samples_dir / f).exists()]
     if missing:
         raise InputError(
@@ -123,9 +137,70 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
     for rid, why in classification.skipped:
         summary.append(f"  rule {rid} did not run: {why}")
 
+    summary.append("")
+    summary += _ledger_round(samples_dir, out_dir, outputs)
+
     report = out_dir / "load_report.txt"
     text = "\n\n".join(r.to_text() for r in inputs.reports.values())
     report.write_text("\n".join(summary) + "\n\n" + text + "\n", encoding="utf-8")
     outputs["load report"] = report
     warn = [str(w.message) for w in caught if issubclass(w.category, DataQualityWarning)]
     return DemoResult(outputs, summary, inputs, warn)
+
+
+def _at(d: date, hour: int = 9) -> datetime:
+    return datetime(d.year, d.month, d.day, hour, tzinfo=TZ)
+
+
+def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) -> list[str]:
+    """Workspace -> check batch 1 -> staff decisions -> check batch 2 (回头看) -> stats, Excel."""
+    import shutil
+
+    from parcelwatch.ledger import check_batch, export_xlsx, init_workspace, problem_for_parcel, set_status, workspace_stats
+
+    ws_dir = out_dir / "workspace"
+    if ws_dir.exists():
+        shutil.rmtree(ws_dir)
+    ws = init_workspace(ws_dir, rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"), now=_at(BATCH1_ISSUED, 8))
+    lines = [f"Ledger workspace {ws_dir}:"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        first = check_batch(ws, sample_sources(samples_dir), batch="2026年第1批", now=_at(BATCH1_ISSUED), user=DEMO_USER, issued=BATCH1_ISSUED)
+    lines += first.lines()
+
+    def pid(parcel: str) -> str:
+        rec = problem_for_parcel(ws, parcel)
+        assert rec is not None, parcel
+        return rec.problem_id
+
+    day = BATCH1_ISSUED + timedelta(days=10)
+    steps = [
+        # the Class II restaurant in a greenhouse: confirmed, demolished, accepted, closed
+        ("3707902026Q1002", "未整改", {"confirmed_class": "II", "note": "实地核查：大棚内建餐饮用房，认定违法"}),
+        ("3707902026Q1002", "整改中", {"measure": "拆除", "deadline": date(2026, 6, 30), "responsible_unit": "禾丰镇人民政府", "responsible_person": "王建国"}),
+        ("3707902026Q1002", "待验收", {"measure": "拆除", "note": "已拆除，恢复种植条件"}),
+        ("3707902026Q1002", "已销号", {"measure": "拆除", "note": "县级验收合格"}),
+        # the villa and restaurant in the park: confirmed, rectification under way, deadline passed
+        ("3707902026Q1001", "未整改", {"confirmed_class": "I"}),
+        ("3707902026Q1001", "整改中", {"measure": "拆除", "deadline": date(2026, 8, 31), "responsible_unit": "禾丰镇人民政府", "responsible_person": "李明"}),
+        # approved construction land: legal; no visible change: pseudo-change
+        ("3707902026Q1014", "合法", {"judgement_type": "批准建设用地", "note": "鲁政土字〔2025〕123号"}),
+        ("3707902026Q1016", "其他", {"judgement_type": "伪变化", "note": "前后时相影像无实质变化"}),
+        # the big factory complex at the criminal-referral threshold
+        ("3707902026Q1013", "未整改", {"confirmed_class": "conversion", "deadline": date(2026, 7, 31), "responsible_unit": "柳湾镇人民政府"}),
+    ]
+    lines.append("Staff decisions:")
+    for i, (parcel, status, fields_) in enumerate(steps):
+        rec = set_status(ws, pid(parcel), status, user=DEMO_USER, now=_at(day + timedelta(days=7 * i)), **fields_)
+        lines.append(f"  {parcel} -> {rec.problem_id}: {status}" + (f"（{fields_['measure']}）" if "measure" in fields_ else ""))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        second = check_batch(ws, sample_sources(samples_dir, batch=2), batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
+    lines += second.lines()
+    stats = workspace_stats(ws, today=BATCH2_ISSUED + timedelta(days=30))
+    rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
+    lines.append(f"整改完成率 {rate}；违法占用耕地面积比例：{stats.ratio_text()}")
+    outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
+    outputs["ledger as Excel (问题台账)"] = export_xlsx(ws.store, out_dir / "问题台账.xlsx", today=BATCH2_ISSUED + timedelta(days=30))
+    return lines

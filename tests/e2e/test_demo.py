@@ -29,3 +29,12 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert parcels.crs.to_epsg() == 4490
     cls = pyogrio.read_dataframe(out / "classification.gpkg", layer="parcels")
     assert (cls["problem_class"] != "none").sum() == 13
+    # the ledger round: batch 1 -> staff decisions -> batch 2 with its rebound
+    assert "新增问题 30，已在台账 0，反弹 0" in text
+    assert "3707902026Q1002 -> 370790-2026-000002: 已销号（拆除）" in text
+    assert "新增问题 5，已在台账 7，反弹 1" in text
+    assert "反弹问题：370790-2026-000002" in text
+    assert "违法占用耕地面积比例" in text and "8.53%" in text
+    problems = pyogrio.read_dataframe(out / "workspace" / "ledger.gpkg", layer="problems")
+    assert len(problems) == 35
+    assert (out / "问题台账.xlsx").exists()

@@ -54,6 +54,9 @@ COUNTY_RULES = """# 禾丰县 rules: only what differs from `parcelwatch rules d
 code = "370790"
 name = "禾丰县"
 region = "north"   # Shandong: caretaker rooms up to 22.5 m² (a provincial decision)
+
+[ledger]
+new_construction_farmland_m2 = 100000.0   # 2026 新增建设占用耕地 (150 亩), from the county's land-supply records
 """
 # Fixed timestamps so that regenerating the committed sample gives byte-identical files.
 EXPORT_DATE = "2026-04-02"
