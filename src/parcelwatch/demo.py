@@ -51,6 +51,7 @@ class DemoResult:
 # The demo's clock: fixed, so that the demo and its test are reproducible.
 BATCH1_ISSUED = date(2026, 4, 1)
 BATCH2_ISSUED = date(2026, 10, 8)
+MAP_DAY = date(2026, 11, 7)
 TZ = timezone(timedelta(hours=8))  # China Standard Time
 DEMO_USER = "demo"
 
@@ -202,5 +203,17 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
     rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
     lines.append(f"整改完成率 {rate}；违法占用耕地面积比例：{stats.ratio_text()}")
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
+    from parcelwatch.maps.view import geotiff_basemap, write_map
+    from parcelwatch.pipeline import load_inputs
+
+    context_sources = {k: v for k, v in sample_sources(samples_dir, batch=2).items() if k in ("farmland", "pbf", "greenhouses", "buildings", "townships")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        context = load_inputs(context_sources, rules=ws.rules).layers
+    map_path = write_map(
+        ws, out_dir / "battle_map.html", today=MAP_DAY, now=_at(MAP_DAY, 8), context=context,
+        basemap=geotiff_basemap(samples_dir / "imagery" / "after.tif"),
+    )[0]
+    outputs["battle map (挂图作战, opens offline)"] = map_path
     outputs["ledger as Excel (问题台账)"] = export_xlsx(ws.store, out_dir / "问题台账.xlsx", today=BATCH2_ISSUED + timedelta(days=30))
     return lines

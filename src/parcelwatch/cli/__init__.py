@@ -69,9 +69,11 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 def _register() -> None:
     from parcelwatch.cli import classify, demo, inspect, ledger, rules, samples
+    from parcelwatch.cli import map as map_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
+    cli.add_command(map_module.map_cmd)
     cli.add_command(samples.samples)
     cli.add_command(rules.rules)
     cli.add_command(demo.demo)

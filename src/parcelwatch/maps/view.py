@@ -1,0 +1,195 @@
+"""From the ledger to the battle map: the problem view, context layers, basemaps, files.
+
+``problems_view`` is pure (records, events and a date in, a GeoDataFrame out); ``write_map``
+reads the workspace and writes the page(s).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+
+from parcelwatch.errors import InputError, OutputError
+from parcelwatch.maps.battle_map import Basemap, build_map
+from parcelwatch.units import m2_to_mu
+
+__all__ = ["problems_view", "parse_basemap", "geotiff_basemap", "write_map"]
+
+
+def _event_text(e: Any) -> str:
+    at = str(e.at)[:10]
+    frm = e.from_status.value if e.from_status is not None else ""
+    arrow = f"{frm}→{e.to_status.value}" if frm and frm != e.to_status.value else e.to_status.value
+    extra = "，".join(x for x in (e.measure, e.note) if x)
+    return f"{at} {e.user} {arrow}" + (f"（{extra}）" if extra else "")
+
+
+def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *, today: date, recent: int = 3) -> gpd.GeoDataFrame:
+    """One row per problem with the columns the map shows (see ``battle_map.MAP_COLUMNS``)."""
+    from parcelwatch.ledger.model import effective_deadline, is_overdue
+
+    rows = []
+    for r in records:
+        due = effective_deadline(r)
+        overdue = is_overdue(r, today)
+        evs = list(events.get(r.problem_id, ()))[-recent:]
+        rows.append(
+            {
+                "problem_id": r.problem_id,
+                "parcel_ids": ",".join(r.parcel_ids),
+                "batch": ",".join(r.batches),
+                "township_name": r.township_name or "",
+                "village_name": r.village_name or "",
+                "status": r.status.value,
+                "candidate_class": r.candidate_class or "none",
+                "confirmed_class": r.confirmed_class or None,
+                "reasons": r.candidate_reasons,
+                "parcel_area_mu": m2_to_mu(r.parcel_area_m2) if r.parcel_area_m2 is not None else None,
+                "farmland_mu": m2_to_mu(r.farmland_m2) if r.farmland_m2 is not None else None,
+                "pbf_mu": m2_to_mu(r.pbf_m2) if r.pbf_m2 is not None else None,
+                "measure": r.measure,
+                "deadline": due,
+                "overdue": overdue,
+                "days_overdue": (today - due).days if overdue and due is not None else 0,
+                "responsible_unit": r.responsible_unit,
+                "responsible_person": r.responsible_person,
+                "recent_events": [_event_text(e) for e in reversed(evs)],
+                "geometry": r.geometry,
+            }
+        )
+    if not rows:
+        return gpd.GeoDataFrame({"problem_id": [], "status": []}, geometry=gpd.GeoSeries([], crs=4490))
+    return gpd.GeoDataFrame(rows, crs=4490)
+
+
+def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, int, int] | None = None) -> Basemap:
+    """A local GeoTIFF rendered into the page as an image overlay (Web Mercator, 2-98 % stretch)."""
+    import rasterio
+    from rasterio.io import MemoryFile
+    from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
+
+    path = Path(path)
+    try:
+        src = rasterio.open(path)
+    except Exception as exc:
+        raise InputError(f"Cannot open {path} as a GeoTIFF: {exc}. Give a GeoTIFF (COG or plain) for --basemap image:FILE.") from exc
+    with src:
+        if src.crs is None:
+            raise InputError(f"{path} has no CRS; the basemap image must be georeferenced.")
+        b = bands or ((3, 2, 1) if src.count >= 3 else (1, 1, 1))
+        dst_crs = "EPSG:3857"
+        transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
+        scale = max(width, height) / max_px
+        if scale > 1:
+            width, height = int(width / scale), int(height / scale)
+            transform = transform * transform.scale(scale, scale)
+        out = np.zeros((3, height, width), dtype=np.float32)
+        for i, band in enumerate(b):
+            reproject(rasterio.band(src, band), out[i], src_transform=src.transform, src_crs=src.crs, dst_transform=transform, dst_crs=dst_crs, resampling=Resampling.average, src_nodata=src.nodata, dst_nodata=0)
+        left, bottom = transform * (0, height)
+        right, top = transform * (width, 0)
+        lon0, lat0, lon1, lat1 = transform_bounds(dst_crs, "EPSG:4326", left, bottom, right, top)
+    valid = out.sum(axis=0) > 0
+    rgba = np.zeros((4, height, width), dtype=np.uint8)
+    for i in range(3):
+        v = out[i][valid]
+        lo, hi = (np.percentile(v, [2, 98]) if v.size else (0, 1))
+        rgba[i] = np.clip((out[i] - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
+    rgba[3] = np.where(valid, 255, 0)
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a plain PNG for the page
+        with MemoryFile() as mem, mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png:
+            png.write(rgba)
+            png.close()
+            data = mem.read()
+    return Basemap("image", image_data_uri="data:image/png;base64," + base64.b64encode(data).decode("ascii"), image_bounds=(lon0, lat0, lon1, lat1))
+
+
+def parse_basemap(spec: str, *, tianditu_key: str = "") -> Basemap:
+    """``none`` | ``tianditu`` | ``xyz:URL`` | ``image:GEOTIFF`` | ``amap``."""
+    if spec in ("", "none"):
+        return Basemap()
+    if spec == "tianditu":
+        return Basemap("tianditu", key=tianditu_key)
+    if spec == "amap":
+        return Basemap("amap")
+    if spec.startswith("xyz:"):
+        url = spec[4:]
+        if not all(k in url for k in ("{x}", "{y}", "{z}")):
+            raise InputError(f"--basemap xyz:URL needs a tile template with {{x}}, {{y}} and {{z}}, got {url!r}.")
+        return Basemap("xyz", url=url)
+    if spec.startswith("image:"):
+        return geotiff_basemap(spec[6:])
+    raise InputError(f"Unknown basemap {spec!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap.")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[\\\\/:*?\"<>|\s]+", "_", name) or "未知乡镇"
+
+
+def write_map(
+    ws: Any,
+    out: str | Path,
+    *,
+    today: date,
+    now: datetime,
+    townships: Sequence[str] = (),
+    basemap: Basemap | None = None,
+    context: Mapping[str, gpd.GeoDataFrame] | None = None,
+    split_by_township: bool = False,
+    split_threshold: int = 20_000,
+) -> list[Path]:
+    """Write the battle map of a workspace; returns the files written (index first when split).
+
+    Above ``split_threshold`` problems the map is split by township even when not asked, so that
+    each page stays light enough for an intranet PC.
+    """
+    from parcelwatch.ledger.workspace import _opened
+
+    out = Path(out)
+    with _opened(ws) as w:
+        records = w.store.records()
+        events: dict[str, list[Any]] = {}
+        for e in w.store.events():
+            events.setdefault(e.problem_id, []).append(e)
+        county = w.rules.county.name
+    view = problems_view(records, events, today=today)
+    if townships:
+        known = set(view["township_name"])
+        unknown = [t for t in townships if t not in known]
+        if unknown:
+            raise InputError(f"No problems in township(s) {', '.join(unknown)}. Townships in the ledger: {', '.join(sorted(known))}.")
+        view = view[view["township_name"].isin(list(townships))]
+    batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
+    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context}
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not (split_by_township or len(view) > split_threshold):
+            out.write_text(build_map(view, **common), encoding="utf-8")
+            return [out]
+        written: list[Path] = []
+        names = sorted(view["township_name"].fillna("").unique())
+        links = [(n or "未知乡镇", f"{out.stem}_{_slug(n)}.html") for n in names]
+        for n, (_label, href) in zip(names, links, strict=True):
+            part = view[view["township_name"].fillna("") == n]
+            path = out.parent / href
+            ctx = {k: v for k, v in (context or {}).items()}
+            path.write_text(build_map(part, title=f"{n}问题图斑挂图作战图", **{**common, "context": ctx}, links=[("返回全县索引", out.name)]), encoding="utf-8")
+            written.append(path)
+        overview = view.copy()
+        index = build_map(overview.iloc[:0] if len(view) > split_threshold else overview, title="问题图斑挂图作战图（分乡镇索引）", **common, links=links)
+        out.write_text(index, encoding="utf-8")
+        return [out, *written]
+    except OSError as exc:
+        raise OutputError(f"Cannot write the map to {out}: {exc}. Choose a writable folder with -o.") from exc
