@@ -19,7 +19,13 @@ from parcelwatch import crs as crsmod
 from parcelwatch.config import Rules, load_rules
 from parcelwatch.errors import DataQualityWarning, InputError, OutputError
 from parcelwatch.io.clues import join_clues, read_clues
-from parcelwatch.pipeline import Inputs, LayerSource, classify_inputs, load_inputs, write_classification
+from parcelwatch.pipeline import (
+    Inputs,
+    LayerSource,
+    classify_inputs,
+    load_inputs,
+    write_classification,
+)
 from parcelwatch.rules.catalog import CLASS_LABELS
 from parcelwatch.units import m2_to_mu
 
@@ -157,7 +163,14 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
     """Workspace -> check batch 1 -> staff decisions -> check batch 2 (回头看) -> stats, Excel."""
     import shutil
 
-    from parcelwatch.ledger import check_batch, export_xlsx, init_workspace, problem_for_parcel, set_status, workspace_stats
+    from parcelwatch.ledger import (
+        check_batch,
+        export_xlsx,
+        init_workspace,
+        problem_for_parcel,
+        set_status,
+        workspace_stats,
+    )
 
     ws_dir = out_dir / "workspace"
     if ws_dir.exists():

@@ -40,7 +40,7 @@ def problems(n=48):
 def map_file(tmp_path):
     g = problems()
     path = tmp_path / "map.html"
-    path.write_text(build_map(g, county_name="禾丰县", data_date="2026-11-20", generated_at=dt.datetime(2026, 11, 24, 8, 0)), encoding="utf-8")
+    path.write_text(build_map(g, county_name="禾丰县", data_date="2026-11-20", generated_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc)), encoding="utf-8")
     return path, g
 
 

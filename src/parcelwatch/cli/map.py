@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import click
 
@@ -31,7 +31,7 @@ def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, ti
     w = open_workspace(ws)
     sources = {("townships" if k == "townships_layer" else k): v for k, v in layers.items() if v}
     context = load_inputs(sources, rules=w.rules).layers if sources else None
-    day = today.date() if today else date.today()
+    day = today.date() if today else datetime.now().astimezone().date()
     files = write_map(w, out_path, today=day, now=datetime.now().astimezone(), townships=townships, basemap=parse_basemap(basemap, tianditu_key=tianditu_key), context=context, split_by_township=split_by == "township")
     for f in files:
         click.echo(f"Written: {f}")

@@ -623,7 +623,7 @@ def _building_rebounds(
         problem_id = str(site_ids[s])
         if f"{batch}/建筑{b_ids[b]}" in recs[problem_id].rebound_sources:
             continue  # this building of this batch already reopened it once
-        detail = f"{share_:.0%} 位于已销号问题范围内"
+        detail = f" {share_:.0%} 位于已销号问题范围内"
         hits.setdefault(problem_id, []).append((str(b_ids[b]), float(share_), detail))
         rows.append({"source": "building", "source_id": str(b_ids[b]), "outcome": "rebound", "problem_id": problem_id,
                      "candidate_class": recs[problem_id].confirmed_class or recs[problem_id].candidate_class,

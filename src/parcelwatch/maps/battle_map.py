@@ -12,7 +12,7 @@ import html
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -148,15 +148,35 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def _features(frame: gpd.GeoDataFrame, columns: Sequence[str], geoms: np.ndarray) -> list[dict[str, Any]]:
-    geo = json.loads(gpd.GeoSeries(geoms).to_json())["features"]
-    cols = [c for c in columns if c in frame.columns]
-    values = {c: frame[c].tolist() for c in cols}
+_SCALE = 1_000_000  # coordinates as integer micro-degrees (~0.1 m)
+
+
+def _encode_geometry(geom: Any) -> list[list[list[int]]]:
+    """Polygon/MultiPolygon -> [[ring, ...], ...]; a ring is [x0, y0, dx1, dy1, ...] in 1e-6 deg."""
+    polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
     out = []
-    for i, feat in enumerate(geo):
-        props = {c: _jsonable(values[c][i]) for c in cols}
-        out.append({"type": "Feature", "geometry": feat["geometry"], "properties": props})
+    for poly in polys:
+        if poly.is_empty or poly.geom_type != "Polygon":
+            continue
+        rings = []
+        for ring in (poly.exterior, *poly.interiors):
+            xy = np.rint(np.asarray(ring.coords)[:, :2] * _SCALE).astype(np.int64)
+            d = np.vstack([xy[:1], np.diff(xy, axis=0)])
+            rings.append(d.ravel().tolist())
+        out.append(rings)
     return out
+
+
+def _features(frame: gpd.GeoDataFrame, columns: Sequence[str], geoms: np.ndarray) -> dict[str, Any]:
+    """Columnar, compact feature data (keys once, delta-encoded coordinates); see battle_map.js."""
+    cols = [c for c in columns if c in frame.columns]
+    values = [[_jsonable(v) for v in frame[c].tolist()] for c in cols]
+    return {
+        "columns": cols,
+        "values": values,
+        "geoms": [_encode_geometry(g) if g is not None and not g.is_empty else [] for g in geoms],
+        "scale": _SCALE,
+    }
 
 
 def build_map(
@@ -189,14 +209,14 @@ def build_map(
     frame.loc[~frame["map_class"].isin(list(CLASS_NAMES)), "map_class"] = "none"
     cols = [*MAP_COLUMNS, "overdue", "map_class", "status_en"]
     frame["status_en"] = frame["status"].map(STATUS_EN)
-    data = {"type": "FeatureCollection", "features": _features(frame, cols, _to_display(frame, simplify_m, gcj))}
+    data = _features(frame, cols, _to_display(frame, simplify_m, gcj))
     ctx = {}
     for name, layer in (context or {}).items():
         if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
             continue
         keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use") if c in layer.columns]
         geoms = _to_display(layer, 0.5 if name != "townships" else 2.0, gcj)
-        ctx[name] = {"style": CONTEXT_STYLE[name], "data": {"type": "FeatureCollection", "features": _features(layer, keep, geoms)}}
+        ctx[name] = {"style": CONTEXT_STYLE[name], "data": _features(layer, keep, geoms)}
     generated = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
     config = {
         "title": title,

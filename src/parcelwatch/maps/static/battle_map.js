@@ -1,9 +1,29 @@
 /* parcelwatch battle map (挂图作战). Our own code; Leaflet is inlined from xstatic-leaflet. */
 (function () {
   "use strict";
+  // Compact columnar data (see battle_map.py _features): keys once, coordinates as integer
+  // micro-degree deltas. Decode into GeoJSON FeatureCollections.
+  function decode(packed) {
+    var features = [], cols = packed.columns, vals = packed.values, scale = packed.scale;
+    for (var i = 0; i < packed.geoms.length; i++) {
+      var props = {};
+      for (var c = 0; c < cols.length; c++) props[cols[c]] = vals[c][i];
+      var polys = packed.geoms[i].map(function (rings) {
+        return rings.map(function (r) {
+          var out = [], x = 0, y = 0;
+          for (var k = 0; k < r.length; k += 2) { x += r[k]; y += r[k + 1]; out.push([x / scale, y / scale]); }
+          return out;
+        });
+      });
+      var geom = polys.length === 1 ? { type: "Polygon", coordinates: polys[0] } : { type: "MultiPolygon", coordinates: polys };
+      features.push({ type: "Feature", geometry: geom, properties: props });
+    }
+    return { type: "FeatureCollection", features: features };
+  }
   var cfg = JSON.parse(document.getElementById("pw-config").textContent);
-  var data = JSON.parse(document.getElementById("pw-data").textContent);
+  var data = decode(JSON.parse(document.getElementById("pw-data").textContent));
   var ctx = JSON.parse(document.getElementById("pw-context").textContent);
+  Object.keys(ctx).forEach(function (k) { ctx[k].data = decode(ctx[k].data); });
   var S = cfg.statusStyle, L_ = cfg.labels;
   var CLASSES = ["I", "II", "III", "conversion", "none"];
 
