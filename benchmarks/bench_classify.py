@@ -20,18 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+from parcelwatch.demo import DEMO_LAYERS
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 
-LAYERS = {
-    "parcels": ("卫片图斑_2026年第1批.shp", None),
-    "farmland": ("基础数据.gpkg", "DLTB"),
-    "pbf": ("基础数据.gpkg", "YJJBNTTB"),
-    "greenhouses": ("大棚.geojson", None),
-    "buildings": ("建筑物.shp", None),
-    "approvals": ("审批备案.gpkg", "PZYD"),
-    "parks": ("农业园区.geojson", None),
-}
+# the sample county's layers (as the demo reads them), without the admin boundaries
+LAYERS = {role: spec for role, spec in DEMO_LAYERS.items() if role not in ("townships", "villages")}
 METRICS = ["farmland_m2", "pbf_m2", "greenhouse_m2", "building_m2", "building_farmland_m2"]
 
 
