@@ -200,6 +200,11 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
         # approved construction land: legal; no visible change: pseudo-change
         ("3707902026Q1014", "合法", {"judgement_type": "批准建设用地", "note": "鲁政土字〔2025〕123号"}),
         ("3707902026Q1016", "其他", {"judgement_type": "伪变化", "note": "前后时相影像无实质变化"}),
+        # the unknown-use building beside a greenhouse (Class I): demolished, accepted, closed
+        ("3707902026Q1008", "未整改", {"confirmed_class": "I"}),
+        ("3707902026Q1008", "整改中", {"measure": "拆除", "deadline": date(2026, 6, 15), "responsible_unit": "禾丰镇人民政府"}),
+        ("3707902026Q1008", "待验收", {"measure": "拆除", "note": "已拆除，恢复种植条件"}),
+        ("3707902026Q1008", "已销号", {"measure": "拆除", "note": "县级验收合格"}),
         # the big factory complex at the criminal-referral threshold
         ("3707902026Q1013", "未整改", {"confirmed_class": "conversion", "deadline": date(2026, 7, 31), "responsible_unit": "柳湾镇人民政府"}),
     ]
