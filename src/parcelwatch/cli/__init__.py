@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except Exception:
+    except Exception as exc:  # anything not raised on purpose is a bug: say so, exit 3
         click.echo(
-            "parcelwatch hit an internal error (a bug, not a problem with your data). Please report "
+            f"parcelwatch hit an internal error ({type(exc).__name__}: a bug, not a problem with your data). Please report "
             "it with the command you ran" + ("" if verbose >= 2 else "; run again with -vv for the traceback") + ".",
             err=True,
         )

@@ -590,12 +590,7 @@ def stats_cmd(workspace: str, year: int | None, today: date | None) -> None:
         ("按乡镇", st.by_township),
     ):
         click.echo(f"{title}:")
-        rows = [
-            (name, *vals)
-            for name, vals in zip(
-                table.index, table.itertuples(index=False, name=None), strict=True
-            )
-        ]
+        rows = [(name, *vals) for name, vals in zip(table.index, table.to_numpy().tolist(), strict=True)]
         _echo_lines(["  " + line for line in _table([str(table.index.name), *heads], rows)])
     rate = (
         "无已认定违法问题"
