@@ -233,5 +233,11 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
         basemap=geotiff_basemap(samples_dir / "imagery" / "after.tif"),
     )[0]
     outputs["battle map (挂图作战, opens offline)"] = map_path
-    outputs["ledger as Excel (问题台账)"] = export_xlsx(ws.store, out_dir / "问题台账.xlsx", today=BATCH2_ISSUED + timedelta(days=30))
+    review_day = BATCH2_ISSUED + timedelta(days=30)
+    outputs["ledger as Excel for editing (import-xlsx takes it back)"] = export_xlsx(ws.store, out_dir / "问题台账.xlsx", today=review_day)
+    from parcelwatch.exports import export_all
+
+    exported = export_all(ws, out_dir / "exports", today=review_day)
+    lines.append(f"Exports for county review ({len(exported)} files) in {out_dir / 'exports'}")
+    outputs.update({f"export {key}": path for key, path in exported.items()})
     return lines

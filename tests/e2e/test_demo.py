@@ -40,3 +40,6 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     problems = pyogrio.read_dataframe(out / "workspace" / "ledger.gpkg", layer="problems")
     assert len(problems) == 35
     assert (out / "问题台账.xlsx").exists()
+    for name in ("问题图斑.gpkg", "问题图斑.shp", "问题图斑.cpg", "问题图斑_字段说明.txt", "问题图斑.geojson", "问题图斑.csv", "问题图斑.kml", "问题图斑.kmz", "大棚房问题县级自验表.xlsx", "乡镇整改进度.xlsx", "违法占用耕地面积比例.xlsx"):
+        assert (out / "exports" / name).exists(), name
+    assert "battle_map.html" in text and "exports" in text

@@ -1,0 +1,116 @@
+"""``parcelwatch export``: a thin shell over :mod:`parcelwatch.exports`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import click
+
+from parcelwatch.cli.ledger import DATE
+
+
+@click.command("export")
+@click.argument("workspace", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["gpkg", "shp", "geojson", "kml", "kmz", "csv", "xlsx", "all"]),
+    help="Output format; xlsx writes the four Excel forms into the folder -o, all writes every format into it.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(),
+    help="Output file (a folder for xlsx and all).",
+)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    help="Only problems in this status (repeatable), e.g. 整改中.",
+)
+@click.option(
+    "--class",
+    "classes",
+    multiple=True,
+    help="Only this class, confirmed else candidate (repeatable): I, II, III, conversion, non_dpf, none.",
+)
+@click.option(
+    "--township", "townships", multiple=True, help="Only this township, name or code (repeatable)."
+)
+@click.option(
+    "--batch", "batches", multiple=True, help="Only problems found in this batch (repeatable)."
+)
+@click.option("--overdue", is_flag=True, help="Only problems overdue on --today.")
+@click.option("--today", type=DATE, help="Date for overdue and the forms (default: today).")
+@click.option(
+    "--encoding",
+    type=click.Choice(["GBK", "UTF-8"], case_sensitive=False),
+    default="GBK",
+    show_default=True,
+    help="Shapefile text encoding (GBK writes a .cpg of 936 for ArcMap-era systems).",
+)
+@click.option(
+    "--crs",
+    "crs_kind",
+    type=click.Choice(["geographic", "gk"]),
+    default="geographic",
+    show_default=True,
+    help="Shapefile CRS: CGCS2000 geographic (EPSG:4490) or the county's 3-degree Gauss-Kruger zone.",
+)
+@click.option(
+    "--epsg",
+    type=click.Choice(["4490", "4326"]),
+    default="4490",
+    show_default=True,
+    help="GeoJSON CRS.",
+)
+@click.option(
+    "--kml-folders",
+    type=click.Choice(["status", "township"]),
+    default="status",
+    show_default=True,
+    help="KML/KMZ folders by status or by township.",
+)
+def export_cmd(
+    workspace: str,
+    fmt: str,
+    output: str,
+    statuses: tuple[str, ...],
+    classes: tuple[str, ...],
+    townships: tuple[str, ...],
+    batches: tuple[str, ...],
+    overdue: bool,
+    today: date | None,
+    encoding: str,
+    crs_kind: str,
+    epsg: str,
+    kml_folders: str,
+) -> None:
+    """Export the ledger's problems for county review (GeoPackage, shapefile, GeoJSON, KML/KMZ, CSV, Excel forms)."""
+    from parcelwatch.exports import Filters, export, export_all
+    from parcelwatch.ledger.workspace import open_workspace
+
+    day = today or datetime.now(timezone.utc).astimezone().date()
+    filters = Filters(statuses, classes, townships, batches, overdue)
+    with open_workspace(workspace) as ws:
+        if fmt == "all":
+            written = list(export_all(ws, output, today=day, filters=filters).values())
+        else:
+            written = export(
+                ws,
+                fmt,
+                output,
+                today=day,
+                filters=filters,
+                encoding=encoding,
+                projected=crs_kind == "gk",
+                epsg=int(epsg),
+                kml_folders=kml_folders,
+            )
+        n = len(filters.apply(ws.store.records(geometry=False), today=day))
+    click.echo(f"Exported {n} problem(s):")
+    for p in written:
+        click.echo(f"  {p}")

@@ -1,0 +1,216 @@
+"""Exports for county review: vector layers and Excel forms from the ledger.
+
+Library API (the CLI ``parcelwatch export`` and the README demo call these)::
+
+    from parcelwatch.exports import export, export_all, select_problems, Filters
+
+* :func:`select_problems` - the problems matching status / class / township / batch / overdue;
+* :func:`export` - one format (gpkg, shp, geojson, kml, kmz, csv, xlsx) to one path;
+* :func:`export_all` - every format into one folder; returns ``{format key: path}``.
+
+Vector writers live in :mod:`parcelwatch.exports.layers`, the Excel forms in
+:mod:`parcelwatch.exports.forms`, the shared field table in :mod:`parcelwatch.exports.fields`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from parcelwatch.errors import OutputError
+from parcelwatch.exports.fields import EXPORT_FIELDS, ExportField, problem_table
+from parcelwatch.exports.forms import (
+    write_ledger_form,
+    write_progress_form,
+    write_ratio_form,
+    write_self_check_form,
+)
+from parcelwatch.exports.layers import (
+    select_problems,
+    write_csv,
+    write_geojson,
+    write_gpkg,
+    write_kml,
+    write_kmz,
+    write_shapefile,
+)
+from parcelwatch.ledger.model import ProblemRecord, Status
+from parcelwatch.ledger.stats import ledger_stats
+
+__all__ = [
+    "FORMATS",
+    "Filters",
+    "ExportField",
+    "EXPORT_FIELDS",
+    "problem_table",
+    "select_problems",
+    "export",
+    "export_all",
+    "write_gpkg",
+    "write_shapefile",
+    "write_geojson",
+    "write_csv",
+    "write_kml",
+    "write_kmz",
+    "write_ledger_form",
+    "write_self_check_form",
+    "write_progress_form",
+    "write_ratio_form",
+]
+
+FORMATS = ("gpkg", "shp", "geojson", "kml", "kmz", "csv", "xlsx")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which problems to export (every filter given must match; empty = all)."""
+
+    statuses: tuple[Status | str, ...] = ()
+    classes: tuple[str, ...] = ()
+    townships: tuple[str, ...] = ()
+    batches: tuple[str, ...] = ()
+    overdue: bool = False
+
+    def apply(self, records: list[ProblemRecord], *, today: date) -> list[ProblemRecord]:
+        """The records this filter selects (overdue as of ``today``)."""
+        return select_problems(
+            records,
+            statuses=self.statuses,
+            classes=self.classes,
+            townships=self.townships,
+            batches=self.batches,
+            overdue_on=today if self.overdue else None,
+        )
+
+
+def _selected(ws: Any, today: date, filters: Filters | None) -> list[ProblemRecord]:
+    records = ws.store.records()
+    return (filters or Filters()).apply(records, today=today)
+
+
+def export(
+    ws: Any,
+    fmt: str,
+    path: str | Path,
+    *,
+    today: date,
+    filters: Filters | None = None,
+    encoding: str = "GBK",
+    projected: bool = False,
+    epsg: int = 4490,
+    kml_folders: str = "status",
+) -> list[Path]:
+    """Write the workspace's (filtered) problems in one format; returns the files written.
+
+    ``xlsx`` writes the four forms into the folder ``path`` (问题台账, 县级自验表, 乡镇整改进度,
+    违法占用耕地面积比例); every other format writes the file ``path`` (a shapefile also writes
+    its sidecars and the field legend).
+    """
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise OutputError(f"Unknown export format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
+    path = Path(path)
+    records = _selected(ws, today, filters)
+    county = ws.rules.county.name
+    if fmt == "gpkg":
+        snap = ws.store.snapshot()
+        return [
+            write_gpkg(records, path, today=today, events=ws.store.events(), findings=snap.findings)
+        ]
+    if fmt == "shp":
+        shp = write_shapefile(
+            records,
+            path,
+            today=today,
+            encoding=encoding,
+            projected=projected,
+            gk_zone=ws.rules.county.gk_zone,
+        )
+        return [shp.with_suffix(e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")] + [
+            shp.with_name(f"{shp.stem}_字段说明.txt")
+        ]
+    if fmt == "geojson":
+        return [write_geojson(records, path, today=today, epsg=epsg)]
+    if fmt == "csv":
+        return [write_csv(records, path, today=today)]
+    if fmt == "kml":
+        return [
+            write_kml(records, path, today=today, folders=kml_folders, name=f"{county}问题图斑")
+        ]
+    if fmt == "kmz":
+        return [
+            write_kmz(records, path, today=today, folders=kml_folders, name=f"{county}问题图斑")
+        ]
+    return list(_write_forms(ws, records, path, today=today).values())
+
+
+def _write_forms(
+    ws: Any, records: list[ProblemRecord], folder: Path, *, today: date
+) -> dict[str, Path]:
+    county = ws.rules.county.name
+    findings = ws.store.snapshot().findings
+    stats = ledger_stats(records, rules=ws.rules, today=today)
+    return {
+        "xlsx_ledger": write_ledger_form(
+            records, folder / "问题台账.xlsx", today=today, county_name=county
+        ),
+        "xlsx_self_check": write_self_check_form(
+            records,
+            folder / "大棚房问题县级自验表.xlsx",
+            today=today,
+            findings=findings,
+            county_name=county,
+        ),
+        "xlsx_progress": write_progress_form(
+            records, folder / "乡镇整改进度.xlsx", today=today, county_name=county
+        ),
+        "xlsx_ratio": write_ratio_form(
+            records, folder / "违法占用耕地面积比例.xlsx", today=today, rules=ws.rules, stats=stats
+        ),
+    }
+
+
+def export_all(
+    ws: Any, out_dir: str | Path, *, today: date, filters: Filters | None = None
+) -> dict[str, Path]:
+    """Write every format into ``out_dir``; returns ``{key: path}``.
+
+    Keys: ``gpkg`` (问题图斑.gpkg: problems, findings, events), ``shp`` (问题图斑.shp, GBK, EPSG:4490,
+    with ``问题图斑_字段说明.txt``), ``shp_legend``, ``geojson`` (EPSG:4490), ``csv`` (UTF-8 BOM),
+    ``kml``, ``kmz``, ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``.
+    ``ws`` is an open :class:`~parcelwatch.ledger.workspace.Workspace`; ``filters`` selects the
+    problems (all by default; the 违法占用耕地面积比例 uses the selected problems too).
+    """
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot create the export folder {out}: {exc}. Choose another folder."
+        ) from exc
+    records = _selected(ws, today, filters)
+    county = ws.rules.county.name
+    snap = ws.store.snapshot()
+    name = "问题图斑"
+    shp = write_shapefile(
+        records, out / f"{name}.shp", today=today, gk_zone=ws.rules.county.gk_zone
+    )
+    paths: dict[str, Path] = {
+        "gpkg": write_gpkg(
+            records,
+            out / f"{name}.gpkg",
+            today=today,
+            events=ws.store.events(),
+            findings=snap.findings,
+        ),
+        "shp": shp,
+        "shp_legend": shp.with_name(f"{name}_字段说明.txt"),
+        "geojson": write_geojson(records, out / f"{name}.geojson", today=today),
+        "csv": write_csv(records, out / f"{name}.csv", today=today),
+        "kml": write_kml(records, out / f"{name}.kml", today=today, name=f"{county}{name}"),
+        "kmz": write_kmz(records, out / f"{name}.kmz", today=today, name=f"{county}{name}"),
+    }
+    paths.update(_write_forms(ws, records, out, today=today))
+    return paths

@@ -1,0 +1,778 @@
+"""Excel forms for county review (xlsxwriter; read back with openpyxl or calamine).
+
+Every workbook prints on A4 landscape, one page wide, repeats its header rows on each page,
+freezes the panes under the header, writes ids as text, dates as dates and areas in 亩 with 2
+decimals, and ends each table with a 合计 row whose totals are written as numbers (no formulas:
+readers without a calculation engine, such as openpyxl, see them as they are).
+
+* :func:`write_ledger_form` - 问题台账: one row per problem, every ledger field;
+* :func:`write_self_check_form` - "大棚房"问题专项清理整治县级自验表 (the seed form's columns with
+  their merged two-level headers and a units row; rows ordered 第一类, 第二类, 第三类) and the
+  县级自验汇总表 (counts and areas by class with the acceptance results);
+* :func:`write_progress_form` - 乡镇整改进度: problems, rectified, in progress, overdue,
+  整改完成率 and areas per township;
+* :func:`write_ratio_form` - the 违法占用耕地面积比例 indicator (sheet 违法占用耕地面积比例) and
+  the parcels at the criminal-referral thresholds (sheet 刑事移送标准图斑) (永久基本农田 >= 5 亩, 耕地 >= 10 亩; ``[alert]`` in rules.toml).
+
+Fields the ledger does not hold are left blank for staff: 建设地点(四至范围) (no neighbouring
+features are stored with a problem) and 项目总棚数 (greenhouses are not stored in the ledger).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.errors import OutputError
+from parcelwatch.ledger.model import (
+    FIELDS,
+    ProblemRecord,
+    Status,
+    class_label,
+    is_overdue,
+    to_plain,
+)
+from parcelwatch.ledger.stats import LedgerStats, ledger_stats
+from parcelwatch.units import m2_to_mu
+
+__all__ = [
+    "DPF_CLASSES",
+    "SELF_CHECK_COLUMNS",
+    "ProjectCounts",
+    "project_counts",
+    "write_ledger_form",
+    "write_self_check_form",
+    "write_progress_form",
+    "write_ratio_form",
+]
+
+DPF_CLASSES = ("I", "II", "III")
+_VIOLATING = frozenset({"I", "II", "III", "conversion"})
+_RECTIFYING = frozenset({Status.RECTIFYING, Status.AWAITING_ACCEPTANCE})
+
+
+# ------------------------------------------------------------------------------------------
+# Workbook plumbing
+
+
+class _Formats:
+    """The cell formats every form uses."""
+
+    def __init__(self, wb: Any) -> None:
+        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter", "border": 1}
+        self.title = wb.add_format(
+            {
+                "font_name": "黑体",
+                "font_size": 16,
+                "bold": True,
+                "align": "center",
+                "valign": "vcenter",
+            }
+        )
+        self.info = wb.add_format({"font_name": "宋体", "font_size": 10, "valign": "vcenter"})
+        self.head = wb.add_format(
+            {**base, "bold": True, "align": "center", "text_wrap": True, "bg_color": "#D9E1F2"}
+        )
+        self.unit = wb.add_format(
+            {**base, "align": "center", "italic": True, "bg_color": "#F2F2F2"}
+        )
+        self.text = wb.add_format({**base, "num_format": "@", "text_wrap": True})
+        self.center = wb.add_format({**base, "num_format": "@", "align": "center"})
+        self.int = wb.add_format({**base, "num_format": "0", "align": "center"})
+        self.num2 = wb.add_format({**base, "num_format": "0.00"})
+        self.pct = wb.add_format({**base, "num_format": "0.00%"})
+        self.date = wb.add_format({**base, "num_format": "yyyy-mm-dd", "align": "center"})
+        self.total_text = wb.add_format(
+            {**base, "bold": True, "align": "center", "bg_color": "#FFF2CC"}
+        )
+        self.total_int = wb.add_format(
+            {**base, "bold": True, "num_format": "0", "align": "center", "bg_color": "#FFF2CC"}
+        )
+        self.total_num2 = wb.add_format(
+            {**base, "bold": True, "num_format": "0.00", "bg_color": "#FFF2CC"}
+        )
+        self.total_pct = wb.add_format(
+            {**base, "bold": True, "num_format": "0.00%", "bg_color": "#FFF2CC"}
+        )
+
+
+@contextmanager
+def _workbook(path: Path) -> Iterator[tuple[Any, _Formats]]:
+    """An xlsxwriter workbook written beside ``path`` and renamed into place when complete."""
+    import xlsxwriter
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(suffix=".xlsx", prefix=".export-", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write {path}: {exc}. Check the folder exists and is writable, or choose another with -o."
+        ) from exc
+    tmp = Path(name)
+    try:
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        yield wb, _Formats(wb)
+        wb.close()
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot write {path}: {exc}. Close the file if it is open in Excel/WPS and try again."
+        ) from exc
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _print_setup(
+    ws: Any, *, header_first: int, header_last: int, last_col: int, freeze_col: int = 0
+) -> None:
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(header_first, header_last)
+    ws.freeze_panes(header_last + 1, freeze_col)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    ws.print_area(0, 0, max(header_last + 1, ws.dim_rowmax or 0), last_col)
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 2)
+
+
+def _mu(m2: float | None) -> float | None:
+    return None if m2 is None else round(float(m2_to_mu(m2)), 2)
+
+
+def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> None:
+    """Write one cell by kind: text, int, num2, pct, date (blank for ``None``)."""
+    fmt = {
+        "text": fm.text,
+        "center": fm.center,
+        "int": fm.int,
+        "num2": fm.num2,
+        "pct": fm.pct,
+        "date": fm.date,
+    }[kind]
+    if value is None or value == "":
+        ws.write_blank(row, col, None, fmt)
+    elif kind == "date":
+        ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)  # noqa: DTZ001 - a calendar date
+    elif kind in ("int", "num2", "pct"):
+        ws.write_number(row, col, float(value) if kind != "int" else int(value), fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _total(ws: Any, row: int, col: int, values: Sequence[Any], kind: str, fm: _Formats) -> float:
+    """A 合计 cell written as a number (readers without a calculation engine see the total)."""
+    total = sum(float(v) for v in values if v is not None and v != "")
+    total = round(total, 2) if kind == "num2" else total
+    ws.write_number(row, col, total, fm.total_num2 if kind == "num2" else fm.total_int)
+    return total
+
+
+def _title(ws: Any, fm: _Formats, title: str, info: str, last_col: int) -> None:
+    ws.merge_range(0, 0, 0, last_col, title, fm.title)
+    ws.set_row(0, 30)
+    ws.merge_range(1, 0, 1, last_col, info, fm.info)
+
+
+# ------------------------------------------------------------------------------------------
+# 问题台账
+
+
+def _ledger_columns() -> list[tuple[str, str, str, float]]:
+    """(field, header, kind, width) for every ledger field; areas in 亩 and m²."""
+    cols: list[tuple[str, str, str, float]] = []
+    for f in FIELDS:
+        if f.kind == "real" and f.name.endswith("_m2"):
+            cols.append((f.name + ":mu", f.zh.replace("(m²)", "(亩)"), "num2", 11))
+            cols.append((f.name, f.zh.replace("(m²)", "(平方米)"), "num2", 12))
+        elif f.kind == "real":
+            cols.append((f.name, f.zh, "num2", 11))
+        elif f.kind == "date":
+            cols.append((f.name, f.zh, "date", 11))
+        elif f.kind == "int":
+            cols.append((f.name, f.zh, "int", 7))
+        else:
+            wide = f.name in (
+                "candidate_reasons",
+                "candidate_reasons_en",
+                "notes",
+                "evidence",
+                "alerts",
+            )
+            cols.append((f.name, f.zh, "text", 40 if wide else 14))
+    cols.insert(3, ("overdue", "是否逾期", "center", 7))
+    return cols
+
+
+def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
+    if key == "overdue":
+        return "是" if is_overdue(rec, today) else "否"
+    if key.endswith(":mu"):
+        return _mu(getattr(rec, key[:-3]))
+    v = getattr(rec, key)
+    if key in ("candidate_class", "confirmed_class"):
+        return class_label(v) if v and v != "none" else ""
+    if key == "status":
+        return v.value
+    if key in ("batches", "parcel_ids", "rebound_sources"):
+        return "、".join(v)
+    if key == "evidence":
+        return "；".join(e.ref for e in v)
+    if isinstance(v, float):
+        return round(v, 2)
+    return to_plain(key, v) if key not in ("deadline", "verify_due", "acceptance_date") else v
+
+
+def write_ledger_form(
+    records: Sequence[ProblemRecord], path: str | Path, *, today: date, county_name: str = ""
+) -> Path:
+    """问题台账: one row per problem with every ledger field, a 合计 row, A4 landscape."""
+    path = Path(path)
+    cols = _ledger_columns()
+    last_col = len(cols)  # column 0 is 序号
+    with _workbook(path) as (wb, fm):
+        ws = wb.add_worksheet("问题台账")
+        _title(
+            ws,
+            fm,
+            f"{county_name}问题台账",
+            f"导出日期：{today.isoformat()}    问题数：{len(records)}",
+            last_col,
+        )
+        ws.write_string(2, 0, "序号", fm.head)
+        ws.set_column(0, 0, 5)
+        for j, (_, header, _, width) in enumerate(cols, start=1):
+            ws.write_string(2, j, header, fm.head)
+            ws.set_column(j, j, width)
+        ws.set_row(2, 36)
+        first = 3
+        for i, rec in enumerate(records):
+            r = first + i
+            ws.write_number(r, 0, i + 1, fm.int)
+            for j, (key, _, kind, _) in enumerate(cols, start=1):
+                _write(ws, r, j, _ledger_value(rec, key, today), kind, fm)
+        tr = first + len(records)
+        ws.write_string(tr, 0, "合计", fm.total_text)
+        for j, (key, _, kind, _) in enumerate(cols, start=1):
+            if key == "problem_id":
+                ws.write_string(tr, j, f"{len(records)}个问题", fm.total_text)
+            elif kind == "num2" and key not in ("version",):
+                vals = [_ledger_value(rec, key, today) for rec in records]
+                _total(ws, tr, j, vals, "num2", fm)
+            else:
+                ws.write_blank(tr, j, None, fm.total_text)
+        ws.autofilter(2, 0, max(tr - 1, 2), last_col)
+        _print_setup(ws, header_first=2, header_last=2, last_col=last_col, freeze_col=2)
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# 县级自验表
+
+
+@dataclass(frozen=True)
+class ProjectCounts:
+    """Building counts of one problem from its stored findings (None: nothing stored)."""
+
+    greenhouses: int | None
+    other_buildings: int | None
+    violating: int | None
+
+
+def project_counts(findings: pd.DataFrame | None) -> dict[str, ProjectCounts]:
+    """Per problem id: buildings found (distinct footprints) and those in a violating class.
+
+    Greenhouses are not stored in the ledger, so their count is ``None`` (left blank).
+    """
+    if findings is None or len(findings) == 0:
+        return {}
+    out: dict[str, ProjectCounts] = {}
+    for pid, g in findings.groupby("problem_id"):
+        fps = set(g["footprint_id"].dropna().astype(str))
+        bad = set(g.loc[g["problem_class"].isin(_VIOLATING), "footprint_id"].dropna().astype(str))
+        out[str(pid)] = ProjectCounts(None, len(fps), len(bad))
+    return out
+
+
+def _dpf_class(rec: ProblemRecord) -> str:
+    """The 大棚房 class of a problem (confirmed, else candidate), '' when not 大棚房."""
+    if rec.status in (Status.LEGAL, Status.OTHER, Status.ROUTINE):
+        return ""
+    cls = rec.confirmed_class or rec.candidate_class
+    return cls if cls in DPF_CLASSES else ""
+
+
+def dpf_records(records: Sequence[ProblemRecord]) -> list[ProblemRecord]:
+    """The 大棚房 problems in form order: 第一类, 第二类, 第三类, then township and id."""
+    chosen = [r for r in records if _dpf_class(r)]
+    return sorted(
+        chosen, key=lambda r: (DPF_CLASSES.index(_dpf_class(r)), r.township_name, r.problem_id)
+    )
+
+
+def _case_by_case(rec: ProblemRecord) -> str:
+    return "是" if rec.status is Status.CASE_BY_CASE or rec.decision_ref else "否"
+
+
+# (header path, unit, kind, width): header path = top / middle / bottom level
+SELF_CHECK_COLUMNS: tuple[tuple[tuple[str, ...], str, str, float], ...] = (
+    (("序号",), "", "int", 5),
+    (("乡镇(街道)",), "", "text", 10),
+    (("项目名称",), "", "text", 16),
+    (("项目总占地面积",), "亩", "num2", 10),
+    (("建设地点(四至范围)",), "", "text", 22),
+    (("项目总棚数",), "个", "int", 7),
+    (("项目其他房屋等建设个数",), "个", "int", 9),
+    (("建设主体", "主体名称"), "", "text", 14),
+    (("建设主体", "建设总投资"), "万元", "num2", 9),
+    (("建设主体", "其中享受财政补助", "中央"), "万元", "num2", 8),
+    (("建设主体", "其中享受财政补助", "省级"), "万元", "num2", 8),
+    (("建设主体", "其中享受财政补助", "市级"), "万元", "num2", 8),
+    (("建设主体", "其中享受财政补助", "县级"), "万元", "num2", 8),
+    (('"大棚房"问题类型',), "", "center", 10),
+    (("涉及违法违规建设个数",), "个", "int", 9),
+    (("违规占用耕地面积",), "亩", "num2", 10),
+    (('是否属"一事一议"事项',), "", "center", 9),
+    (("验收情况", "资金追回数量"), "万元", "num2", 9),
+    (("验收情况", "是否合格"), "", "center", 8),
+    (("问题编号(台账)",), "", "text", 19),
+)
+
+
+def _self_check_row(rec: ProblemRecord, seq: int, counts: ProjectCounts | None) -> list[Any]:
+    return [
+        seq,
+        rec.township_name,
+        rec.project_name,
+        _mu(rec.parcel_area_m2),
+        "",  # 四至: no neighbouring features are stored; staff fill it in
+        counts.greenhouses if counts else None,
+        counts.other_buildings if counts else None,
+        rec.owner_name,
+        _num(rec.investment_wan),
+        _num(rec.subsidy_central_wan),
+        _num(rec.subsidy_provincial_wan),
+        _num(rec.subsidy_city_wan),
+        _num(rec.subsidy_county_wan),
+        rec.display_class,
+        counts.violating if counts else None,
+        _mu(rec.illegal_occupied_m2),
+        _case_by_case(rec),
+        _num(rec.funds_recovered_wan),
+        rec.acceptance_result,
+        rec.problem_id,
+    ]
+
+
+def _merged_headers(
+    ws: Any, fm: _Formats, top: int, columns: Sequence[tuple[tuple[str, ...], str, str, float]]
+) -> int:
+    """Write a merged multi-level header starting at row ``top``; returns its last row."""
+    depth = max(len(c[0]) for c in columns)
+    for level in range(depth):
+        j = 0
+        while j < len(columns):
+            path = columns[j][0]
+            if level >= len(path):
+                j += 1
+                continue
+            k = j
+            while (
+                k + 1 < len(columns)
+                and columns[k + 1][0][: level + 1] == path[: level + 1]
+                and len(columns[k + 1][0]) > level
+            ):
+                k += 1
+            r0 = top + level
+            r1 = top + depth - 1 if level == len(path) - 1 else r0
+            if r0 == r1 and j == k:
+                ws.write_string(r0, j, path[level], fm.head)
+            else:
+                ws.merge_range(r0, j, r1, k, path[level], fm.head)
+            j = k + 1
+    return top + depth - 1
+
+
+def write_self_check_form(
+    records: Sequence[ProblemRecord],
+    path: str | Path,
+    *,
+    today: date,
+    findings: pd.DataFrame | None = None,
+    county_name: str = "",
+) -> Path:
+    """ "大棚房"问题专项清理整治县级自验表 and 县级自验汇总表 in one workbook.
+
+    One problem = one project row; only 大棚房 classes (第一类/第二类/第三类; confirmed, else
+    candidate) are listed, in that order. 项目其他房屋等建设个数 and 涉及违法违规建设个数 count
+    the problem's stored findings (distinct buildings; violating = classes I, II, III and
+    耕地非农化); 项目总棚数 and 建设地点(四至范围) are left blank for staff.
+    """
+    path = Path(path)
+    rows = dpf_records(records)
+    counts = project_counts(findings)
+    cols = SELF_CHECK_COLUMNS
+    last_col = len(cols) - 1
+    with _workbook(path) as (wb, fm):
+        ws = wb.add_worksheet("自验表")
+        _title(
+            ws,
+            fm,
+            '"大棚房"问题专项清理整治县级自验表',
+            f"县(市、区)：{county_name}        填报日期：{today.isoformat()}        （最后一列“问题编号(台账)”为本系统追溯用）",
+            last_col,
+        )
+        head_last = _merged_headers(ws, fm, 2, cols)
+        unit_row = head_last + 1
+        for j, (_, unit, _, width) in enumerate(cols):
+            ws.write_string(unit_row, j, unit, fm.unit)
+            ws.set_column(j, j, width)
+        for r in range(2, head_last + 1):
+            ws.set_row(r, 24)
+        first = unit_row + 1
+        data = [
+            _self_check_row(rec, i + 1, counts.get(rec.problem_id)) for i, rec in enumerate(rows)
+        ]
+        for i, values in enumerate(data):
+            for j, v in enumerate(values):
+                _write(ws, first + i, j, v, cols[j][2], fm)
+        tr = first + len(data)
+        ws.merge_range(tr, 0, tr, 2, f"合计（{len(data)}个项目）", fm.total_text)
+        for j in range(3, len(cols)):
+            kind = cols[j][2]
+            if kind in ("num2", "int") and j not in (0,):
+                vals = [d[j] for d in data]
+                if kind == "int" and all(v is None for v in vals):
+                    ws.write_blank(tr, j, None, fm.total_int)
+                else:
+                    _total(ws, tr, j, vals, kind, fm)
+            else:
+                ws.write_blank(tr, j, None, fm.total_text)
+        _print_setup(ws, header_first=2, header_last=unit_row, last_col=last_col, freeze_col=3)
+        _write_self_check_summary(wb, fm, rows, counts, today=today, county_name=county_name)
+    return path
+
+
+_SUMMARY_COLUMNS = (
+    ("类别", "", "center"),
+    ("问题个数", "个", "int"),
+    ("项目总占地面积", "亩", "num2"),
+    ("违规占用耕地面积", "亩", "num2"),
+    ("涉及违法违规建设个数", "个", "int"),
+    ('"一事一议"事项', "个", "int"),
+    ("已销号", "个", "int"),
+    ("验收合格", "个", "int"),
+    ("验收不合格", "个", "int"),
+    ("未验收", "个", "int"),
+    ("资金追回数量", "万元", "num2"),
+)
+
+
+def self_check_summary(
+    records: Sequence[ProblemRecord], counts: Mapping[str, ProjectCounts]
+) -> list[list[Any]]:
+    """Rows of the 县级自验汇总表: one per class I, II, III (values in :data:`_SUMMARY_COLUMNS` order)."""
+    out = []
+    for cls in DPF_CLASSES:
+        rs = [r for r in records if _dpf_class(r) == cls]
+        viol = [counts[r.problem_id].violating for r in rs if r.problem_id in counts]
+        out.append(
+            [
+                class_label(cls),
+                len(rs),
+                round(sum(_mu(r.parcel_area_m2) or 0.0 for r in rs), 2),
+                round(sum(_mu(r.illegal_occupied_m2) or 0.0 for r in rs), 2),
+                sum(v or 0 for v in viol),
+                sum(1 for r in rs if _case_by_case(r) == "是"),
+                sum(1 for r in rs if r.status is Status.CLOSED),
+                sum(1 for r in rs if r.acceptance_result == "合格"),
+                sum(1 for r in rs if r.acceptance_result == "不合格"),
+                sum(1 for r in rs if r.acceptance_result not in ("合格", "不合格")),
+                round(sum(r.funds_recovered_wan or 0.0 for r in rs), 2),
+            ]
+        )
+    return out
+
+
+def _write_self_check_summary(
+    wb: Any,
+    fm: _Formats,
+    rows: Sequence[ProblemRecord],
+    counts: Mapping[str, ProjectCounts],
+    *,
+    today: date,
+    county_name: str,
+) -> None:
+    ws = wb.add_worksheet("自验汇总表")
+    last_col = len(_SUMMARY_COLUMNS) - 1
+    _title(
+        ws,
+        fm,
+        '"大棚房"问题专项清理整治县级自验汇总表',
+        f"县(市、区)：{county_name}        填报日期：{today.isoformat()}",
+        last_col,
+    )
+    for j, (head, unit, _) in enumerate(_SUMMARY_COLUMNS):
+        ws.write_string(2, j, head, fm.head)
+        ws.write_string(3, j, unit, fm.unit)
+        ws.set_column(j, j, 12)
+    ws.set_row(2, 30)
+    data = self_check_summary(rows, counts)
+    for i, values in enumerate(data):
+        for j, v in enumerate(values):
+            _write(ws, 4 + i, j, v, _SUMMARY_COLUMNS[j][2], fm)
+    tr = 4 + len(data)
+    ws.write_string(tr, 0, "合计", fm.total_text)
+    for j in range(1, len(_SUMMARY_COLUMNS)):
+        _total(ws, tr, j, [d[j] for d in data], _SUMMARY_COLUMNS[j][2], fm)
+    _print_setup(ws, header_first=2, header_last=3, last_col=last_col)
+
+
+# ------------------------------------------------------------------------------------------
+# 乡镇整改进度
+
+_PROGRESS_COLUMNS = (
+    ("乡镇(街道)", "", "text"),
+    ("问题个数", "个", "int"),
+    ("已认定违法", "个", "int"),
+    ("已整改(已销号)", "个", "int"),
+    ("整改中(含待验收)", "个", "int"),
+    ("逾期", "个", "int"),
+    ("整改完成率", "%", "pct"),
+    ("图斑面积", "亩", "num2"),
+    ("违法占用耕地面积", "亩", "num2"),
+    ("剩余未整改面积", "亩", "num2"),
+)
+
+
+def township_progress(records: Sequence[ProblemRecord], *, today: date) -> list[list[Any]]:
+    """One row per township (values in :data:`_PROGRESS_COLUMNS` order).
+
+    整改完成率 = confirmed-illegal problems 已销号 ÷ confirmed-illegal problems (as in
+    :func:`~parcelwatch.ledger.stats.ledger_stats`); blank when none is confirmed.
+    """
+    towns: dict[str, list[ProblemRecord]] = {}
+    for r in records:
+        towns.setdefault(r.township_name or "(未知乡镇)", []).append(r)
+    out = []
+    for name in sorted(towns):
+        rs = towns[name]
+        conf = [r for r in rs if r.judgement == "违法"]
+        closed = sum(1 for r in conf if r.status is Status.CLOSED)
+        out.append(
+            [
+                name,
+                len(rs),
+                len(conf),
+                closed,
+                sum(1 for r in rs if r.status in _RECTIFYING),
+                sum(1 for r in rs if is_overdue(r, today)),
+                (closed / len(conf)) if conf else None,
+                round(sum(_mu(r.parcel_area_m2) or 0.0 for r in rs), 2),
+                round(sum(_mu(r.illegal_occupied_m2) or 0.0 for r in rs), 2),
+                round(sum(_mu(r.remaining_unrectified_m2) or 0.0 for r in rs), 2),
+            ]
+        )
+    return out
+
+
+def write_progress_form(
+    records: Sequence[ProblemRecord], path: str | Path, *, today: date, county_name: str = ""
+) -> Path:
+    """乡镇整改进度: problems, rectified, in progress, overdue, 整改完成率 and areas per township."""
+    path = Path(path)
+    cols = _PROGRESS_COLUMNS
+    last_col = len(cols) - 1
+    data = township_progress(records, today=today)
+    with _workbook(path) as (wb, fm):
+        ws = wb.add_worksheet("乡镇整改进度")
+        _title(
+            ws,
+            fm,
+            f"{county_name}问题整改进度（按乡镇）",
+            f"统计日期：{today.isoformat()}    整改完成率 = 已销号的已认定违法问题 ÷ 已认定违法问题",
+            last_col,
+        )
+        for j, (head, unit, _) in enumerate(cols):
+            ws.write_string(2, j, head, fm.head)
+            ws.write_string(3, j, unit, fm.unit)
+            ws.set_column(j, j, 14 if j == 0 else 11)
+        ws.set_row(2, 30)
+        for i, values in enumerate(data):
+            for j, v in enumerate(values):
+                _write(ws, 4 + i, j, v, cols[j][2], fm)
+        tr = 4 + len(data)
+        ws.write_string(tr, 0, "合计", fm.total_text)
+        totals: dict[int, float] = {}
+        for j in range(1, len(cols)):
+            if cols[j][2] == "pct":
+                continue
+            totals[j] = _total(ws, tr, j, [d[j] for d in data], cols[j][2], fm)
+        conf, closed = totals[2], totals[3]
+        rate_col = 6
+        if conf:
+            ws.write_number(tr, rate_col, closed / conf, fm.total_pct)
+        else:
+            ws.write_blank(tr, rate_col, None, fm.total_pct)
+        _print_setup(ws, header_first=2, header_last=3, last_col=last_col, freeze_col=1)
+    return path
+
+
+# ------------------------------------------------------------------------------------------
+# 违法占用耕地面积比例 and criminal-referral thresholds
+
+
+def threshold_parcels(
+    records: Sequence[ProblemRecord], *, rules: Rules = DEFAULT_RULES
+) -> list[tuple[ProblemRecord, str]]:
+    """Problems at a criminal-referral threshold with the threshold reached (永农 / 耕地 text).
+
+    永久基本农田: illegal_pbf_m2 >= ``[alert] pbf_mu`` 亩; 耕地: illegal_farmland_m2 >=
+    ``[alert] farmland_mu`` 亩 (DOMAIN §3.7; 法释〔2000〕14号).
+    """
+    out = []
+    for r in records:
+        hits = []
+        if (m2_to_mu(r.illegal_pbf_m2 or 0.0)) >= rules.alert.pbf_mu:
+            hits.append(f"永久基本农田≥{rules.alert.pbf_mu:g}亩")
+        if (m2_to_mu(r.illegal_farmland_m2 or 0.0)) >= rules.alert.farmland_mu:
+            hits.append(f"耕地≥{rules.alert.farmland_mu:g}亩")
+        if hits:
+            out.append((r, "、".join(hits)))
+    return out
+
+
+_THRESHOLD_COLUMNS = (
+    ("序号", "", "int", 5),
+    ("问题编号", "", "text", 19),
+    ("监测编号", "", "text", 17),
+    ("乡镇(街道)", "", "text", 10),
+    ("村", "", "text", 10),
+    ("整改状态", "", "center", 9),
+    ("核查结论", "", "center", 8),
+    ("问题类型", "", "center", 10),
+    ("违法占用永久基本农田", "亩", "num2", 11),
+    ("违法占用耕地(不含永农)", "亩", "num2", 11),
+    ("达到刑事移送标准", "", "text", 22),
+)
+
+
+def write_ratio_form(
+    records: Sequence[ProblemRecord],
+    path: str | Path,
+    *,
+    today: date,
+    rules: Rules = DEFAULT_RULES,
+    stats: LedgerStats | None = None,
+) -> Path:
+    """违法占用耕地面积比例 (indicator, level) and the list of parcels at the criminal thresholds."""
+    path = Path(path)
+    st = stats if stats is not None else ledger_stats(records, rules=rules, today=today)
+    listed = threshold_parcels(records, rules=rules)
+    cols = _THRESHOLD_COLUMNS
+    last_col = len(cols) - 1
+    with _workbook(path) as (wb, fm):
+        ws = wb.add_worksheet("违法占用耕地面积比例")
+        _title(
+            ws,
+            fm,
+            f"{rules.county.name}{st.year}年违法占用耕地面积比例",
+            f"统计日期：{today.isoformat()}",
+            last_col,
+        )
+        rows = [
+            ("年度", st.year, "int"),
+            ("违法占用耕地面积(亩)", round(float(m2_to_mu(st.illegal_farmland_m2)), 2), "num2"),
+            (
+                "新增建设占用耕地面积(亩)",
+                round(float(m2_to_mu(st.new_construction_farmland_m2)), 2),
+                "num2",
+            ),
+            ("违法占用耕地面积比例", st.ratio, "pct"),
+            ("评价", st.ratio_level, "text"),
+            (
+                "预警线 / 问责标准",
+                f"{rules.ledger.ratio_warning:.0%} / {rules.ledger.ratio_alert:.0%}",
+                "text",
+            ),
+        ]
+        for i, (label, value, kind) in enumerate(rows):
+            ws.write_string(2 + i, 0, label, fm.head)
+            ws.merge_range(2 + i, 1, 2 + i, 3, "", fm.text)
+            _write(
+                ws,
+                2 + i,
+                1,
+                value
+                if value is not None
+                else "未知（rules.toml [ledger] new_construction_farmland_m2 未填写）",
+                kind if value is not None else "text",
+                fm,
+            )
+        ws.merge_range(8, 0, 8, last_col, st.ratio_text(), fm.info)
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, last_col, 12)
+        _print_setup(ws, header_first=0, header_last=1, last_col=last_col)
+        ws = wb.add_worksheet("刑事移送标准图斑")
+        _title(
+            ws,
+            fm,
+            f"达到刑事移送标准的问题图斑（永久基本农田≥{rules.alert.pbf_mu:g}亩，耕地≥{rules.alert.farmland_mu:g}亩）",
+            f"统计日期：{today.isoformat()}    共{len(listed)}个",
+            last_col,
+        )
+        top = 1
+        head = top + 1
+        for j, (h, unit, _, width) in enumerate(cols):
+            ws.write_string(head, j, h, fm.head)
+            ws.write_string(head + 1, j, unit, fm.unit)
+            ws.set_column(j, j, width)
+        first = head + 2
+        for i, (r, hit) in enumerate(listed):
+            values = [
+                i + 1,
+                r.problem_id,
+                r.parcel_ids[0] if r.parcel_ids else "",
+                r.township_name,
+                r.village_name,
+                r.status.value,
+                r.judgement,
+                r.display_class,
+                _mu(r.illegal_pbf_m2 or 0.0),
+                _mu(r.illegal_farmland_m2 or 0.0),
+                hit,
+            ]
+            for j, v in enumerate(values):
+                _write(ws, first + i, j, v, cols[j][2], fm)
+        tr = first + len(listed)
+        ws.write_string(tr, 0, "合计", fm.total_text)
+        ws.write_string(tr, 1, f"{len(listed)}个问题", fm.total_text)
+        for j in range(2, len(cols)):
+            if cols[j][2] == "num2":
+                vals = [
+                    _mu(r.illegal_pbf_m2 or 0.0) if j == 8 else _mu(r.illegal_farmland_m2 or 0.0)
+                    for r, _ in listed
+                ]
+                _total(ws, tr, j, vals, "num2", fm)
+            else:
+                ws.write_blank(tr, j, None, fm.total_text)
+        _print_setup(ws, header_first=head, header_last=head + 1, last_col=last_col)
+    return path
