@@ -132,6 +132,23 @@ class LedgerSection:
     default_user: str = _key("", "user name recorded on ledger changes when --user is not given; empty = the operating-system user name")
 
 
+@dataclass(frozen=True)
+class ImagerySection:
+    """Imagery evidence (影像佐证): per-pixel change tests and the thresholds of the hints."""
+
+    ndvi_vegetated: float = _key(0.4, "a pixel with NDVI at or above this counts as vegetated (crops restored)", "engineering default (L)", minimum=-1, maximum=1)
+    ndvi_bare_max: float = _key(0.25, "a pixel with NDVI below this counts as bare soil, roof or film (not vegetated)", "engineering default (L)", minimum=-1, maximum=1)
+    brightness_built_min: float = _key(1500.0, "a pixel whose mean visible reflectance (blue, green, red; reflectance x 10000) reaches this counts as bright / built (roofs, film, concrete; crops about 500, bare soil about 1300, roofs 2000 and film 2300-3900 in the sample)", "engineering default (L)", minimum=0)
+    ndvi_change_min: float = _key(0.3, "a pixel whose NDVI rose or fell by at least this counts as changed", "engineering default (L); EXPECTED.md imagery table", minimum=0, maximum=2)
+    brightness_change_min: float = _key(0.25, "a pixel whose brightness changed by at least this share (0.25 = 25 %) counts as changed", "engineering default (L); EXPECTED.md imagery table", minimum=0)
+    change_share_min: float = _key(0.2, "a building footprint counts as changed when at least this share of its pixels changed", "engineering default (L)", minimum=0, maximum=1)
+    unrestored_share_min: float = _key(0.5, "整改存疑 when at least this share of the footprints (or of the parcel when it has none) is still bare, bright or built after rectification", "engineering default (L)", minimum=0, maximum=1)
+    construction_min_m2: float = _key(20.0, "疑似反弹 when changed pixels that look built after cover at least this area (m²) of a closed problem", "engineering default (L)", minimum=0)
+    no_change_share_max: float = _key(0.05, "疑似伪变化 when at most this share of the parcel's pixels changed (and no footprint changed)", "engineering default (L)", minimum=0, maximum=1)
+    no_change_max_m2: float = _key(10.0, "... and the changed pixels cover less than this area (m²): a small new caretaker room is a change", "engineering default (L)", minimum=0)
+    min_coverage: float = _key(0.5, "a parcel needs at least this share of its pixels covered by valid data in both images before any hint is given", "engineering default (L)", minimum=0, maximum=1)
+
+
 SECTIONS: dict[str, type] = {
     "county": CountySection,
     "geometry": GeometrySection,
@@ -141,6 +158,7 @@ SECTIONS: dict[str, type] = {
     "alert": AlertSection,
     "vocabulary": VocabularySection,
     "ledger": LedgerSection,
+    "imagery": ImagerySection,
 }
 
 
@@ -156,6 +174,7 @@ class Rules:
     alert: AlertSection = field(default_factory=AlertSection)
     vocabulary: VocabularySection = field(default_factory=VocabularySection)
     ledger: LedgerSection = field(default_factory=LedgerSection)
+    imagery: ImagerySection = field(default_factory=ImagerySection)
     # [fields.<role>] <canonical> = ["ALIAS", ...]: extra field aliases, tried before defaults.
     fields: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     source: str = "defaults"

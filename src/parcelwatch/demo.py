@@ -221,6 +221,18 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
     rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
     lines.append(f"整改完成率 {rate}；违法占用耕地面积比例：{stats.ratio_text()}")
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
+
+    # imagery evidence (before the map, so that the popups carry the before/after chips)
+    from parcelwatch.imagery import analyse_imagery
+
+    imagery = analyse_imagery(
+        ws, samples_dir / "imagery" / "before.tif", samples_dir / "imagery" / "after.tif",
+        now=_at(MAP_DAY, 7), user=DEMO_USER, image_dates=("2025-10-15", "2026-06-18"),
+    )
+    lines += imagery.lines()
+    outputs["imagery statistics and hints"] = ws_dir / "imagery" / "stats.csv"
+    outputs["evidence sheets (one printable page per problem)"] = ws_dir / "imagery" / "evidence"
+
     from parcelwatch.maps.view import geotiff_basemap, write_map
     from parcelwatch.pipeline import load_inputs
 

@@ -21,6 +21,7 @@ __all__ = [
     "LedgerError",
     "StatusTransitionError",
     "LedgerConflictError",
+    "ImageryError",
     "DataQualityWarning",
     "format_problems",
 ]
@@ -90,3 +91,7 @@ class StatusTransitionError(LedgerError, ValueError):
 
 class LedgerConflictError(LedgerError):
     """A problem was changed by someone else since it was read (optimistic version check)."""
+
+
+class ImageryError(ParcelwatchError, OSError):
+    """An image cannot be opened or used (no CRS, missing bands, mismatched before/after pair)."""

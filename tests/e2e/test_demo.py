@@ -43,3 +43,7 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     for name in ("问题图斑.gpkg", "问题图斑.shp", "问题图斑.cpg", "问题图斑_字段说明.txt", "问题图斑.geojson", "问题图斑.csv", "问题图斑.kml", "问题图斑.kmz", "大棚房问题县级自验表.xlsx", "乡镇整改进度.xlsx", "违法占用耕地面积比例.xlsx"):
         assert (out / "exports" / name).exists(), name
     assert "battle_map.html" in text and "exports" in text
+    # imagery evidence on the sample pair
+    assert "370790-2026-000001 整改存疑" in text and "370790-2026-000002 疑似反弹" in text
+    assert (out / "workspace" / "imagery" / "evidence" / "370790-2026-000002.html").exists()
+    assert "data:image/png;base64," in (out / "battle_map.html").read_text(encoding="utf-8")

@@ -31,8 +31,11 @@ def _event_text(e: Any) -> str:
     return f"{at} {e.user} {arrow}" + (f"（{extra}）" if extra else "")
 
 
-def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *, today: date, recent: int = 3) -> gpd.GeoDataFrame:
-    """One row per problem with the columns the map shows (see ``battle_map.MAP_COLUMNS``)."""
+def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *, today: date, recent: int = 3, chips: Mapping[str, tuple[str, str]] | None = None) -> gpd.GeoDataFrame:
+    """One row per problem with the columns the map shows (see ``battle_map.MAP_COLUMNS``).
+
+    ``chips`` maps problem ids to (before, after) image data URIs shown in the popup.
+    """
     from parcelwatch.ledger.model import effective_deadline, is_overdue
 
     rows = []
@@ -61,6 +64,8 @@ def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *
                 "responsible_unit": r.responsible_unit,
                 "responsible_person": r.responsible_person,
                 "recent_events": [_event_text(e) for e in reversed(evs)],
+                "chip_before": (chips or {}).get(r.problem_id, (None, None))[0],
+                "chip_after": (chips or {}).get(r.problem_id, (None, None))[1],
                 "geometry": r.geometry,
             }
         )
@@ -149,11 +154,13 @@ def write_map(
     context: Mapping[str, gpd.GeoDataFrame] | None = None,
     split_by_township: bool = False,
     split_threshold: int = 20_000,
+    chips: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[Path]:
     """Write the battle map of a workspace; returns the files written (index first when split).
 
     Above ``split_threshold`` problems the map is split by township even when not asked, so that
-    each page stays light enough for an intranet PC.
+    each page stays light enough for an intranet PC. ``chips`` (problem id -> before/after data
+    URIs) are shown in the popups; without it the chips stored in ``WS/imagery/chips/`` are used.
     """
     from parcelwatch.ledger.workspace import _opened
 
@@ -164,7 +171,11 @@ def write_map(
         for e in w.store.events():
             events.setdefault(e.problem_id, []).append(e)
         county = w.rules.county.name
-    view = problems_view(records, events, today=today)
+        if chips is None:
+            from parcelwatch.imagery.chips import chip_data_uris
+
+            chips = chip_data_uris(w.path, [r.problem_id for r in records])
+    view = problems_view(records, events, today=today, chips=chips)
     if townships:
         known = set(view["township_name"])
         unknown = [t for t in townships if t not in known]
