@@ -94,12 +94,12 @@ def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, i
         scale = max(width, height) / max_px
         if scale > 1:
             width, height = int(width / scale), int(height / scale)
-            transform = transform * transform.scale(scale, scale)
+            transform = transform @ transform.scale(scale, scale)
         out = np.zeros((3, height, width), dtype=np.float32)
         for i, band in enumerate(b):
             reproject(rasterio.band(src, band), out[i], src_transform=src.transform, src_crs=src.crs, dst_transform=transform, dst_crs=dst_crs, resampling=Resampling.average, src_nodata=src.nodata, dst_nodata=0)
-        left, bottom = transform * (0, height)
-        right, top = transform * (width, 0)
+        left, top = transform.c, transform.f
+        right, bottom = transform.c + transform.a * width, transform.f + transform.e * height
         lon0, lat0, lon1, lat1 = transform_bounds(dst_crs, "EPSG:4326", left, bottom, right, top)
     valid = out.sum(axis=0) > 0
     rgba = np.zeros((4, height, width), dtype=np.uint8)
