@@ -20,8 +20,6 @@ features are stored with a problem) and 项目总棚数 (greenhouses are not sto
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +30,6 @@ from typing import Any
 import pandas as pd
 
 from parcelwatch.config import DEFAULT_RULES, Rules
-from parcelwatch.errors import OutputError
 from parcelwatch.ledger.model import (
     FIELDS,
     ProblemRecord,
@@ -42,6 +39,7 @@ from parcelwatch.ledger.model import (
     to_plain,
 )
 from parcelwatch.ledger.stats import LedgerStats, ledger_stats
+from parcelwatch.ledger.xlsx import atomic_workbook
 from parcelwatch.units import m2_to_mu
 
 __all__ = [
@@ -107,34 +105,9 @@ class _Formats:
 
 @contextmanager
 def _workbook(path: Path) -> Iterator[tuple[Any, _Formats]]:
-    """An xlsxwriter workbook written beside ``path`` and renamed into place when complete."""
-    import xlsxwriter
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".xlsx", prefix=".export-", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(
-            f"Cannot write {path}: {exc}. Check the folder exists and is writable, or choose another with -o."
-        ) from exc
-    tmp = Path(name)
-    try:
-        wb = xlsxwriter.Workbook(
-            str(tmp),
-            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
-        )
+    """An atomically written workbook (see :func:`parcelwatch.ledger.xlsx.atomic_workbook`) and its formats."""
+    with atomic_workbook(path) as wb:
         yield wb, _Formats(wb)
-        wb.close()
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"Cannot write {path}: {exc}. Close the file if it is open in Excel/WPS and try again."
-        ) from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _print_setup(

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -141,35 +142,33 @@ def _cell_value(col: Column, rec: ProblemRecord, today: date) -> Any:
     return v
 
 
-def export_xlsx(
-    store: LedgerStore,
-    path: str | Path,
-    *,
-    today: date,
-    records: Sequence[ProblemRecord] | None = None,
-) -> Path:
-    """Write the ledger (or ``records``) to ``path`` (written beside it, then renamed into place)."""
+@contextmanager
+def atomic_workbook(path: str | Path) -> Iterator[Any]:
+    """An xlsxwriter workbook written beside ``path`` and renamed into place when complete.
+
+    A failed write leaves no half-written workbook behind; the file is readable by others (a
+    report is for sharing). Strings are never turned into numbers, formulas or links.
+    """
     import xlsxwriter
 
     path = Path(path)
-    recs = list(records) if records is not None else store.records(geometry=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
+        fd, name = tempfile.mkstemp(suffix=".xlsx", prefix=".export-", dir=path.parent)
         os.close(fd)
-        tmp = Path(tmp_name)
     except OSError as exc:
         raise OutputError(
-            f"Cannot write {path}: {exc}. Check the folder exists and is writable."
+            f"Cannot write {path}: {exc}. Check the folder exists and is writable, or choose another with -o."
         ) from exc
+    tmp = Path(name)
     try:
         wb = xlsxwriter.Workbook(
             str(tmp),
             {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
         )
-        _write_ledger_sheet(wb, recs, today)
-        _write_help_sheet(wb)
+        yield wb
         wb.close()
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     except OSError as exc:
         raise OutputError(
@@ -178,6 +177,21 @@ def export_xlsx(
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def export_xlsx(
+    store: LedgerStore,
+    path: str | Path,
+    *,
+    today: date,
+    records: Sequence[ProblemRecord] | None = None,
+) -> Path:
+    """Write the ledger (or ``records``) to ``path`` (written beside it, then renamed into place)."""
+    path = Path(path)
+    recs = list(records) if records is not None else store.records(geometry=False)
+    with atomic_workbook(path) as wb:
+        _write_ledger_sheet(wb, recs, today)
+        _write_help_sheet(wb)
     return path
 
 
