@@ -70,8 +70,8 @@ class ImageryResult:
             f"影像分析：问题 {len(self.stats)} 个，生成切片 {len(self.chips)} 组，佐证单 {len(self.evidence)} 份"
         ]
         out += [f"  {k}：{v}" for k, v in c.items()]
-        for row in self.hints[self.hints["hint"] != ""].itertuples():
-            out.append(f"  {row.problem_id} {row.hint}")
+        shown = self.hints[self.hints["hint"] != ""]
+        out += [f"  {pid} {hint}" for pid, hint in zip(shown["problem_id"], shown["hint"], strict=True)]
         return out
 
 
@@ -241,11 +241,10 @@ def analyse_imagery(
                     "record_notes=True needs user= (the name recorded on the ledger change). Pass --user."
                 )
             by_id = {r.problem_id: r for r in records}
-            for row in hints[hints["hint"] != ""].itertuples():
-                rec = by_id[row.problem_id]
-                text = _noted(rec.notes, str(row.hint), str(row.reason), now.date().isoformat())
+            shown = hints[hints["hint"] != ""]
+            for pid, hint, reason in zip(shown["problem_id"], shown["hint"], shown["reason"], strict=True):
+                rec = by_id[pid]
+                text = _noted(rec.notes, str(hint), str(reason), now.date().isoformat())
                 if text != rec.notes:
-                    noted += update_problems(
-                        w, [row.problem_id], user=user, now=now, notes=text, note="影像提示"
-                    )
+                    noted += update_problems(w, [pid], user=user, now=now, notes=text, note="影像提示")
     return ImageryResult(stats, fstats, hints, chips, evidence, files, noted)
