@@ -14,7 +14,7 @@ import pytest
 
 from parcelwatch.config import load_rules, rules_from_mapping
 from parcelwatch.demo import sample_sources
-from parcelwatch.pipeline import LayerSource, classify_inputs, load_inputs
+from parcelwatch.pipeline import classify_inputs, load_inputs
 from parcelwatch.rules.catalog import CLASS_ORDER
 from tests.conftest import SAMPLES
 
@@ -22,10 +22,7 @@ EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))
 
 
 def _classify(batch: int, rules):
-    sources = sample_sources(SAMPLES)
-    if batch == 2:
-        sources["parcels"] = LayerSource(SAMPLES / "卫片图斑_2026年第2批.shp")
-        sources["buildings"] = LayerSource(SAMPLES / "建筑物_2026年第2批.shp")
+    sources = sample_sources(SAMPLES, batch=batch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return classify_inputs(load_inputs(sources, rules=rules), rules=rules)

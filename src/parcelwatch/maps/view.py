@@ -195,11 +195,9 @@ def write_map(
         for n, (_label, href) in zip(names, links, strict=True):
             part = view[view["township_name"].fillna("") == n]
             path = out.parent / href
-            ctx = {k: v for k, v in (context or {}).items()}
-            path.write_text(build_map(part, title=f"{n}问题图斑挂图作战图", **{**common, "context": ctx}, links=[("返回全县索引", out.name)]), encoding="utf-8")
+            path.write_text(build_map(part, title=f"{n}问题图斑挂图作战图", **common, links=[("返回全县索引", out.name)]), encoding="utf-8")
             written.append(path)
-        overview = view.copy()
-        index = build_map(overview.iloc[:0] if len(view) > split_threshold else overview, title="问题图斑挂图作战图（分乡镇索引）", **common, links=links)
+        index = build_map(view.iloc[:0] if len(view) > split_threshold else view, title="问题图斑挂图作战图（分乡镇索引）", **common, links=links)
         out.write_text(index, encoding="utf-8")
         return [out, *written]
     except OSError as exc:

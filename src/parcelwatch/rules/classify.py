@@ -450,19 +450,17 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
 
 
 def _admin(out, townships, villages, P, p_area, crs) -> None:  # type: ignore[no-untyped-def]
+    """Village and township of each parcel: the zone holding its largest share."""
     from parcelwatch.rules.overlay import largest_share
 
-    if villages is not None and len(villages):
-        k = largest_share(P, _geoms(villages), crs, geom_area_m2=p_area)
-        codes = villages["village_code"].to_numpy()
-        names = villages["village_name"].to_numpy() if "village_name" in villages else np.full(len(villages), None, dtype=object)
-        out["village_code"] = np.where(k >= 0, codes[np.maximum(k, 0)], None)
-        out["village_name"] = np.where(k >= 0, names[np.maximum(k, 0)], None)
-    if townships is not None and len(townships):
-        k = largest_share(P, _geoms(townships), crs, geom_area_m2=p_area)
-        codes = townships["township_code"].to_numpy()
-        names = townships["township_name"].to_numpy() if "township_name" in townships else np.full(len(townships), None, dtype=object)
-        out["township_code"] = np.where(k >= 0, codes[np.maximum(k, 0)], out["township_code"] if "township_code" in out else None)
-        out["township_name"] = np.where(k >= 0, names[np.maximum(k, 0)], out["township_name"] if "township_name" in out else None)
-    elif "village_code" in out and "township_code" not in out:
+    for zones, kind in ((villages, "village"), (townships, "township")):
+        if zones is None or not len(zones):
+            continue
+        k = largest_share(P, _geoms(zones), crs, geom_area_m2=p_area)
+        found = k >= 0
+        for col in (f"{kind}_code", f"{kind}_name"):
+            values = zones[col].to_numpy() if col in zones else np.full(len(zones), None, dtype=object)
+            keep = out[col].to_numpy(dtype=object) if col in out else None  # the parcel's own field
+            out[col] = np.where(found, values[np.maximum(k, 0)], keep)
+    if (townships is None or not len(townships)) and "village_code" in out and "township_code" not in out:
         out["township_code"] = out["village_code"].str[:9]
