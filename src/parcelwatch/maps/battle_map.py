@@ -247,6 +247,15 @@ def build_map(
     return page
 
 
+# Characters that could end or alter the <script> element the JSON sits in ("</script>",
+# "<!--" enters the parser's double-escaped state), or that older JS parsers treat as line ends.
+_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _script_json(obj: Any) -> str:
-    """JSON safe inside <script type="application/json">."""
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+    """JSON safe inside <script type="application/json">: no value can end or alter the element.
+
+    ``<``, ``>``, ``&``, U+2028 and U+2029 only occur inside JSON strings, where the \\u escapes
+    decode to the same text (``JSON.parse`` gives back every value unchanged).
+    """
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).translate(_SCRIPT_UNSAFE)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from parcelwatch.errors import OutputError
 
-__all__ = ["leaflet_assets", "own_asset", "assert_offline", "REMOTE_REFERENCE"]
+__all__ = ["leaflet_assets", "own_asset", "assert_offline", "page_assets", "REMOTE_REFERENCE"]
 
 # A script/stylesheet/image pulled from the network at view time (tile URL *templates* inside
 # our JSON config are not references: they are only used when the user picks an online basemap).
@@ -51,8 +51,24 @@ def own_asset(name: str) -> str:
     return resources.files("parcelwatch.maps").joinpath("static", name).read_text(encoding="utf-8")
 
 
+# The page's data blocks: JSON whose every "<" is written \u003c (see battle_map._script_json),
+# so the first "</script" after the opening tag is the block's end. Their values are text shown
+# with textContent, never markup: they are not assets of the page.
+_DATA_BLOCK = re.compile(r"""(<script\b[^>]*\btype\s*=\s*["']application/json["'][^>]*>).*?(</script)""", re.IGNORECASE | re.DOTALL)
+
+
+def page_assets(html: str) -> str:
+    """The page without the contents of its JSON data blocks: the markup, styles and code."""
+    return _DATA_BLOCK.sub(lambda m: m.group(1) + m.group(2), html)
+
+
 def assert_offline(html: str) -> None:
-    """Raise if the page would load a script, stylesheet or image from the network."""
+    """Raise if the page would load a script, stylesheet or image from the network.
+
+    Only the page's own assets are looked at: a note reading ``<img src=//evil.example/x.png>``
+    is data, escaped in a JSON block and shown as text, and does not stop the map being written.
+    """
+    html = page_assets(html)
     m = REMOTE_REFERENCE.search(html)
     if m:
         start = max(0, m.start() - 60)

@@ -88,32 +88,53 @@
     return s;
   }
 
-  function popupHtml(p) {
-    var rows = [];
+  // Popups are built from DOM nodes: every value is inserted as text, never parsed as HTML.
+  function node(tag, text, cls) {
+    var n = document.createElement(tag);
+    if (text !== undefined && text !== null) n.textContent = String(text);
+    if (cls) n.className = cls;
+    return n;
+  }
+  function popupNode(p) {
+    var table = node("table");
     function row(key, value, cls) {
       if (value === null || value === undefined || value === "") return;
-      rows.push("<tr><th>" + esc(L_[key] || key) + "</th><td" + (cls ? ' class="' + cls + '"' : "") + ">" + value + "</td></tr>");
+      var tr = node("tr");
+      tr.appendChild(node("th", L_[key] || key));
+      var td = typeof value === "object" ? node("td", null, cls) : node("td", value, cls);
+      if (typeof value === "object") td.appendChild(value);
+      tr.appendChild(td);
+      table.appendChild(tr);
     }
-    row("parcel_ids", esc(p.parcel_ids)); row("problem_id", esc(p.problem_id)); row("batch", esc(p.batch));
-    row("township_name", esc((p.township_name || "") + (p.village_name ? " " + p.village_name : "")));
-    row("candidate_class", esc(cfg.classNames[p.candidate_class] || p.candidate_class || ""));
-    row("confirmed_class", esc(cfg.classNames[p.confirmed_class] || p.confirmed_class || ""));
-    row("status", esc(p.status));
-    row("reasons", esc(p.reasons));
+    function text(v) { return v === null || v === undefined ? "" : String(v); }
+    row("parcel_ids", text(p.parcel_ids)); row("problem_id", text(p.problem_id)); row("batch", text(p.batch));
+    row("township_name", text(p.township_name) + (p.village_name ? " " + p.village_name : ""));
+    row("candidate_class", text(cfg.classNames[p.candidate_class] || p.candidate_class || ""));
+    row("confirmed_class", text(cfg.classNames[p.confirmed_class] || p.confirmed_class || ""));
+    row("status", text(p.status));
+    row("reasons", text(p.reasons));
     row("parcel_area_mu", p.parcel_area_mu === null || p.parcel_area_mu === undefined ? "" : fmt(p.parcel_area_mu));
     row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "" : fmt(p.farmland_mu));
     row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "" : fmt(p.pbf_mu));
-    row("measure", esc(p.measure)); row("deadline", esc(p.deadline));
-    if (p.overdue) { row("days_overdue", "逾期 " + esc(p.days_overdue) + " 天", "pw-overdue"); }
-    row("responsible_unit", esc(p.responsible_unit)); row("responsible_person", esc(p.responsible_person));
+    row("measure", text(p.measure)); row("deadline", text(p.deadline));
+    if (p.overdue) { row("days_overdue", "逾期 " + text(p.days_overdue) + " 天", "pw-overdue"); }
+    row("responsible_unit", text(p.responsible_unit)); row("responsible_person", text(p.responsible_person));
     if (p.recent_events && p.recent_events.length) {
-      row("recent_events", "<ul>" + p.recent_events.map(function (e) { return "<li>" + esc(e) + "</li>"; }).join("") + "</ul>");
+      var ul = node("ul");
+      p.recent_events.forEach(function (e) { ul.appendChild(node("li", e)); });
+      row("recent_events", ul);
     }
     if (p.chip_before || p.chip_after) {
-      row("chip_before", (p.chip_before ? '<img alt="前时相" src="' + esc(p.chip_before) + '">' : "") +
-        (p.chip_after ? '<img alt="后时相" src="' + esc(p.chip_after) + '">' : ""));
+      var chips = document.createDocumentFragment();
+      [["前时相", p.chip_before], ["后时相", p.chip_after]].forEach(function (c) {
+        if (typeof c[1] !== "string" || c[1].indexOf("data:image/") !== 0) return;  // our own inlined chips only
+        var img = node("img"); img.alt = c[0]; img.src = c[1]; chips.appendChild(img);
+      });
+      if (chips.childNodes.length) row("chip_before", chips);
     }
-    return '<div class="pw-popup"><table>' + rows.join("") + "</table></div>";
+    var div = node("div", null, "pw-popup");
+    div.appendChild(table);
+    return div;
   }
 
   function visible(p) {
@@ -127,7 +148,7 @@
     classLayers[c] = L.geoJSON(null, {
       style: style,
       onEachFeature: function (f, layer) {
-        layer.bindPopup(function () { return popupHtml(f.properties); }, { maxWidth: 460 });
+        layer.bindPopup(function () { return popupNode(f.properties); }, { maxWidth: 460 });
         byId[f.properties.problem_id] = layer;
         String(f.properties.parcel_ids || "").split(/[,，;；\s]+/).forEach(function (pid) { if (pid) byId[pid] = layer; });
         drawn.push(f.properties);
