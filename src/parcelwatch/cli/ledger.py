@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import getpass
+import math
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -53,6 +54,24 @@ class _DateType(click.ParamType):
 
 
 DATE = _DateType()
+
+
+class _FiniteFloat(click.ParamType):
+    """A number; inf, nan and 1e999 (which Python reads as inf) are refused."""
+
+    name = "NUMBER"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            x = float(value)
+        except (TypeError, ValueError, OverflowError):
+            self.fail(f"{value!r} is not a number; write it like 12.5", param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value!r} is not a finite number (inf, nan and 1e999 are refused); write the real value, like 12.5", param, ctx)
+        return x
+
+
+FINITE = _FiniteFloat()
 
 
 def _width(s: str) -> int:
@@ -424,7 +443,7 @@ def history_cmd(workspace: str, problem_id: str) -> None:
 @click.option("--deadline", type=DATE, help="整改期限 (rectification deadline), e.g. 2026-12-31.")
 @click.option("--unit", help="责任单位 (responsible unit).")
 @click.option("--person", help="责任人 (responsible person).")
-@click.option("--remaining-mu", type=float, help="剩余未整改面积 in 亩.")
+@click.option("--remaining-mu", type=FINITE, help="剩余未整改面积 in 亩.")
 @click.option(
     "--field",
     "extra",

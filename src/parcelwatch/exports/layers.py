@@ -472,10 +472,28 @@ def write_geojson(
     return path
 
 
+# A text cell starting with one of these is a formula to Excel/WPS (OWASP "CSV injection").
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_csv_cell(value: Any) -> Any:
+    """A text value that Excel would evaluate, prefixed with ``'`` so that it stays text.
+
+    >>> neutralise_csv_cell("=1+1"), neutralise_csv_cell("-2+3"), neutralise_csv_cell("张三")
+    ("'=1+1", "'-2+3", '张三')
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(records: Sequence[ProblemRecord], path: str | Path, *, today: date) -> Path:
     """Write a CSV with Chinese headers in UTF-8 with BOM (Excel opens it without mojibake).
 
-    Geometry is given as the centre point (中心经度 / 中心纬度, EPSG:4490, 7 decimals).
+    Geometry is given as the centre point (中心经度 / 中心纬度, EPSG:4490, 7 decimals). A text
+    cell starting with ``= + - @``, a tab or a CR is written with a leading ``'`` (OWASP's rule
+    against CSV formula injection); numeric columns (areas, amounts, coordinates) stay numbers,
+    negative ones included.
     """
     path = Path(path)
     frame = pd.DataFrame(problem_table(records, today=today).drop(columns="geometry"))
@@ -490,6 +508,9 @@ def write_csv(records: Sequence[ProblemRecord], path: str | Path, *, today: date
     ]
     frame["lon"] = [round(p.x, 7) if p is not None else None for p in pts]
     frame["lat"] = [round(p.y, 7) if p is not None else None for p in pts]
+    for f in EXPORT_FIELDS:
+        if f.kind in ("text", "date"):
+            frame[f.key] = [neutralise_csv_cell(v) for v in frame[f.key]]
     headers = {f.key: f.zh for f in EXPORT_FIELDS} | {"lon": "中心经度", "lat": "中心纬度"}
     frame = frame.rename(columns=headers)
     with _staging(path) as tmp:

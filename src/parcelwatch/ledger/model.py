@@ -92,6 +92,8 @@ __all__ = [
     "REBOUND_FROM",
     "FieldSpec",
     "FIELDS",
+    "EDIT_DATE_MIN",
+    "EDIT_DATE_MAX",
     "EDITABLE_FIELDS",
     "Evidence",
     "ProblemRecord",
@@ -465,6 +467,11 @@ EDITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.editable)
 _SYSTEM_KINDS = frozenset({"create", "link", "rebound"})
 _ACCEPTANCE = ("合格", "不合格")
 
+# Dates a user may enter (整改期限, 验收日期): the exported sheet's own data validation uses the
+# same bounds, so a date Excel accepts is a date the ledger accepts and vice versa.
+EDIT_DATE_MIN = date(2000, 1, 1)
+EDIT_DATE_MAX = date(2100, 12, 31)
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -774,21 +781,35 @@ def _normalise_value(name: str, value: Any) -> Any:
         return None if spec.kind in ("real", "date") else ""
     if spec.kind == "date":
         if isinstance(value, datetime):
-            return value.date()
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value).strip()[:10])
-        except ValueError as exc:
+            day = value.date()
+        elif isinstance(value, date):
+            day = value
+        else:
+            try:
+                day = date.fromisoformat(str(value).strip()[:10])
+            except ValueError as exc:
+                raise SchemaError(
+                    f"{spec.zh} ({name}): {value!r} is not a date. Write it as 2026-12-31."
+                ) from exc
+        if not EDIT_DATE_MIN <= day <= EDIT_DATE_MAX:
             raise SchemaError(
-                f"{spec.zh} ({name}): {value!r} is not a date. Write it as 2026-12-31."
-            ) from exc
+                f"{spec.zh} ({name}): {day.isoformat()} is outside {EDIT_DATE_MIN.isoformat()} .. "
+                f"{EDIT_DATE_MAX.isoformat()}; write the real date, e.g. 2026-12-31."
+            )
+        return day
     if spec.kind == "real":
+        if isinstance(value, bool):
+            raise SchemaError(f"{spec.zh} ({name}): {value!r} is not a number.")
         try:
             v = float(value)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise SchemaError(f"{spec.zh} ({name}): {value!r} is not a number.") from exc
-        if math.isnan(v) or v < 0:
+        if not math.isfinite(v):
+            raise SchemaError(
+                f"{spec.zh} ({name}): {value!r} is not a finite number (inf, nan and values beyond "
+                "1e308 are refused); write the real amount, e.g. 12.5."
+            )
+        if v < 0:
             raise SchemaError(f"{spec.zh} ({name}): {value!r} must be a number >= 0.")
         return v
     text = str(value).strip()

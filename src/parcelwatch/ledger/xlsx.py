@@ -15,8 +15,10 @@ or none when any row is bad (``partial=True`` applies the valid rows only).
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from typing import Any
 from parcelwatch.errors import InputError, OutputError, SchemaError
 from parcelwatch.ledger.model import (
     CONFIRMED_CLASSES,
+    EDIT_DATE_MAX,
+    EDIT_DATE_MIN,
     FIELD_BY_NAME,
     JUDGEMENT_TYPES,
     MEASURES,
@@ -307,9 +311,9 @@ def _write_ledger_sheet(wb: Any, recs: Sequence[ProblemRecord], today: date) -> 
             {
                 "validate": "date",
                 "criteria": "between",
-                "minimum": date(2000, 1, 1),
-                "maximum": date(2100, 12, 31),
-                "error_message": "请输入日期，例如 2026-12-31",
+                "minimum": EDIT_DATE_MIN,
+                "maximum": EDIT_DATE_MAX,
+                "error_message": f"请输入{EDIT_DATE_MIN.year}年至{EDIT_DATE_MAX.year}年之间的日期，例如 2026-12-31",
             },
         )
     ws.set_landscape()
@@ -414,12 +418,22 @@ def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist. Check the path of the returned workbook.")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors)
-        raise InputError(
-            f"Cannot read {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx (Excel 2007+) and try again."
-        ) from exc
+    def load(data_only: bool) -> Any:
+        try:
+            return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+        except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors)
+            raise InputError(
+                f"Cannot read {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx (Excel 2007+) and try again."
+            ) from exc
+
+    with warnings.catch_warnings():
+        # a date cell beyond Excel's calendar is read as #VALUE!, and reported on its row
+        warnings.filterwarnings("ignore", "Cell .* is marked as a date", UserWarning)
+        return _read_rows(path, load)
+
+
+def _read_rows(path: Path, load: Callable[[bool], Any]) -> tuple[str, int, list[str], list[tuple[Any, ...]]]:
+    wb = load(False)
     try:
         names = (
             [SHEET] + [n for n in wb.sheetnames if n != SHEET]
@@ -427,59 +441,149 @@ def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[
             else list(wb.sheetnames)
         )
         for name in names:
-            rows = [tuple(r) for r in wb[name].iter_rows(values_only=True)]
+            rows = [tuple(_cell(c) for c in r) for r in wb[name].iter_rows()]
             h = _header_row(rows)
             if h is not None:
                 headers = ["" if v is None else str(v).strip() for v in rows[h]]
-                return name, h + 1, headers, rows[h + 1 :]
+                break
+        else:
+            raise InputError(
+                f"{path}: no sheet has the header row (问题编号, 版本, 状态). Use a workbook made by `parcelwatch ledger export-xlsx` and keep its header row."
+            )
     finally:
         wb.close()
-    raise InputError(
-        f"{path}: no sheet has the header row (问题编号, 版本, 状态). Use a workbook made by `parcelwatch ledger export-xlsx` and keep its header row."
-    )
+    if any(isinstance(v, Formula) for r in rows for v in r):
+        rows = _with_saved_values(load(True), name, rows)
+    return name, h + 1, headers, rows[h + 1 :]
 
 
+@dataclass(frozen=True)
+class _BadId:
+    raw: Any
+    problem: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell; ``value`` is the result Excel saved with it (``None``: none was saved)."""
+
+    text: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class ExcelError:
+    """An error value in a cell (#REF!, #VALUE!, #N/A ...)."""
+
+    code: str
+
+
+def _cell(c: Any) -> Any:
+    t = getattr(c, "data_type", None)
+    v = getattr(c, "value", None)
+    if t == "f":
+        return Formula(str(v))
+    if t == "e":
+        return ExcelError(str(v))
+    return v
+
+
+def _with_saved_values(wb: Any, name: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Formula cells with the value Excel saved (the second, data-only read)."""
+    try:
+        saved = [tuple(_cell(c) for c in r) for r in wb[name].iter_rows()]
+    finally:
+        wb.close()
+    out = []
+    for i, row in enumerate(rows):
+        srow = saved[i] if i < len(saved) else ()
+        out.append(
+            tuple(
+                Formula(v.text, srow[j] if j < len(srow) else None) if isinstance(v, Formula) else v
+                for j, v in enumerate(row)
+            )
+        )
+    return out
 def _is_blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "")
 
 
+_KIND_HINT = {
+    "date": "a date such as 2026-12-31",
+    "mu": "a number of 亩 >= 0, e.g. 1.25",
+    "wan": "a number of 万元 >= 0, e.g. 12.5",
+    "int": "the whole number exported in this column",
+}
+
+
 def _parse_cell(col: Column, v: Any) -> Any:
     """The field value a cell means; raises SchemaError with the fix."""
+    if isinstance(v, Formula):
+        if v.value is None:
+            raise SchemaError(
+                f"a formula ({v.text}) with no saved result; type the value itself, or open and save the file in Excel/WPS so the result is stored"
+            )
+        if isinstance(v.value, ExcelError):
+            raise SchemaError(f"the formula {v.text} gives the error {v.value.code}; type the value itself")
+        v = v.value
+    if isinstance(v, ExcelError):
+        raise SchemaError(f"the cell holds the error value {v.code}; type {_KIND_HINT.get(col.kind, 'the text')} instead")
     if _is_blank(v):
         return None if col.kind in ("date", "mu", "wan", "int") else ""
+    if isinstance(v, bool):
+        raise SchemaError(f"TRUE/FALSE is not {_KIND_HINT.get(col.kind, 'text')}; type the value itself")
     if col.kind == "date":
         if isinstance(v, datetime):
-            return v.date()
-        if isinstance(v, date):
-            return v
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            d = v.date()
+        elif isinstance(v, date):
+            d = v
+        elif isinstance(v, (int, float)):
             from openpyxl.utils.datetime import from_excel
 
-            d = from_excel(v)
-            return d.date() if isinstance(d, datetime) else d
-        text = str(v).strip().replace("/", "-").replace(".", "-")
-        for a, b in (("年", "-"), ("月", "-"), ("日", "")):
-            text = text.replace(a, b)
-        try:
-            y, m, d = (int(x) for x in text.split("-")[:3])
-            return date(y, m, d)
-        except (ValueError, TypeError) as exc:
+            try:
+                x = from_excel(v)
+            except (ValueError, OverflowError, TypeError) as exc:
+                raise SchemaError(f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)") from exc
+            d = x.date() if isinstance(x, datetime) else x
+            if not isinstance(d, date):
+                raise SchemaError(f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)")
+        else:
+            text = str(v).strip().replace("/", "-").replace(".", "-")
+            for a, b in (("年", "-"), ("月", "-"), ("日", "")):
+                text = text.replace(a, b)
+            try:
+                y, m, dd = (int(x) for x in text.split("-")[:3])
+                d = date(y, m, dd)
+            except (ValueError, TypeError) as exc:
+                raise SchemaError(
+                    "not a date; write it as 2026-12-31 (or format the cell as a date)"
+                ) from exc
+        if not EDIT_DATE_MIN <= d <= EDIT_DATE_MAX:
             raise SchemaError(
-                "not a date; write it as 2026-12-31 (or format the cell as a date)"
-            ) from exc
+                f"{d.isoformat()} is outside {EDIT_DATE_MIN.isoformat()} .. {EDIT_DATE_MAX.isoformat()} (the sheet's own date check); write the real date, e.g. 2026-12-31"
+            )
+        return d
+    if isinstance(v, (datetime, date)) and col.kind != "date":
+        raise SchemaError(f"a date is not {_KIND_HINT.get(col.kind, 'text')}; format the cell as text or a number and type the value")
     if col.kind in ("mu", "wan"):
         try:
             x = float(str(v).strip()) if isinstance(v, str) else float(v)
-        except (TypeError, ValueError) as exc:
-            raise SchemaError("not a number") from exc
-        if x < 0 or x != x:
-            raise SchemaError("must be a number >= 0")
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SchemaError(f"not a number; type {_KIND_HINT[col.kind]}") from exc
+        if not math.isfinite(x):
+            raise SchemaError(f"not a finite number (inf, nan and 1e999 are refused); type {_KIND_HINT[col.kind]}")
+        if x < 0:
+            raise SchemaError(f"must be a number >= 0; type {_KIND_HINT[col.kind]}")
         return x
     if col.kind == "int":
-        try:
-            return int(float(v))
-        except (TypeError, ValueError) as exc:
-            raise SchemaError("not a whole number") from exc
+        if isinstance(v, int):
+            return v
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            return int(v)
+        text = str(v).strip()
+        if text.isascii() and text.lstrip("-").isdigit():
+            return int(text)
+        raise SchemaError(f"not a whole number; keep {_KIND_HINT['int']}")
     text = str(v).strip() if not isinstance(v, float) or not v.is_integer() else str(int(v))
     if col.kind == "status":
         return Status.parse(text)
@@ -529,11 +633,19 @@ def import_xlsx(
             extra.append(h)
     j_id = next(j for j, c in cols.items() if c.field == "problem_id")
     j_ver = next(j for j, c in cols.items() if c.field == "version")
-    ids = [
-        None if len(r) <= j_id or _is_blank(r[j_id]) else _parse_cell(cols[j_id], r[j_id])
-        for r in rows
-    ]
-    records = {r.problem_id: r for r in store.records([i for i in ids if i], geometry=False)}
+    def read_id(r: tuple[Any, ...]) -> Any:
+        if len(r) <= j_id or _is_blank(r[j_id]):
+            return None
+        try:
+            return _parse_cell(cols[j_id], r[j_id])
+        except SchemaError as exc:
+            return _BadId(r[j_id], str(exc))
+
+    ids = [read_id(r) for r in rows]
+    records = {
+        r.problem_id: r
+        for r in store.records([i for i in ids if isinstance(i, str) and i], geometry=False)
+    }
     issues: list[RowIssue] = []
     changes: list[Change] = []
     seen: dict[str, int] = {}
@@ -557,6 +669,10 @@ def import_xlsx(
         ) -> None:
             _out.append(RowIssue(sheet, _row, col, value, problem, str(_pid or "")))
 
+        if isinstance(pid, _BadId):
+            issue("问题编号", pid.raw, f"{pid.problem}; keep the 问题编号 as exported")
+            issues += row_issues
+            continue
         if not pid:
             issue(
                 "问题编号",
@@ -583,11 +699,18 @@ def import_xlsx(
             )
             issues += row_issues
             continue
+        version: int | None = None
         try:
             version = _parse_cell(cols[j_ver], cells[j_ver])
         except SchemaError as exc:
             issue("版本", cells[j_ver], f"{exc}; keep the 版本 as exported")
-            version = None
+        else:
+            if version is None:
+                issue(
+                    "版本",
+                    None,
+                    f"the 版本 is empty; it tells whether someone changed the problem since export - type back the exported version (the ledger now has {rec.version}) only if you are sure nobody changed it, or export again",
+                )
         status: Status | None = None
         updates: dict[str, Any] = {}
         note = ""
@@ -613,6 +736,13 @@ def import_xlsx(
                     )
                 continue
             if col.kind == "status":
+                if value == "":
+                    issue(
+                        col.header,
+                        raw,
+                        f"the 状态 is empty; choose a status from the dropdown (the ledger has {rec.status.value})",
+                    )
+                    continue
                 if value is not rec.status:
                     status = value
                 continue
@@ -626,6 +756,9 @@ def import_xlsx(
         if not updates and status is None:
             if not row_issues:
                 n_unchanged += 1
+            issues += row_issues
+            continue
+        if row_issues and version is None:
             issues += row_issues
             continue
         if version is not None and version != rec.version:
