@@ -140,6 +140,11 @@ def suggest_crs(bounds: tuple[float, float, float, float]) -> str:
     )
 
 
+def _num(v: float) -> str:
+    """A coordinate for a message: whole metres/degrees, scientific notation when huge."""
+    return f"{v:.0f}" if abs(v) < 1e10 else f"{v:.3e}"
+
+
 def check_coordinates(
     bounds: tuple[float, float, float, float], crs: CRS, *, where: str
 ) -> None:
@@ -152,15 +157,15 @@ def check_coordinates(
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
             problem = (
                 f"its CRS {crs.name} is longitude/latitude but the coordinates reach "
-                f"x={maxx:.0f}, y={maxy:.0f}"
+                f"x={_num(maxx)}, y={_num(maxy)}"
             )
     else:
         zone = gk3_zone_of_crs(crs)
         epsg = crs.to_epsg(min_confidence=70) or 0
         if zone is not None and 4513 <= epsg <= 4533 and minx < 1e7:
-            problem = f"its CRS EPSG:{epsg} expects the zone number {zone} in front of X, but x={minx:.0f}"
+            problem = f"its CRS EPSG:{epsg} expects the zone number {zone} in front of X, but x={_num(minx)}"
         elif zone is not None and 4534 <= epsg <= 4554 and maxx > 1e7:
-            problem = f"its CRS EPSG:{epsg} has no zone prefix, but x={maxx:.0f} carries one"
+            problem = f"its CRS EPSG:{epsg} has no zone prefix, but x={_num(maxx)} carries one"
     if not problem:
         try:
             lon0, lat0, lon1, lat1 = _to_lonlat_bounds(bounds, crs)

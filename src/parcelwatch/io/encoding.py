@@ -25,7 +25,13 @@ import numpy as np
 
 from parcelwatch.errors import EncodingError, InputError
 
-__all__ = ["EncodingDecision", "detect_shapefile_encoding", "normalise_codec", "LDID_CODEPAGES"]
+__all__ = [
+    "EncodingDecision",
+    "detect_shapefile_encoding",
+    "normalise_codec",
+    "LDID_CODEPAGES",
+    "mixed_encoding_records",
+]
 
 # DBF language driver ids -> Python codec. Only the ones seen in practice; from the ArcGIS/ESRI
 # code page tables (DOMAIN.md §6.1 sources).
@@ -207,3 +213,74 @@ def detect_shapefile_encoding(path: str | Path) -> EncodingDecision:
             "pass encoding explicitly if the data are not Chinese",
         )
     return EncodingDecision("gb18030", "gb18030 fallback", "no .cpg, no LDID, text is not UTF-8")
+
+
+def _dbf_fields(dbf: bytes) -> tuple[int, int, int, list[tuple[str, int, int]]]:
+    """(records, header length, record length, [(field name, start, end) of text fields])."""
+    n_records, header_len, record_len = struct.unpack("<IHH", dbf[4:12])
+    out = []
+    offset, pos = 1, 32
+    while pos + 32 <= min(header_len, len(dbf)) and dbf[pos] != 0x0D:
+        desc = dbf[pos : pos + 32]
+        name = desc[:11].split(b"\x00", 1)[0].decode("latin-1")
+        if chr(desc[11]) in "CM":
+            out.append((name, offset, offset + desc[16]))
+        offset += desc[16]
+        pos += 32
+    return n_records, header_len, record_len, out
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def mixed_encoding_records(path: str | Path, encoding: str, *, limit: int = 5) -> tuple[int, list[str]]:
+    """Records of a shapefile's DBF whose text does not fit ``encoding``: (count, descriptions).
+
+    For a Chinese code page (GBK/GB18030 ...) a record whose non-ASCII text is valid UTF-8 with
+    CJK-range characters was written in UTF-8 (GBK text is almost never valid UTF-8): read as GBK
+    it would turn into mojibake such as "鏌虫咕". For UTF-8, a record that is not valid UTF-8 (or,
+    for any code page, one that does not decode at all) is named. Records are numbered from 1
+    (FID + 1), as QGIS's attribute table shows them.
+    """
+    codec = normalise_codec(encoding)
+    _cpg, dbf = _sidecars(Path(path))
+    if len(dbf) < 32:
+        return 0, []
+    n_records, header_len, record_len, text_fields = _dbf_fields(dbf)
+    if not text_fields or record_len <= 0:
+        return 0, []
+    body = dbf[header_len:]
+    n = min(n_records, len(body) // record_len)
+    records = np.frombuffer(body, dtype=np.uint8, count=n * record_len).reshape(n, record_len)
+    cjk = codec in _CJK_CODECS or codec in ("gbk", "gb2312", "cp936")
+    found: list[str] = []
+    count = 0
+    for name, a, b in text_fields:
+        block = records[:, a:b]
+        rows = np.flatnonzero((block >= 0x80).any(axis=1))
+        if not len(rows):
+            continue
+        # each distinct value once (township and village names repeat thousands of times)
+        values, first, inverse = np.unique(
+            np.ascontiguousarray(block[rows]).view(f"S{b - a}").ravel(), return_index=True, return_inverse=True
+        )
+        for k, value in enumerate(values):
+            raw = bytes(value).rstrip(b" \x00")
+            i = rows[first[k]]
+            if cjk and _decodes(raw, "utf-8") and any(ord(c) >= 0x800 for c in raw.decode("utf-8")):
+                problem = f"is UTF-8 ({raw.decode('utf-8')!r}), would read as {raw.decode(codec, errors='replace')!r}"
+            elif not _decodes(raw, codec):
+                problem = f"does not decode as {codec}"
+            else:
+                continue
+            hits = rows[inverse.ravel() == k]
+            count += len(hits)
+            if len(found) < limit:
+                more = f" (also record(s) {', '.join(str(r + 1) for r in hits[1:4])}{' ...' if len(hits) > 4 else ''})" if len(hits) > 1 else ""
+                found.append(f"record {i + 1} field {name} {problem}{more}")
+    return count, found

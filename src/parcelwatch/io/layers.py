@@ -29,12 +29,18 @@ from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import (
     CRSError,
     DataQualityWarning,
+    EncodingError,
     GeometryError,
     InputError,
     SchemaError,
     format_problems,
 )
-from parcelwatch.io.encoding import EncodingDecision, detect_shapefile_encoding, normalise_codec
+from parcelwatch.io.encoding import (
+    EncodingDecision,
+    detect_shapefile_encoding,
+    mixed_encoding_records,
+    normalise_codec,
+)
 from parcelwatch.io.schema import (
     APPROXIMATE_DLMC,
     DLMC_TO_DLBM,
@@ -213,12 +219,18 @@ def load_layer(
     else:
         report.encoding = EncodingDecision("utf-8", "format", "this format stores UTF-8")
 
-    # 2. read
+    if report.encoding.source not in ("format", "utf-8 check") and _is_shapefile(path):
+        _check_mixed_encoding(path, report)
+
+    # 2. read (a cut-off .shp is said in our words before GDAL prints a line per lost record)
+    if path.suffix.lower() in {".shp", ".dbf"}:
+        check_shapefile_complete(path.with_suffix(".shp"))
     read_kwargs: dict[str, Any] = {"layer": name}
     if report.encoding.source != "format":
         read_kwargs["encoding"] = report.encoding.encoding
     try:
-        frame = pyogrio.read_dataframe(_open_target(path), use_arrow=True, **read_kwargs)
+        with np.errstate(invalid="ignore"):  # NaN coordinates are reported by feature below
+            frame = pyogrio.read_dataframe(_open_target(path), use_arrow=True, **read_kwargs)
         driver = _DRIVERS.get(path.suffix.lower()) or str(pyogrio.read_info(_open_target(path), **read_kwargs).get("driver", ""))
     except UnicodeDecodeError as exc:
         raise InputError(
@@ -250,6 +262,10 @@ def load_layer(
         report.errors.append("the layer has no geometry column; it is a table, not a map layer. Use a polygon layer.")
         report.error_kind = GeometryError
         return _finish(frame, report, strict)
+
+    # 3b. coordinates GEOS cannot compute with; heights the 2D ledger does not keep
+    frame = _check_coordinates(frame, report, columns, ROLES[role] if role else None, rules)
+    frame = _drop_z(frame, report)
 
     # 4. empty layer
     if len(frame) == 0:
@@ -539,6 +555,104 @@ def _check_ids(frame: gpd.GeoDataFrame, role: Role, report: LayerReport) -> gpd.
 
 
 # ------------------------------------------------------------------------------------ geometry
+
+
+def _check_mixed_encoding(path: Path, report: LayerReport) -> None:
+    """A DBF whose records are not all in the decided encoding is refused, naming the records."""
+    assert report.encoding is not None
+    count, found = mixed_encoding_records(path, report.encoding.encoding)
+    if count:
+        raise EncodingError(
+            format_problems(
+                f"{report.where}: {count} text value(s) are not in the file's encoding "
+                f"{report.encoding.describe()}; read as it, they would become mojibake",
+                found,
+                fix="The file mixes encodings (records edited with another program). Fix those records' text in the "
+                "source and save the whole file in one encoding; if every listed record is UTF-8 and the rest is ASCII, "
+                "pass --encoding utf-8.",
+            )
+        )
+
+
+def check_shapefile_complete(shp: Path) -> None:
+    """Raise InputError when a .shp (or its .shx) is shorter than its own header says.
+
+    An interrupted copy or download cuts the file; GDAL would then print one raw error line per
+    lost record and read those features as having no geometry.
+    """
+    short = []
+    for p in (shp, shp.with_suffix(".shx")):
+        if not p.is_file():
+            continue
+        size = p.stat().st_size
+        with p.open("rb") as fh:
+            head = fh.read(28)
+        if len(head) < 28 or int.from_bytes(head[:4], "big") != 9994:
+            raise InputError(
+                f"Cannot read {shp}: {p.name} has no valid shapefile header ({size} bytes). The file is "
+                "corrupt or not a shapefile; export it again from the source."
+            )
+        declared = int.from_bytes(head[24:28], "big") * 2  # 16-bit words
+        if size < declared:
+            short.append(f"{p.name} has {size} of the {declared} bytes its header declares")
+    if short:
+        raise InputError(
+            f"{shp} is incomplete: {'; '.join(short)}. The file was cut off (an interrupted copy, "
+            "download or unzip); copy the complete shapefile (.shp, .shx, .dbf, .prj) again from the source."
+        )
+
+
+# No CRS used in China has coordinates beyond 1e9 (metres with a zone prefix stay below 5e7).
+MAX_COORDINATE = 1e9
+
+
+def _check_coordinates(frame: pd.DataFrame, report: LayerReport, columns: list[str], role: Role | None, rules: Rules) -> pd.DataFrame:
+    """Features with NaN or infinite coordinates are bad input: reported by name, then set aside
+    so that the remaining checks can run (a strict load raises with the list)."""
+    if not isinstance(frame, gpd.GeoDataFrame) or len(frame) == 0:
+        return frame
+    geoms = np.asarray(frame.geometry.values)
+    coords, index = shapely.get_coordinates(geoms, include_z=False, return_index=True)
+    with np.errstate(invalid="ignore"):
+        bad_xy = ~(np.abs(coords) <= MAX_COORDINATE)  # NaN compares False
+    bad_rows = np.unique(index[bad_xy.any(axis=1)])
+    if not len(bad_rows):
+        return frame
+    id_src = None
+    if role is not None and role.id_field:
+        id_src = match_fields(columns, role.fields, rules.aliases(role.name)).get(role.id_field)
+    labels = []
+    for i in bad_rows[:5]:
+        label = f"feature FID {frame.index[i]}"
+        if id_src is not None and isinstance(frame[id_src].iat[i], str) and frame[id_src].iat[i]:
+            label += f" ({id_src} {frame[id_src].iat[i]})"
+        xy = coords[index == i][bad_xy[index == i].any(axis=1)][0]
+        labels.append(f"{label} at x={xy[0]:.6g}, y={xy[1]:.6g}")
+    report.errors.append(
+        f"{len(bad_rows)} feature(s) have NaN, infinite or impossibly large (beyond {MAX_COORDINATE:.0e}) coordinates: {', '.join(labels)}"
+        + (" ..." if len(bad_rows) > 5 else "")
+        + ". Fix or redraw their outlines in the source (a broken export or calculation wrote them)."
+    )
+    report.error_kind = GeometryError if len(report.errors) == 1 else report.error_kind
+    keep = np.ones(len(frame), dtype=bool)
+    keep[bad_rows] = False
+    return frame[keep]
+
+
+def _drop_z(frame: pd.DataFrame, report: LayerReport) -> pd.DataFrame:
+    """3D outlines lose their heights (the ledger and the overlays are 2D), with a notice."""
+    if not isinstance(frame, gpd.GeoDataFrame) or len(frame) == 0:
+        return frame
+    has_z = shapely.has_z(np.asarray(frame.geometry.values))
+    if not has_z.any():
+        return frame
+    report.warnings.append(
+        f"{int(has_z.sum())} feature(s) have 3D coordinates (Z); the heights were dropped: "
+        "parcelwatch stores and compares outlines in 2D"
+    )
+    out = frame.copy()
+    out[frame.geometry.name] = gpd.GeoSeries(shapely.force_2d(np.asarray(frame.geometry.values)), index=frame.index, crs=frame.crs)
+    return out
 
 
 def _check_geometry(frame: gpd.GeoDataFrame, report: LayerReport, role: Role | None) -> gpd.GeoDataFrame:
