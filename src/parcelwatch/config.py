@@ -149,6 +149,14 @@ class ImagerySection:
     min_coverage: float = _key(0.5, "a parcel needs at least this share of its pixels covered by valid data in both images before any hint is given", "engineering default (L)", minimum=0, maximum=1)
 
 
+@dataclass(frozen=True)
+class MapSection:
+    """The battle map (挂图作战): online basemap keys."""
+
+    tianditu_key: str = _key("", "天地图 key (tk) for `parcelwatch map --basemap tianditu`; it is written into the HTML in clear, so anyone with the page can read it (and this rules file holds it in clear too). Prefer tianditu_key_at_view")
+    tianditu_key_at_view: bool = _key(False, "true: the 天地图 page asks for the key when it is opened and keeps it in that browser only (localStorage); the key is never written into the HTML file")
+
+
 SECTIONS: dict[str, type] = {
     "county": CountySection,
     "geometry": GeometrySection,
@@ -159,6 +167,7 @@ SECTIONS: dict[str, type] = {
     "vocabulary": VocabularySection,
     "ledger": LedgerSection,
     "imagery": ImagerySection,
+    "map": MapSection,
 }
 
 
@@ -175,6 +184,7 @@ class Rules:
     vocabulary: VocabularySection = field(default_factory=VocabularySection)
     ledger: LedgerSection = field(default_factory=LedgerSection)
     imagery: ImagerySection = field(default_factory=ImagerySection)
+    map: MapSection = field(default_factory=MapSection)
     # [fields.<role>] <canonical> = ["ALIAS", ...]: extra field aliases, tried before defaults.
     fields: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     source: str = "defaults"

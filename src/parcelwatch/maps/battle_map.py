@@ -87,13 +87,19 @@ class Basemap:
     image_data_uri: str = ""
     image_bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     attribution: str = ""
+    key_at_view: bool = False  # tianditu: the page asks for the key; it is never in the file
 
     def config(self) -> dict[str, Any]:
         if self.kind == "tianditu":
-            if not self.key:
-                raise InputError("The 天地图 basemap needs a key (tk): set [map].tianditu_key in the workspace rules file or pass --tianditu-key.")
-            tpl = "https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + self.key
-            return {"kind": "tianditu", "layers": [tpl % ("vec", "vec"), tpl % ("cva", "cva")], "subdomains": "01234567", "attribution": "天地图"}
+            if not self.key and not self.key_at_view:
+                raise InputError(
+                    "The 天地图 basemap needs a key (tk). Either pass --tianditu-key-at-view (the page asks for the key when "
+                    "opened and keeps it in the browser, never in the file), or give the key with --tianditu-key or as "
+                    "tianditu_key under [map] in the workspace's rules.toml (it is then written into the HTML in clear)."
+                )
+            tpl = "https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
+            key = "" if self.key_at_view else self.key
+            return {"kind": "tianditu", "layers": [tpl % ("vec", "vec") + key, tpl % ("cva", "cva") + key], "subdomains": "01234567", "attribution": "天地图", "askKey": self.key_at_view}
         if self.kind == "xyz":
             return {"kind": "xyz", "layers": [self.url], "attribution": self.attribution}
         if self.kind == "amap":

@@ -121,12 +121,16 @@ def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, i
     return Basemap("image", image_data_uri="data:image/png;base64," + base64.b64encode(data).decode("ascii"), image_bounds=(lon0, lat0, lon1, lat1))
 
 
-def parse_basemap(spec: str, *, tianditu_key: str = "") -> Basemap:
-    """``none`` | ``tianditu`` | ``xyz:URL`` | ``image:GEOTIFF`` | ``amap``."""
+def parse_basemap(spec: str, *, tianditu_key: str = "", tianditu_key_at_view: bool = False) -> Basemap:
+    """``none`` | ``tianditu`` | ``xyz:URL`` | ``image:GEOTIFF`` | ``amap``.
+
+    A 天地图 ``tianditu_key`` is written into the page in clear; with ``tianditu_key_at_view``
+    the page asks for the key when opened and keeps it in the browser (never in the file).
+    """
     if spec in ("", "none"):
         return Basemap()
     if spec == "tianditu":
-        return Basemap("tianditu", key=tianditu_key)
+        return Basemap("tianditu", key="" if tianditu_key_at_view else tianditu_key, key_at_view=tianditu_key_at_view)
     if spec == "amap":
         return Basemap("amap")
     if spec.startswith("xyz:"):

@@ -47,9 +47,32 @@
   // ---- basemap (none by default; online layers fail quietly when offline)
   var bm = cfg.basemap || { kind: "none" };
   baseLayers["无底图"] = L.layerGroup().addTo(map);
-  if (bm.kind === "tianditu" || bm.kind === "xyz" || bm.kind === "amap") {
+  // 天地图 with --tianditu-key-at-view: the key is asked for here and kept in this browser only.
+  var KEY_STORE = "parcelwatch.tianditu_key";
+  function storedKey() { try { return window.localStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; } }
+  var askedKey = bm.askKey ? storedKey() : "";
+  if (bm.askKey) {
+    var box = document.createElement("form"); box.id = "pw-tk-form";
+    var input = document.createElement("input"); input.id = "pw-tk"; input.type = "password"; input.placeholder = "天地图密钥（tk）";
+    input.setAttribute("aria-label", "天地图密钥"); input.autocomplete = "off";
+    var save = document.createElement("button"); save.type = "submit"; save.textContent = askedKey ? "更换密钥" : "使用密钥";
+    var forget = document.createElement("button"); forget.type = "button"; forget.id = "pw-tk-forget"; forget.textContent = "清除密钥";
+    var hint = document.createElement("div"); hint.className = "pw-tk-hint";
+    hint.textContent = askedKey ? "天地图密钥已保存在本浏览器中（不在文件里）。" : "输入天地图密钥以显示底图；密钥只保存在本浏览器中，不写入文件。";
+    box.appendChild(input); box.appendChild(save); box.appendChild(forget); box.appendChild(hint);
+    el("pw-header").appendChild(box);
+    box.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var k = String(input.value || "").trim();
+      if (!k) return;
+      try { window.localStorage.setItem(KEY_STORE, k); } catch (err) { /* private mode: this view only */ }
+      window.location.reload();
+    });
+    forget.addEventListener("click", function () { try { window.localStorage.removeItem(KEY_STORE); } catch (err) { /* nothing kept */ } window.location.reload(); });
+  }
+  if ((bm.kind === "tianditu" && (!bm.askKey || askedKey)) || bm.kind === "xyz" || bm.kind === "amap") {
     var group = L.layerGroup((bm.layers || []).map(function (u) {
-      return L.tileLayer(u, { subdomains: bm.subdomains || "abc", attribution: bm.attribution || "", maxZoom: 20, errorTileUrl: "" });
+      return L.tileLayer(bm.askKey ? u + encodeURIComponent(askedKey) : u, { subdomains: bm.subdomains || "abc", attribution: bm.attribution || "", maxZoom: 20, errorTileUrl: "" });
     }));
     var name = bm.kind === "tianditu" ? "天地图" : bm.kind === "amap" ? "高德地图" : "内网底图";
     baseLayers[name] = group;
