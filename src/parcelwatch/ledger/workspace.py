@@ -19,7 +19,13 @@ from typing import Any
 import pandas as pd
 
 from parcelwatch.config import Rules, defaults_toml, load_rules, rules_from_mapping, tomllib
-from parcelwatch.errors import ConfigError, InputError, LedgerError, SchemaError
+from parcelwatch.errors import (
+    ConfigError,
+    InputError,
+    LedgerConflictError,
+    LedgerError,
+    SchemaError,
+)
 from parcelwatch.ledger.model import (
     Change,
     Evidence,
@@ -272,77 +278,105 @@ def check_batch(
         rules = w.rules
         inputs = load_inputs({k: v for k, v in sources.items() if v is not None}, rules=rules)
         result = classify_inputs(inputs, rules=rules)
-        snap = w.store.snapshot()
-        rc = recheck(
-            result,
-            snap,
-            batch=batch,
-            now=now,
-            rules=rules,
-            issued=issued,
-            buildings=inputs.get("buildings"),
+        for attempt in (1, 2):
+            try:
+                return _reconcile(w, inputs, result, batch=batch, now=now, user=user, issued=issued, progress=progress)
+            except LedgerConflictError as exc:
+                # Someone changed the ledger between our read and our write: read it again and
+                # redo the reconciliation once; a second loss is reported with the right advice.
+                if attempt == 2:
+                    raise LedgerConflictError(
+                        f"The ledger was changed by someone else while the check of batch {batch} ran ({exc}). "
+                        "Nothing of this check was recorded. Run the same check again: it reads the current ledger "
+                        "(checking a batch twice changes nothing)."
+                    ) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _reconcile(
+    w: Workspace,
+    inputs: Any,
+    result: Any,
+    *,
+    batch: str,
+    now: datetime,
+    user: str,
+    issued: date | None,
+    progress: Callable[[int, int], None] | None,
+) -> CheckSummary:
+    """Read the ledger, reconcile the classified batch with it and record the changes."""
+    rules = w.rules
+    snap = w.store.snapshot()
+    rc = recheck(
+        result,
+        snap,
+        batch=batch,
+        now=now,
+        rules=rules,
+        issued=issued,
+        buildings=inputs.get("buildings"),
+    )
+    notes = [
+        *inputs.notes,
+        *result.notes,
+        *rc.notes,
+        *(f"rule {rid} did not run: {why}" for rid, why in result.skipped),
+    ]
+    layer_batches = (
+        result.parcels["batch"].dropna().astype(str).unique().tolist()
+        if "batch" in result.parcels
+        else []
+    )
+    if layer_batches and batch not in layer_batches:
+        notes.append(
+            f"the parcels' own 批次 field says {', '.join(layer_batches[:3])}, not {batch}; check --batch"
         )
-        notes = [
-            *inputs.notes,
-            *result.notes,
-            *rc.notes,
-            *(f"rule {rid} did not run: {why}" for rid, why in result.skipped),
-        ]
-        layer_batches = (
-            result.parcels["batch"].dropna().astype(str).unique().tolist()
-            if "batch" in result.parcels
-            else []
-        )
-        if layer_batches and batch not in layer_batches:
-            notes.append(
-                f"the parcels' own 批次 field says {', '.join(layer_batches[:3])}, not {batch}; check --batch"
-            )
-        counts = rc.counts()
-        known = set(w.store.batches()["batch"]) if rc.changes == [] else set()
-        events = 0
-        ids: list[str | None] = []
-        if rc.changes or batch not in known:
-            info = BatchInfo(
-                batch,
-                rc.issued,
-                rc.year,
-                rc.verify_due,
-                int(len(result.parcels)),
-                counts,
-                result.rules_digest,
-                {role: str(getattr(rep, "where", "")) for role, rep in inputs.reports.items()},
-            )
-            applied = w.store.apply(
-                rc.changes,
-                user=user,
-                now=now,
-                batch=info,
-                rules_digest=result.rules_digest,
-                progress=progress,
-            )
-            events = len(applied.events)
-            ids = applied.problem_ids
-        items = rc.items.copy()
-        if ids:
-            idx = items["change_index"].to_numpy()
-            new_rows = (items["outcome"] == "new").to_numpy() & (idx >= 0)
-            items.loc[new_rows, "problem_id"] = [ids[i] for i in idx[new_rows]]
-        same_ids = sorted(set(items.loc[items["outcome"] == "same", "problem_id"]))
-        return CheckSummary(
+    counts = rc.counts()
+    known = set(w.store.batches()["batch"]) if rc.changes == [] else set()
+    events = 0
+    ids: list[str | None] = []
+    if rc.changes or batch not in known:
+        info = BatchInfo(
             batch,
             rc.issued,
+            rc.year,
             rc.verify_due,
+            int(len(result.parcels)),
             counts,
-            items,
-            new_ids=[str(p) for p in items.loc[items["outcome"] == "new", "problem_id"]],
-            same_ids=[str(p) for p in same_ids],
-            rebound_ids=sorted(
-                {str(p) for p in items.loc[items["outcome"] == "rebound", "problem_id"]}
-            ),
-            events=events,
-            rules_digest=result.rules_digest,
-            notes=notes,
+            result.rules_digest,
+            {role: str(getattr(rep, "where", "")) for role, rep in inputs.reports.items()},
         )
+        applied = w.store.apply(
+            rc.changes,
+            user=user,
+            now=now,
+            batch=info,
+            rules_digest=result.rules_digest,
+            progress=progress,
+        )
+        events = len(applied.events)
+        ids = applied.problem_ids
+    items = rc.items.copy()
+    if ids:
+        idx = items["change_index"].to_numpy()
+        new_rows = (items["outcome"] == "new").to_numpy() & (idx >= 0)
+        items.loc[new_rows, "problem_id"] = [ids[i] for i in idx[new_rows]]
+    same_ids = sorted(set(items.loc[items["outcome"] == "same", "problem_id"]))
+    return CheckSummary(
+        batch,
+        rc.issued,
+        rc.verify_due,
+        counts,
+        items,
+        new_ids=[str(p) for p in items.loc[items["outcome"] == "new", "problem_id"]],
+        same_ids=[str(p) for p in same_ids],
+        rebound_ids=sorted(
+            {str(p) for p in items.loc[items["outcome"] == "rebound", "problem_id"]}
+        ),
+        events=events,
+        rules_digest=result.rules_digest,
+        notes=notes,
+    )
 
 
 # ------------------------------------------------------------------------------------------
