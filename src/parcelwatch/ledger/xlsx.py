@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -478,6 +479,11 @@ class ExcelError:
     code: str
 
 
+# OOXML stores characters XML cannot hold (control characters) as _xHHHH_; Excel and WPS show
+# them decoded, openpyxl does not decode them.
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
 def _cell(c: Any) -> Any:
     t = getattr(c, "data_type", None)
     v = getattr(c, "value", None)
@@ -485,6 +491,8 @@ def _cell(c: Any) -> Any:
         return Formula(str(v))
     if t == "e":
         return ExcelError(str(v))
+    if isinstance(v, str) and "_x" in v:
+        return _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), v)
     return v
 
 
