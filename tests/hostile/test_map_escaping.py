@@ -87,3 +87,12 @@ def test_offline_check_still_catches_a_remote_asset_of_the_page():
     page = '<html><script id="pw-data" type="application/json">{"a":"x"}</script><script src="https://cdn.example/x.js"></script></html>'
     with pytest.raises(OutputError, match="remote resource"):
         assert_offline(page)
+
+
+def test_split_pages_of_townships_that_slug_alike_do_not_overwrite_each_other():
+    """"a b", "a_b" and "A_B" all become "a_b" in a file name; before, one page overwrote the other."""
+    from parcelwatch.maps.view import _unique_hrefs
+
+    hrefs = _unique_hrefs("map", ["a b", "a_b_2", "a_b", "A_B", "x\x01y", ""])
+    assert hrefs == ["map_a_b.html", "map_a_b_2.html", "map_a_b_3.html", "map_A_B_4.html", "map_x_y.html", "map_未知乡镇.html"]
+    assert len({h.lower() for h in hrefs}) == len(hrefs)

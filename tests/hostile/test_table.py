@@ -215,7 +215,7 @@ def _kml_case(name):
     return pytest.param(name, marks=mark)
 
 
-_XML_INVALID_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]".encode())
+_XML_INVALID_CHARS = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _kml_text(world, fmt: str) -> bytes:
@@ -312,3 +312,80 @@ def test_map_split_by_township_in_chromium(world, offline_page):
         assert sum(page.evaluate("pw.drawnByStatus()").values()) == 1
         pid = page.evaluate("pw.map && Object.values(pw).length && null")  # noqa: F841 - page alive
     assert pg.errors == [] and pg.remote == []
+
+
+# ------------------------------------------------------------------------------ numbers
+
+# (text typed, accepted?) for an amount in 万元 / an area in 亩
+NUMBERS = [("inf", False), ("-inf", False), ("nan", False), ("1e999", False), ("Infinity", False), ("-5", False),
+           ("1e300", False), ("-0.01", False), ("0", True), ("1e9", True), ("12.5", True)]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def numbers_ws(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("numbers")
+    ws = tmp / "ws"
+    assert run("init", str(ws), "--county-code", "370790") == 0
+    src = write_batch(tmp / "b1", parcels(("N1", box(0, 0, 100, 100))))
+    assert run("check", str(ws), "--batch", "b1", "--issued", "2026-03-01", "--user", "u", "--parcels", src["parcels"], "--farmland", src["farmland"]) == 0
+    return tmp, ws, "370790-2026-000001"
+
+
+@pytest.mark.parametrize(("text", "ok"), NUMBERS)
+def test_numbers_through_ledger_set_and_import(numbers_ws, text, ok):
+    tmp, ws, pid = numbers_ws
+    with _open(ws) as w:
+        before = w.store.get(pid)
+    rc = run("ledger", "set", str(ws), pid, "--field", f"investment_wan={text}", "--user", "u")
+    with _open(ws) as w:
+        after = w.store.get(pid)
+    if ok:
+        assert rc == 0 and after.investment_wan == float(text)
+    else:
+        assert rc == 1 and after == before
+    rc = run("ledger", "set", str(ws), pid, "--remaining-mu", text, "--user", "u")
+    assert (rc == 0) if ok else (rc in (1, 2))
+    # the same text typed into the returned workbook
+    path = tmp / f"n{abs(hash(text))}.xlsx"
+    assert run("ledger", "export-xlsx", str(ws), "-o", str(path), "--today", TODAY) == 0
+    wb = openpyxl.load_workbook(path)
+    sheet = wb["问题台账"]
+    head = {c.value: c.column for c in sheet[1]}
+    sheet.cell(2, head["县级财政补助(万元)"]).value = text
+    wb.save(path)
+    with _open(ws) as w:
+        before = w.store.get(pid)
+    rc = run("ledger", "import-xlsx", str(ws), str(path), "--user", "u")
+    with _open(ws) as w:
+        after = w.store.get(pid)
+    if ok:
+        assert rc == 0 and after.subsidy_county_wan == float(text)
+    else:
+        assert rc == 1 and after == before
+    # and every export still works and holds the stored numbers
+    out = tmp / f"out{abs(hash(text))}"
+    assert run("export", str(ws), "--format", "all", "-o", str(out), "--today", TODAY) == 0
+    rows = json.loads((out / "问题图斑.geojson").read_text(encoding="utf-8"))["features"]
+    remaining = pyogrio.read_dataframe(out / "问题图斑.shp")["SYMJ"].iloc[0]
+    assert rows[0]["properties"]["remaining_mu"] == pytest.approx(remaining)
+    if ok:
+        assert remaining == pytest.approx(float(text))  # the shapefile holds it too
+    wb = openpyxl.load_workbook(out / "问题台账.xlsx")
+    assert float(text) in {c.value for row in wb.worksheets[0].iter_rows() for c in row} or not ok
+
+
+@pytest.mark.parametrize("bad", [float("inf"), -float("inf"), float("nan")])
+def test_non_finite_numbers_in_an_input_layer_are_left_empty_with_a_warning(tmp_path, bad):
+    g = parcels(("N1", box(0, 0, 100, 100)))
+    g["JCMJ"] = [bad]
+    src = write_batch(tmp_path / "b", g)
+    frame = gpd.read_file(src["parcels"])
+    assert "JCMJ" in frame.columns
+    from parcelwatch.io.layers import load_layer
+
+    if bad != bad:  # NaN is an empty number in GIS files: no warning
+        loaded = load_layer(src["parcels"], role="parcels")
+    else:
+        with pytest.warns(UserWarning, match="not finite numbers"):
+            loaded = load_layer(src["parcels"], role="parcels")
+    assert loaded.frame["reported_area"].isna().all()

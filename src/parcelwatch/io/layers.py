@@ -492,6 +492,13 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
                     f"field {src}: {len(bad)} value(s) are not numbers and were left empty: "
                     + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad[:5])
                 )
+            infinite = num.notna() & ~np.isfinite(num.astype("float64"))
+            if infinite.any():
+                report.warnings.append(
+                    f"field {src}: {int(infinite.sum())} value(s) are not finite numbers (inf) and were left empty: "
+                    + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in out.index[infinite][:5])
+                )
+                num = num.where(~infinite)
             if f.kind == "int":
                 frac = num.notna() & (num % 1 != 0)
                 if frac.any():

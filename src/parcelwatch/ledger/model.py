@@ -94,6 +94,7 @@ __all__ = [
     "FIELDS",
     "EDIT_DATE_MIN",
     "EDIT_DATE_MAX",
+    "MAX_AMOUNT",
     "EDITABLE_FIELDS",
     "Evidence",
     "ProblemRecord",
@@ -471,6 +472,9 @@ _ACCEPTANCE = ("合格", "不合格")
 # same bounds, so a date Excel accepts is a date the ledger accepts and vice versa.
 EDIT_DATE_MIN = date(2000, 1, 1)
 EDIT_DATE_MAX = date(2100, 12, 31)
+# Areas (m²) and amounts (万元) a user may enter: 1e12 m² is a million km², 1e12 万元 ten times a
+# year of China's GDP. Larger is a typo, and would not fit a shapefile's numeric field.
+MAX_AMOUNT = 1e12
 
 
 @dataclass(frozen=True)
@@ -811,6 +815,10 @@ def _normalise_value(name: str, value: Any) -> Any:
             )
         if v < 0:
             raise SchemaError(f"{spec.zh} ({name}): {value!r} must be a number >= 0.")
+        if v > MAX_AMOUNT:
+            raise SchemaError(
+                f"{spec.zh} ({name}): {v:.3e} is larger than any real area or amount (at most {MAX_AMOUNT:.0e}); check the unit and the digits."
+            )
         return v
     text = str(value).strip()
     if name == "measure":

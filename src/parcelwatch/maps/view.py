@@ -144,7 +144,23 @@ def parse_basemap(spec: str, *, tianditu_key: str = "", tianditu_key_at_view: bo
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[\\\\/:*?\"<>|\s]+", "_", name) or "未知乡镇"
+    """A file-name part for a township: no path, reserved or control characters."""
+    return re.sub(r"[\\\\/:*?\"<>|\s\x00-\x1f\x7f]+", "_", name) or "未知乡镇"
+
+
+def _unique_hrefs(stem: str, names: Sequence[str]) -> list[str]:
+    """One page name per township; names that slug alike ("a b", "a_b") get _2, _3 ..."""
+    used: set[str] = set()
+    out = []
+    for n in names:
+        base, k = f"{stem}_{_slug(n)}", 1
+        name = f"{base}.html"
+        while name.lower() in used:  # case-insensitive file systems (Windows) too
+            k += 1
+            name = f"{base}_{k}.html"
+        used.add(name.lower())
+        out.append(name)
+    return out
 
 
 def write_map(
@@ -195,7 +211,7 @@ def write_map(
             return [out]
         written: list[Path] = []
         names = sorted(view["township_name"].fillna("").unique())
-        links = [(n or "未知乡镇", f"{out.stem}_{_slug(n)}.html") for n in names]
+        links = list(zip([n or "未知乡镇" for n in names], _unique_hrefs(out.stem, names), strict=True))
         for n, (_label, href) in zip(names, links, strict=True):
             part = view[view["township_name"].fillna("") == n]
             path = out.parent / href
