@@ -45,7 +45,9 @@ def racing(monkeypatch, path, pid, times):
         if kw.get("batch") is not None and state["left"] > 0:
             state["left"] -= 1
             with open_workspace(path) as other:  # another user, another connection
-                wsmod.update_problems(other, [pid], user="other", now=NOW, responsible_person=next(state["people"]))
+                wsmod.update_problems(
+                    other, [pid], user="other", now=NOW, responsible_person=next(state["people"])
+                )
         return real(self, changes, **kw)
 
     monkeypatch.setattr(GpkgStore, "apply", apply)
@@ -54,7 +56,9 @@ def racing(monkeypatch, path, pid, times):
 def test_a_lost_race_is_retried_once_by_itself(scene, monkeypatch):
     ws, pid, b2, path = scene
     racing(monkeypatch, path, pid, times=1)
-    summary = check_batch(ws, b2, batch="2026年第2批", now=NOW, user="张三", issued=date(2026, 4, 2))
+    summary = check_batch(
+        ws, b2, batch="2026年第2批", now=NOW, user="张三", issued=date(2026, 4, 2)
+    )
     assert summary.counts["same"] == 1 and summary.same_ids == [pid]
     rec = ws.store.get(pid)
     assert "A2" in rec.parcel_ids and rec.responsible_person == "王五"  # both changes kept

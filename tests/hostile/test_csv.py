@@ -11,7 +11,15 @@ import shapely
 from parcelwatch.exports.layers import neutralise_csv_cell, write_csv
 from parcelwatch.ledger.model import ProblemRecord, Status
 
-FORMULAS = ['=HYPERLINK("http://evil.example","x")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1,2)", "\t=1", "\r=1"]
+FORMULAS = [
+    '=HYPERLINK("http://evil.example","x")',
+    "=cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "@SUM(1,2)",
+    "\t=1",
+    "\r=1",
+]
 
 
 def test_every_formula_start_gets_the_quote_and_other_text_does_not():
@@ -27,7 +35,9 @@ def test_csv_file(tmp_path):
     base = ProblemRecord(problem_id="P0", status=Status.ILLEGAL, township_name="禾丰镇",
                          geometry=shapely.box(120.0, 36.0, 120.001, 36.001))  # fmt: skip
     records = [
-        replace(base, problem_id=f"P{i}", responsible_person=f, project_name=f, parcel_area_m2=-1000.0)
+        replace(
+            base, problem_id=f"P{i}", responsible_person=f, project_name=f, parcel_area_m2=-1000.0
+        )
         for i, f in enumerate(FORMULAS)
     ]
     path = write_csv(records, tmp_path / "x.csv", today=date(2026, 5, 1))

@@ -19,7 +19,11 @@ from tests.conftest import X0, Y0, write_shapefile
 
 
 def layer(tmp_path: Path, geoms: list, name: str = "p.gpkg") -> Path:
-    g = gpd.GeoDataFrame({"JCBH": [f"Q{i}" for i in range(len(geoms))], "XZQMC": ["禾丰镇"] * len(geoms)}, geometry=geoms, crs=4549)
+    g = gpd.GeoDataFrame(
+        {"JCBH": [f"Q{i}" for i in range(len(geoms))], "XZQMC": ["禾丰镇"] * len(geoms)},
+        geometry=geoms,
+        crs=4549,
+    )
     path = tmp_path / name
     pyogrio.write_dataframe(g, path)
     return path
@@ -30,7 +34,12 @@ GOOD = shapely.box(X0, Y0, X0 + 10, Y0 + 10)
 
 @pytest.mark.parametrize(
     ("bad", "shown"),
-    [(float("nan"), "x=nan"), (float("inf"), "x=inf"), (-float("inf"), "x=-inf"), (1e300, "x=1e+300")],
+    [
+        (float("nan"), "x=nan"),
+        (float("inf"), "x=inf"),
+        (-float("inf"), "x=-inf"),
+        (1e300, "x=1e+300"),
+    ],
 )
 def test_non_finite_or_absurd_coordinates_name_file_and_feature(tmp_path, bad, shown):
     """Before: GEOSException (NaN/inf) or a CRS message printing a 301-digit x (1e300)."""
@@ -54,7 +63,9 @@ def test_absurd_coordinates_of_the_whole_layer_are_in_scientific_notation(tmp_pa
 
 
 def test_3d_input_is_stored_2d_with_a_notice(tmp_path):
-    path = layer(tmp_path, [shapely.Polygon([(X0, Y0, 5), (X0 + 10, Y0, 5), (X0 + 10, Y0 + 10, 7)])])
+    path = layer(
+        tmp_path, [shapely.Polygon([(X0, Y0, 5), (X0 + 10, Y0, 5), (X0 + 10, Y0 + 10, 7)])]
+    )
     with pytest.warns(UserWarning, match="3D coordinates"):
         loaded = load_layer(path, role="parcels")
     assert not loaded.frame.has_z.any()
@@ -88,13 +99,19 @@ def test_mixed_gbk_and_utf8_records_are_named(tmp_path):
     with pytest.raises(EncodingError) as err:
         load_layer(path, role="parcels")
     msg = str(err.value)
-    assert "record 3 field XZQMC is UTF-8 ('柳湾镇')" in msg and "鏌虫咕" in msg and str(path) in msg
+    assert (
+        "record 3 field XZQMC is UTF-8 ('柳湾镇')" in msg and "鏌虫咕" in msg and str(path) in msg
+    )
     assert "record 1" not in msg and "record 2" not in msg
 
 
 def test_a_clean_gbk_file_is_not_flagged(tmp_path, gk_parcels):
     path = write_shapefile(gk_parcels(6), tmp_path / "clean.shp", encoding="GBK", cpg=True)
-    assert list(load_layer(path, role="parcels").frame["township_name"])[:3] == ["禾丰镇", "东河乡", "柳湾镇"]
+    assert list(load_layer(path, role="parcels").frame["township_name"])[:3] == [
+        "禾丰镇",
+        "东河乡",
+        "柳湾镇",
+    ]
 
 
 def _truncated(tmp_path: Path) -> Path:
@@ -108,7 +125,9 @@ def _truncated(tmp_path: Path) -> Path:
 
 def test_truncated_shapefile_is_said_in_our_words(tmp_path):
     path = _truncated(tmp_path)
-    with pytest.raises(InputError, match=r"incomplete: cut.shp has \d+ of the \d+ bytes its header declares"):
+    with pytest.raises(
+        InputError, match=r"incomplete: cut.shp has \d+ of the \d+ bytes its header declares"
+    ):
         load_layer(path, role="parcels")
 
 
@@ -118,8 +137,17 @@ def test_truncated_shapefile_in_check_prints_no_raw_gdal_lines(tmp_path):
     path = _truncated(tmp_path)
     ws = tmp_path / "ws"
     run = [sys.executable, "-m", "parcelwatch"]
-    assert subprocess.run([*run, "init", str(ws), "--county-code", "370790"], capture_output=True).returncode == 0
-    out = subprocess.run([*run, "check", str(ws), "--batch", "b1", "--parcels", str(path), "--user", "u"], capture_output=True, text=True)
+    assert (
+        subprocess.run(
+            [*run, "init", str(ws), "--county-code", "370790"], capture_output=True
+        ).returncode
+        == 0
+    )
+    out = subprocess.run(
+        [*run, "check", str(ws), "--batch", "b1", "--parcels", str(path), "--user", "u"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1, out.stderr
     assert "ERROR 1" not in out.stderr and "fread" not in out.stderr
     assert "is incomplete" in out.stderr and "Traceback" not in out.stderr

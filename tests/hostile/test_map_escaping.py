@@ -35,7 +35,9 @@ HOSTILE = [
 def frame(value: str) -> gpd.GeoDataFrame:
     """Two problems: the hostile value as person, parcel id and township of the first; a normal second."""
     rows = []
-    for i, (pid, town, person) in enumerate([(value, value, value), ("3707902026Q002", "禾丰镇", "张三")]):
+    for i, (pid, town, person) in enumerate(
+        [(value, value, value), ("3707902026Q002", "禾丰镇", "张三")]
+    ):
         rows.append(
             dict(problem_id=f"370790-2026-{i:06d}", parcel_ids=pid, status="未整改", township_name=town, village_name=value if i == 0 else "",
                  reasons=value, measure=value, responsible_unit=value, responsible_person=person, recent_events=[value],
@@ -54,7 +56,10 @@ def test_script_json_round_trips_and_cannot_end_the_script(value):
 @pytest.mark.parametrize("value", HOSTILE)
 def test_hostile_value_neither_blanks_the_map_nor_runs(value, tmp_path, offline_page):
     path = tmp_path / "map.html"
-    path.write_text(build_map(frame(value), county_name=value, data_date="2026-11-20", generated_at=NOW), encoding="utf-8")
+    path.write_text(
+        build_map(frame(value), county_name=value, data_date="2026-11-20", generated_at=NOW),
+        encoding="utf-8",
+    )
     pg = offline_page()
     page = pg.open(path)  # waits for window.pw.ready: the page's scripts ran
     assert page.evaluate("window.__pwned") is None
@@ -64,8 +69,15 @@ def test_hostile_value_neither_blanks_the_map_nor_runs(value, tmp_path, offline_
     assert page.evaluate(f"pw.search({json.dumps(query)})")
     assert page.evaluate("pw.openPopupId()") == "370790-2026-000000"
     popup = page.inner_text(".leaflet-popup-content")
-    assert value.replace("\u2028", "").replace("\u2029", "")[:6] in popup.replace("\u2028", "").replace("\u2029", "")
-    assert page.locator(".leaflet-popup-content img, .leaflet-popup-content svg, .leaflet-popup-content b").count() == 0
+    assert value.replace("\u2028", "").replace("\u2029", "")[:6] in popup.replace(
+        "\u2028", ""
+    ).replace("\u2029", "")
+    assert (
+        page.locator(
+            ".leaflet-popup-content img, .leaflet-popup-content svg, .leaflet-popup-content b"
+        ).count()
+        == 0
+    )
     # the township filter offers the value as text and still filters
     page.evaluate(f"pw.setTownship({json.dumps(value)})")
     assert page.evaluate("pw.drawnByStatus()") == {"未整改": 1}
@@ -75,7 +87,9 @@ def test_hostile_value_neither_blanks_the_map_nor_runs(value, tmp_path, offline_
 
 def test_url_like_note_does_not_stop_the_map(tmp_path):
     """Point 2: before the fix the offline check refused the whole map, calling the note a bug."""
-    g = frame("<img src=//evil.example/x.png> url(//evil.example/a.css) @import url(https://evil.example/b.css)")
+    g = frame(
+        "<img src=//evil.example/x.png> url(//evil.example/a.css) @import url(https://evil.example/b.css)"
+    )
     page = build_map(g, generated_at=NOW)
     assert_offline(page)  # the page's own assets are offline
     assert "evil.example" in page
@@ -90,9 +104,16 @@ def test_offline_check_still_catches_a_remote_asset_of_the_page():
 
 
 def test_split_pages_of_townships_that_slug_alike_do_not_overwrite_each_other():
-    """"a b", "a_b" and "A_B" all become "a_b" in a file name; before, one page overwrote the other."""
+    """ "a b", "a_b" and "A_B" all become "a_b" in a file name; before, one page overwrote the other."""
     from parcelwatch.maps.view import _unique_hrefs
 
     hrefs = _unique_hrefs("map", ["a b", "a_b_2", "a_b", "A_B", "x\x01y", ""])
-    assert hrefs == ["map_a_b.html", "map_a_b_2.html", "map_a_b_3.html", "map_A_B_4.html", "map_x_y.html", "map_未知乡镇.html"]
+    assert hrefs == [
+        "map_a_b.html",
+        "map_a_b_2.html",
+        "map_a_b_3.html",
+        "map_A_B_4.html",
+        "map_x_y.html",
+        "map_未知乡镇.html",
+    ]
     assert len({h.lower() for h in hrefs}) == len(hrefs)

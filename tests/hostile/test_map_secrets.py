@@ -43,21 +43,46 @@ def test_map_section_is_real_and_the_error_points_to_it(ws, tmp_path):
     """Before: the error pointed to [map].tianditu_key, which the rules file rejected."""
     rules = ws / "rules.toml"
     assert "[map]" in rules.read_text(encoding="utf-8")  # the defaults written by init hold it
-    with pytest.raises(InputError, match=r"tianditu_key under \[map\] in the workspace's rules.toml"):
+    with pytest.raises(
+        InputError, match=r"tianditu_key under \[map\] in the workspace's rules.toml"
+    ):
         Basemap("tianditu").config()
     text = rules.read_text(encoding="utf-8").replace('tianditu_key = ""', f'tianditu_key = "{KEY}"')
     rules.write_text(text, encoding="utf-8")
     assert load_rules(rules).map.tianditu_key == KEY
     out = tmp_path / "key.html"
-    assert main(["map", str(ws), "-o", str(out), "--basemap", "tianditu", "--today", "2026-05-10"]) == 0
+    assert (
+        main(["map", str(ws), "-o", str(out), "--basemap", "tianditu", "--today", "2026-05-10"])
+        == 0
+    )
     assert KEY in out.read_text(encoding="utf-8")  # the documented behaviour of a key in the rules
 
 
-def test_key_at_view_is_asked_for_kept_in_the_browser_and_never_in_the_file(ws, tmp_path, offline_page):
+def test_key_at_view_is_asked_for_kept_in_the_browser_and_never_in_the_file(
+    ws, tmp_path, offline_page
+):
     rules = ws / "rules.toml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace('tianditu_key = ""', f'tianditu_key = "{KEY}"'), encoding="utf-8")
+    rules.write_text(
+        rules.read_text(encoding="utf-8").replace('tianditu_key = ""', f'tianditu_key = "{KEY}"'),
+        encoding="utf-8",
+    )
     out = tmp_path / "ask.html"
-    assert main(["map", str(ws), "-o", str(out), "--basemap", "tianditu", "--tianditu-key-at-view", "--today", "2026-05-10"]) == 0
+    assert (
+        main(
+            [
+                "map",
+                str(ws),
+                "-o",
+                str(out),
+                "--basemap",
+                "tianditu",
+                "--tianditu-key-at-view",
+                "--today",
+                "2026-05-10",
+            ]
+        )
+        == 0
+    )
     html = out.read_text(encoding="utf-8")
     assert KEY not in html and "tk=" in html
     pg = offline_page()
@@ -65,13 +90,19 @@ def test_key_at_view_is_asked_for_kept_in_the_browser_and_never_in_the_file(ws, 
     assert pg.remote == []  # no tile is fetched without a key
     page.fill("#pw-tk", "viewerkey42")
     page.click("#pw-tk-form button[type=submit]")
-    page.wait_for_function("window.pw && window.pw.ready && document.querySelectorAll('.leaflet-tile').length > 0")
+    page.wait_for_function(
+        "window.pw && window.pw.ready && document.querySelectorAll('.leaflet-tile').length > 0"
+    )
     assert pg.remote and all("tk=viewerkey42" in u for u in pg.remote)
-    assert KEY not in out.read_text(encoding="utf-8") and "viewerkey42" not in out.read_text(encoding="utf-8")
+    assert KEY not in out.read_text(encoding="utf-8") and "viewerkey42" not in out.read_text(
+        encoding="utf-8"
+    )
     # a second opening uses the stored key without asking
     pg.remote.clear()
     page.goto(out.resolve().as_uri())
-    page.wait_for_function("window.pw && window.pw.ready && document.querySelectorAll('.leaflet-tile').length > 0")
+    page.wait_for_function(
+        "window.pw && window.pw.ready && document.querySelectorAll('.leaflet-tile').length > 0"
+    )
     assert pg.remote and all("tk=viewerkey42" in u for u in pg.remote)
     page.click("#pw-tk-forget")
     page.wait_for_function("window.pw && window.pw.ready")
@@ -81,10 +112,15 @@ def test_key_at_view_is_asked_for_kept_in_the_browser_and_never_in_the_file(ws, 
 def test_rules_key_at_view_default(ws, tmp_path):
     rules = ws / "rules.toml"
     text = rules.read_text(encoding="utf-8")
-    text = text.replace('tianditu_key = ""', f'tianditu_key = "{KEY}"').replace("tianditu_key_at_view = false", "tianditu_key_at_view = true")
+    text = text.replace('tianditu_key = ""', f'tianditu_key = "{KEY}"').replace(
+        "tianditu_key_at_view = false", "tianditu_key_at_view = true"
+    )
     rules.write_text(text, encoding="utf-8")
     out = tmp_path / "m.html"
-    assert main(["map", str(ws), "-o", str(out), "--basemap", "tianditu", "--today", "2026-05-10"]) == 0
+    assert (
+        main(["map", str(ws), "-o", str(out), "--basemap", "tianditu", "--today", "2026-05-10"])
+        == 0
+    )
     assert KEY not in out.read_text(encoding="utf-8")
 
 

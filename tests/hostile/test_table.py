@@ -55,7 +55,12 @@ HOSTILE: dict[str, str] = {
 }
 NAMES = list(HOSTILE)
 TODAY = "2026-05-10"
-XLSX_FORMS = ("问题台账.xlsx", "大棚房问题县级自验表.xlsx", "乡镇整改进度.xlsx", "违法占用耕地面积比例.xlsx")
+XLSX_FORMS = (
+    "问题台账.xlsx",
+    "大棚房问题县级自验表.xlsx",
+    "乡镇整改进度.xlsx",
+    "违法占用耕地面积比例.xlsx",
+)
 # Not mine: lossy GBK shapefile text and control characters in KML are issue 18 point 10 (h19).
 NOT_GBK = {"emoji", "rare", "u2028"}
 XML_INVALID = {"control"}
@@ -96,7 +101,9 @@ def world(tmp_path_factory):
         assert run("ledger", "set", str(ws), ids[name], "--person", v, "--unit", v, "--note", v,
                    "--field", f"project_name={v}", "--field", f"owner_name={v}", "--user", v) == 0  # fmt: skip
     # the Excel round trip: 责任人 of each row set to the value of the "next" name
-    assert run("ledger", "export-xlsx", str(ws), "-o", str(tmp / "ledger.xlsx"), "--today", TODAY) == 0
+    assert (
+        run("ledger", "export-xlsx", str(ws), "-o", str(tmp / "ledger.xlsx"), "--today", TODAY) == 0
+    )
     wb = openpyxl.load_workbook(tmp / "ledger.xlsx")
     sheet = wb["问题台账"]
     head = {c.value: c.column for c in sheet[1]}
@@ -114,7 +121,19 @@ def world(tmp_path_factory):
     out = tmp / "out"
     assert run("export", str(ws), "--format", "all", "-o", str(out), "--today", TODAY) == 0
     assert run("map", str(ws), "-o", str(tmp / "map.html"), "--today", TODAY) == 0
-    assert run("map", str(ws), "-o", str(tmp / "split" / "index.html"), "--split-by", "township", "--today", TODAY) == 0
+    assert (
+        run(
+            "map",
+            str(ws),
+            "-o",
+            str(tmp / "split" / "index.html"),
+            "--split-by",
+            "township",
+            "--today",
+            TODAY,
+        )
+        == 0
+    )
     return {"tmp": tmp, "ws": ws, "ids": ids, "out": out, "turned": turned, "rc_import": rc_import}
 
 
@@ -170,7 +189,10 @@ def _by_parcel(frame, key="parcel_id"):
 @pytest.mark.parametrize("name", NAMES)
 def test_gpkg_reads_back(world, name):
     raw = v = expected(HOSTILE[name])
-    frame = pyogrio.read_dataframe(world["out"] / "问题图斑.gpkg", layer=pyogrio.list_layers(world["out"] / "问题图斑.gpkg")[0][0])
+    frame = pyogrio.read_dataframe(
+        world["out"] / "问题图斑.gpkg",
+        layer=pyogrio.list_layers(world["out"] / "问题图斑.gpkg")[0][0],
+    )
     row = _by_parcel(frame)[raw]
     assert row["township_name"] == raw and row["responsible_unit"] == v and row["owner_name"] == v
 
@@ -189,7 +211,11 @@ def test_csv_reads_back_with_formulas_neutralised(world, name):
         rows = list(csv.DictReader(fh))
     raw = v = expected(HOSTILE[name])
     row = next(r for r in rows if r["监测编号"] == csv_cell(raw))
-    assert row["乡镇名称"] == csv_cell(raw) and row["责任单位"] == csv_cell(v) and row["项目名称"] == csv_cell(v)
+    assert (
+        row["乡镇名称"] == csv_cell(raw)
+        and row["责任单位"] == csv_cell(v)
+        and row["项目名称"] == csv_cell(v)
+    )
     assert float(row["图斑面积(亩)"]) == pytest.approx(15.0)  # numeric columns stay plain numbers
     for r in rows:  # nothing anywhere in the file starts a formula
         for k, cell in r.items():
@@ -198,7 +224,9 @@ def test_csv_reads_back_with_formulas_neutralised(world, name):
 
 
 def _shp_case(name):
-    mark = pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19") if name in NOT_GBK else ()
+    mark = (
+        pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19") if name in NOT_GBK else ()
+    )
     return pytest.param(name, marks=mark)
 
 
@@ -212,7 +240,11 @@ def test_shapefile_reads_back(world, name):
 
 
 def _kml_case(name):
-    mark = pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19") if name in XML_INVALID else ()
+    mark = (
+        pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19")
+        if name in XML_INVALID
+        else ()
+    )
     return pytest.param(name, marks=mark)
 
 
@@ -227,7 +259,9 @@ def _kml_text(world, fmt: str) -> bytes:
         return z.read(z.namelist()[0])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19: control characters make the KML invalid")
+@pytest.mark.xfail(
+    strict=True, reason="issue 18 point 10, h19: control characters make the KML invalid"
+)
 @pytest.mark.parametrize("fmt", ["kml", "kmz"])
 def test_kml_is_well_formed_with_control_characters(world, fmt):
     ET.fromstring(_kml_text(world, fmt))
@@ -328,7 +362,23 @@ def numbers_ws(tmp_path_factory):
     ws = tmp / "ws"
     assert run("init", str(ws), "--county-code", "370790") == 0
     src = write_batch(tmp / "b1", parcels(("N1", box(0, 0, 100, 100))))
-    assert run("check", str(ws), "--batch", "b1", "--issued", "2026-03-01", "--user", "u", "--parcels", src["parcels"], "--farmland", src["farmland"]) == 0
+    assert (
+        run(
+            "check",
+            str(ws),
+            "--batch",
+            "b1",
+            "--issued",
+            "2026-03-01",
+            "--user",
+            "u",
+            "--parcels",
+            src["parcels"],
+            "--farmland",
+            src["farmland"],
+        )
+        == 0
+    )
     return tmp, ws, "370790-2026-000001"
 
 

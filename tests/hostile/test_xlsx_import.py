@@ -38,7 +38,11 @@ def returned(st, tmp_path, edits):
     for (row, header), value in edits.items():
         cell = ws[f"{col(ws, header)}{row}"]
         cell.value = value
-        if isinstance(value, str) and value.startswith("#") and value.endswith(("!", "A", "?", "0!")):
+        if (
+            isinstance(value, str)
+            and value.startswith("#")
+            and value.endswith(("!", "A", "?", "0!"))
+        ):
             cell.data_type = "e"
     out = tmp_path / "returned.xlsx"
     wb.save(out)
@@ -55,14 +59,18 @@ def one_issue(report, header):
 @pytest.fixture
 def ledger(store):  # noqa: F811
     ids = make_problems(store, 2)
-    store.apply([Change(ids[0], Status.ILLEGAL, {"confirmed_class": "II", "responsible_person": "张三"})], user="u", now=NOW)
+    store.apply(
+        [Change(ids[0], Status.ILLEGAL, {"confirmed_class": "II", "responsible_person": "张三"})],
+        user="u",
+        now=NOW,
+    )
     return store, ids
 
 
 CASES = [
     # (header, value written, words the message must hold)
     ("状态", None, "状态 is empty"),
-    ("状态", "=IF(1,\"整改中\",\"\")", "no saved result"),
+    ("状态", '=IF(1,"整改中","")', "no saved result"),
     ("状态", "#REF!", "#REF!"),
     ("责任人", "=A1", "no saved result"),  # before: read as empty and cleared 责任人
     ("责任人", "#N/A", "#N/A"),
@@ -90,8 +98,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("header", "value", "words"), CASES, ids=[f"{h}={v!r}" for h, v, _ in CASES])
-def test_every_bad_cell_is_a_row_message_and_nothing_is_written(ledger, tmp_path, header, value, words):
+@pytest.mark.parametrize(
+    ("header", "value", "words"), CASES, ids=[f"{h}={v!r}" for h, v, _ in CASES]
+)
+def test_every_bad_cell_is_a_row_message_and_nothing_is_written(
+    ledger, tmp_path, header, value, words
+):
     st, ids = ledger
     before = {r.problem_id: r for r in st.records(geometry=False)}
     path = returned(st, tmp_path, {(2, header): value, (2, "变更说明"): "x", (3, "备注"): "改了"})
@@ -121,7 +133,9 @@ def test_formula_with_a_saved_value_is_read_as_that_value(ledger, tmp_path):
     sheet = next(n for n in files if n.startswith("xl/worksheets/sheet1"))
     xml = files[sheet].decode("utf-8")
     assert "<f>" in xml
-    xml = re.sub(r'(<c r="K2"[^>]*)><f>("李"&amp;"四")</f><v ?/>', r'\1 t="str"><f>\2</f><v>李四</v>', xml)
+    xml = re.sub(
+        r'(<c r="K2"[^>]*)><f>("李"&amp;"四")</f><v ?/>', r'\1 t="str"><f>\2</f><v>李四</v>', xml
+    )
     assert "<v>李四</v>" in xml
     files[sheet] = xml.encode("utf-8")
     with zipfile.ZipFile(tmp_path / "cached.xlsx", "w") as z:
@@ -134,7 +148,11 @@ def test_formula_with_a_saved_value_is_read_as_that_value(ledger, tmp_path):
 
 def test_a_whole_number_version_typed_as_text_or_float_is_accepted(ledger, tmp_path):
     st, ids = ledger
-    path = returned(st, tmp_path, {(2, "版本"): "2", (2, "责任人"): "王五", (3, "版本"): 1.0, (3, "责任人"): "赵六"})
+    path = returned(
+        st,
+        tmp_path,
+        {(2, "版本"): "2", (2, "责任人"): "王五", (3, "版本"): 1.0, (3, "责任人"): "赵六"},
+    )
     report = import_xlsx(st, path, user="u", now=NOW)
     assert report.issues == [] and sorted(report.applied) == sorted(ids)
 

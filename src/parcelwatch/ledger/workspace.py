@@ -280,7 +280,16 @@ def check_batch(
         result = classify_inputs(inputs, rules=rules)
         for attempt in (1, 2):
             try:
-                return _reconcile(w, inputs, result, batch=batch, now=now, user=user, issued=issued, progress=progress)
+                return _reconcile(
+                    w,
+                    inputs,
+                    result,
+                    batch=batch,
+                    now=now,
+                    user=user,
+                    issued=issued,
+                    progress=progress,
+                )
             except LedgerConflictError as exc:
                 # Someone changed the ledger between our read and our write: read it again and
                 # redo the reconciliation once; a second loss is reported with the right advice.

@@ -419,6 +419,7 @@ def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} does not exist. Check the path of the returned workbook.")
+
     def load(data_only: bool) -> Any:
         try:
             return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
@@ -433,7 +434,9 @@ def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[
         return _read_rows(path, load)
 
 
-def _read_rows(path: Path, load: Callable[[bool], Any]) -> tuple[str, int, list[str], list[tuple[Any, ...]]]:
+def _read_rows(
+    path: Path, load: Callable[[bool], Any]
+) -> tuple[str, int, list[str], list[tuple[Any, ...]]]:
     wb = load(False)
     try:
         names = (
@@ -512,6 +515,8 @@ def _with_saved_values(wb: Any, name: str, rows: list[tuple[Any, ...]]) -> list[
             )
         )
     return out
+
+
 def _is_blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and v.strip() == "")
 
@@ -532,14 +537,20 @@ def _parse_cell(col: Column, v: Any) -> Any:
                 f"a formula ({v.text}) with no saved result; type the value itself, or open and save the file in Excel/WPS so the result is stored"
             )
         if isinstance(v.value, ExcelError):
-            raise SchemaError(f"the formula {v.text} gives the error {v.value.code}; type the value itself")
+            raise SchemaError(
+                f"the formula {v.text} gives the error {v.value.code}; type the value itself"
+            )
         v = v.value
     if isinstance(v, ExcelError):
-        raise SchemaError(f"the cell holds the error value {v.code}; type {_KIND_HINT.get(col.kind, 'the text')} instead")
+        raise SchemaError(
+            f"the cell holds the error value {v.code}; type {_KIND_HINT.get(col.kind, 'the text')} instead"
+        )
     if _is_blank(v):
         return None if col.kind in ("date", "mu", "wan", "int") else ""
     if isinstance(v, bool):
-        raise SchemaError(f"TRUE/FALSE is not {_KIND_HINT.get(col.kind, 'text')}; type the value itself")
+        raise SchemaError(
+            f"TRUE/FALSE is not {_KIND_HINT.get(col.kind, 'text')}; type the value itself"
+        )
     if col.kind == "date":
         if isinstance(v, datetime):
             d = v.date()
@@ -551,10 +562,14 @@ def _parse_cell(col: Column, v: Any) -> Any:
             try:
                 x = from_excel(v)
             except (ValueError, OverflowError, TypeError) as exc:
-                raise SchemaError(f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)") from exc
+                raise SchemaError(
+                    f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)"
+                ) from exc
             d = x.date() if isinstance(x, datetime) else x
             if not isinstance(d, date):
-                raise SchemaError(f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)")
+                raise SchemaError(
+                    f"{v!r} is not a date; write it as 2026-12-31 (or format the cell as a date)"
+                )
         else:
             text = str(v).strip().replace("/", "-").replace(".", "-")
             for a, b in (("年", "-"), ("月", "-"), ("日", "")):
@@ -572,14 +587,18 @@ def _parse_cell(col: Column, v: Any) -> Any:
             )
         return d
     if isinstance(v, (datetime, date)) and col.kind != "date":
-        raise SchemaError(f"a date is not {_KIND_HINT.get(col.kind, 'text')}; format the cell as text or a number and type the value")
+        raise SchemaError(
+            f"a date is not {_KIND_HINT.get(col.kind, 'text')}; format the cell as text or a number and type the value"
+        )
     if col.kind in ("mu", "wan"):
         try:
             x = float(str(v).strip()) if isinstance(v, str) else float(v)
         except (TypeError, ValueError, OverflowError) as exc:
             raise SchemaError(f"not a number; type {_KIND_HINT[col.kind]}") from exc
         if not math.isfinite(x):
-            raise SchemaError(f"not a finite number (inf, nan and 1e999 are refused); type {_KIND_HINT[col.kind]}")
+            raise SchemaError(
+                f"not a finite number (inf, nan and 1e999 are refused); type {_KIND_HINT[col.kind]}"
+            )
         if x < 0:
             raise SchemaError(f"must be a number >= 0; type {_KIND_HINT[col.kind]}")
         return x
@@ -641,6 +660,7 @@ def import_xlsx(
             extra.append(h)
     j_id = next(j for j, c in cols.items() if c.field == "problem_id")
     j_ver = next(j for j, c in cols.items() if c.field == "version")
+
     def read_id(r: tuple[Any, ...]) -> Any:
         if len(r) <= j_id or _is_blank(r[j_id]):
             return None
