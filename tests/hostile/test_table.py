@@ -440,3 +440,68 @@ def test_non_finite_numbers_in_an_input_layer_are_left_empty_with_a_warning(tmp_
         with pytest.warns(UserWarning, match="not finite numbers"):
             loaded = load_layer(src["parcels"], role="parcels")
     assert loaded.frame["reported_area"].isna().all()
+
+
+# ------------------------------------------------------------------------------ empty strings
+
+
+def test_empty_strings(tmp_path, offline_page, capsys):
+    """An empty parcel id is refused by name; an empty township is 未知乡镇 on the map; an empty
+    person clears the field (typed on the command line or left blank in the workbook)."""
+    ws = tmp_path / "ws"
+    assert run("init", str(ws), "--county-code", "370790") == 0
+    bad = write_batch(
+        tmp_path / "bad", parcels(("", box(0, 0, 100, 100)), ("E2", box(200, 0, 300, 100)))
+    )
+    capsys.readouterr()
+    assert (
+        run(
+            "check",
+            str(ws),
+            "--batch",
+            "b1",
+            "--user",
+            "u",
+            "--parcels",
+            bad["parcels"],
+            "--farmland",
+            bad["farmland"],
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "feature FID" in err and "Traceback" not in err
+    src = write_batch(
+        tmp_path / "b1", parcels(("E1", box(0, 0, 100, 100), ""), ("E2", box(200, 0, 300, 100)))
+    )
+    assert (
+        run(
+            "check",
+            str(ws),
+            "--batch",
+            "b1",
+            "--user",
+            "u",
+            "--parcels",
+            src["parcels"],
+            "--farmland",
+            src["farmland"],
+        )
+        == 0
+    )
+    with _open(ws) as w:
+        pid = _pid(w, "E1")
+        assert w.store.get(pid).township_name == ""
+    assert run("ledger", "set", str(ws), pid, "--person", "张三", "--user", "u") == 0
+    assert run("ledger", "set", str(ws), pid, "--person", "", "--user", "u") == 0
+    assert record({"ws": ws, "ids": {"e": pid}}, "e").responsible_person == ""
+    files = tmp_path / "split" / "m.html"
+    assert run("map", str(ws), "-o", str(files), "--split-by", "township", "--today", TODAY) == 0
+    assert (files.parent / "m_未知乡镇.html").exists()
+    pg = offline_page()
+    page = pg.open(files.parent / "m_未知乡镇.html")
+    assert sum(page.evaluate("pw.drawnByStatus()").values()) == 1 and pg.errors == []
+    assert (
+        run("export", str(ws), "--format", "all", "-o", str(tmp_path / "out"), "--today", TODAY)
+        == 0
+    )
