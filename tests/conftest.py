@@ -60,3 +60,36 @@ def gk_parcels() -> Callable[..., gpd.GeoDataFrame]:
         return gpd.GeoDataFrame(data, geometry=geoms, crs=4549)
 
     return make
+
+
+# ------------------------------------------------------------------------------ headless Chromium
+# One session browser for every folder (tests/maps, tests/hostile): Playwright's sync API cannot
+# run two at once. The helpers (OfflinePage, chromium_path) are in tests/maps/conftest.py.
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    from tests.maps.conftest import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    from tests.maps.conftest import OfflinePage
+
+    pages = []
+
+    def make(**kw):
+        p = OfflinePage(browser, **kw)
+        pages.append(p)
+        return p
+
+    yield make
+    for p in pages:
+        p.close()

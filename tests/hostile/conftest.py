@@ -1,3 +1,1 @@
-"""Hostile-input tests share the headless Chromium fixtures of tests/maps."""
-
-from tests.maps.conftest import browser, offline_page  # noqa: F401 - pytest fixtures
+"""Hostile-input tests use the headless Chromium fixtures of tests/conftest.py."""

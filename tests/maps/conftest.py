@@ -8,8 +8,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
-
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -20,16 +18,6 @@ def chromium_path() -> str:
         if found:
             return found
     raise RuntimeError("No Chromium found: install Debian's chromium package (bash .ci/run does).")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class OfflinePage:
@@ -66,15 +54,5 @@ class OfflinePage:
         self.context.close()
 
 
-@pytest.fixture
-def offline_page(browser):
-    pages = []
-
-    def make(**kw):
-        p = OfflinePage(browser, **kw)
-        pages.append(p)
-        return p
-
-    yield make
-    for p in pages:
-        p.close()
+# The fixtures `browser` and `offline_page` live in tests/conftest.py: one browser for every
+# folder that needs it (tests/maps, tests/hostile); two session browsers cannot run at once.
