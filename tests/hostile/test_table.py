@@ -341,11 +341,21 @@ def test_map_split_by_township_in_chromium(world, offline_page):
     pg = offline_page()
     page = pg.open(index)
     assert page.locator("#pw-links a").count() == len(HOSTILE)
+    name_of = {pid: name for name, pid in world["ids"].items()}
+    seen = set()
     for p in pages:
         page = pg.open(p)
         assert page.evaluate("window.__pwned") is None
         assert sum(page.evaluate("pw.drawnByStatus()").values()) == 1
-        pid = page.evaluate("pw.map && Object.values(pw).length && null")  # noqa: F841 - page alive
+        # the page's one problem: its popup opens and shows its township as text
+        here = [pid for pid in name_of if page.evaluate(f"pw.search({json.dumps(pid)})")]
+        assert len(here) == 1 and page.evaluate("pw.openPopupId()") == here[0]
+        name = name_of[here[0]]
+        assert _plain(HOSTILE[name]) in _plain(page.inner_text(".leaflet-popup-content"))
+        assert _plain(HOSTILE[name]) in _plain(page.inner_text("#pw-title"))
+        assert page.evaluate("window.__pwned") is None
+        seen.add(name)
+    assert seen == set(NAMES)
     assert pg.errors == [] and pg.remote == []
 
 
