@@ -57,6 +57,8 @@ __all__ = [
     "export_xlsx",
     "import_xlsx",
     "read_ledger_rows",
+    "Formula",
+    "ExcelError",
 ]
 
 SHEET = "问题台账"
@@ -413,7 +415,12 @@ def _header_row(rows: list[tuple[Any, ...]]) -> int | None:
 
 
 def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[Any, ...]]]:
-    """The sheet name, header row number (1-based), headers and data rows of a returned workbook."""
+    """The sheet name, header row number (1-based), headers and data rows of a returned workbook.
+
+    A formula cell is a :class:`Formula` (with the result Excel saved, if any) and an error value
+    an :class:`ExcelError`, so that neither passes for an empty cell; text is decoded as Excel
+    shows it (OOXML ``_xHHHH_`` escapes of control characters).
+    """
     import openpyxl
 
     path = Path(path)
