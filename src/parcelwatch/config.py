@@ -207,7 +207,9 @@ class Rules:
 
     def digest(self) -> str:
         """A short hash of the effective rules, recorded with every run."""
-        payload = json.dumps(_as_plain(self), sort_keys=True, ensure_ascii=False)
+        plain = _as_plain(self)
+        plain.pop("map")  # display settings (and a secret key) are not rules of the checks
+        payload = json.dumps(plain, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:12]
 
 

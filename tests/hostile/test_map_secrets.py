@@ -125,3 +125,13 @@ def test_rules_key_at_view_default(ws, tmp_path):
 
 
 _ = dt
+
+
+def test_the_key_is_not_part_of_the_rules_digest():
+    """The digest recorded with every batch hashes the rules of the checks, not the map's key."""
+    from dataclasses import replace
+
+    from parcelwatch.config import DEFAULT_RULES
+
+    keyed = replace(DEFAULT_RULES, map=replace(DEFAULT_RULES.map, tianditu_key=KEY))
+    assert keyed.digest() == DEFAULT_RULES.digest()
