@@ -22,6 +22,7 @@ __all__ = [
     "StatusTransitionError",
     "LedgerConflictError",
     "ImageryError",
+    "ReferenceStoreError",
     "DataQualityWarning",
     "format_problems",
 ]
@@ -95,3 +96,8 @@ class LedgerConflictError(LedgerError):
 
 class ImageryError(ParcelwatchError, OSError):
     """An image cannot be opened or used (no CRS, missing bands, mismatched before/after pair)."""
+
+
+class ReferenceStoreError(ParcelwatchError, OSError):
+    """The workspace's registered reference layers are missing, moved or damaged (the message
+    names the ``parcelwatch reference add`` command that rebuilds them)."""

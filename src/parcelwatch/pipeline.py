@@ -88,8 +88,13 @@ def load_inputs(
     *,
     rules: Rules = DEFAULT_RULES,
     allow_empty: bool = False,
+    zone: int | None = None,
 ) -> Inputs:
-    """Load every named role's layer, validate, reproject to the working zone, check alignment."""
+    """Load every named role's layer, validate, reproject to the working zone, check alignment.
+
+    ``zone`` imposes the working zone (e.g. the one the workspace's reference layers are stored
+    in); otherwise it is decided by :func:`working_zone`.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from parcelwatch.rules.overlay import THREADS
@@ -106,7 +111,10 @@ def load_inputs(
         results = dict(pool.map(load, order))
     loaded = {role: results[role].frame for role in specs}
     reports = {role: results[role].report for role in specs}
-    zone, why = working_zone(loaded, rules)
+    if zone is None:
+        zone, why = working_zone(loaded, rules)
+    else:
+        why = "as the registered reference layers"
     wcrs = crsmod.working_crs(zone)
     notes = [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"]
     with ThreadPoolExecutor(THREADS) as pool:

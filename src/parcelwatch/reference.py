@@ -1,0 +1,661 @@
+"""Reference layers registered once in a workspace, read back by the extents a batch touches.
+
+A county's 三调 farmland, 永久基本农田, greenhouses, buildings, approvals, parks and
+administrative boundaries change about once a year; 卫片 batches arrive every month or two.
+``parcelwatch reference add`` loads each layer once with the same loader as every other command
+(:func:`parcelwatch.io.layers.load_layer`: encoding, CRS, field mapping, validation, repair),
+reprojects it to the workspace's working Gauss-Kruger zone and stores it under
+``WS/reference/`` as GeoParquet:
+
+* rows sorted along a Hilbert curve, so that neighbours share a row group;
+* a ``bbox`` covering column (xmin, ymin, xmax, ymax per feature; GeoParquet 1.1), whose
+  per-row-group min/max statistics locate the row groups a box can touch;
+* small row groups (:data:`ROW_GROUP_ROWS`), so that a scattered batch reads little.
+
+``catalog.json`` beside the files records, per version, the provenance: source file, layer, size
+and sha256, when and by whom it was loaded, feature and repair counts, the stored file's size and
+sha256. A newer year (or the same year from a changed file) replaces the active version; the
+replaced version's record stays in the catalog, so every batch keeps naming the version it used
+(the batch row's ``sources`` hold ``reference:<version id>``; see :func:`batch_references`).
+
+:func:`load_batch_inputs` is what ``check`` and ``classify`` call: the layers given on the
+command line win, every other role comes from the registered version, read by the bounding boxes
+of the batch's parcels (each parcel's own box, never the batch's overall box) and of what those
+parcels reach (the buildings on them, and greenhouses within the context distance of those
+buildings). Reading by extent gives exactly the features the overlay can use, so the findings
+equal those computed with the whole layers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from parcelwatch import crs as crsmod
+from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.errors import CRSError, InputError, ReferenceStoreError
+from parcelwatch.io.layers import LayerReport
+
+__all__ = [
+    "REFERENCE_ROLES",
+    "REFERENCE_DIR",
+    "ROW_GROUP_ROWS",
+    "ReferenceVersion",
+    "AddOutcome",
+    "ReferenceStore",
+    "open_references",
+    "add_references",
+    "load_batch_inputs",
+    "batch_references",
+    "REFERENCE_PREFIX",
+    "describe_versions",
+    "extents_needed",
+]
+
+REFERENCE_ROLES = ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
+REFERENCE_DIR = "reference"
+CATALOG_FILE = "catalog.json"
+REFERENCE_PREFIX = "reference:"
+ROW_GROUP_ROWS = 4096
+_FORMAT = 1
+_OPTION = {r: f"--{r}" for r in REFERENCE_ROLES}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ReferenceVersion:
+    """One registered version of one reference layer, with its provenance."""
+
+    version_id: str
+    role: str
+    year: int
+    file: str  # relative to WS/reference
+    file_size: int
+    file_sha256: str
+    source_path: str
+    source_layer: str
+    source_size: int
+    source_sha256: str
+    load_key: str  # source hash + layer + overrides + rules digest: equal keys load equal data
+    loaded_at: str
+    loaded_by: str
+    features: int
+    repaired: int
+    bounds: tuple[float, float, float, float]  # in the working CRS
+    declared_crs: str = ""
+    encoding: str = ""
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    replaced_by: str | None = None
+    replaced_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.replaced_by is None
+
+    @property
+    def source(self) -> str:
+        return self.source_path + (f":{self.source_layer}" if self.source_layer else "")
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ReferenceVersion:
+        d = dict(d)
+        d["bounds"] = tuple(float(x) for x in d["bounds"])
+        d["notes"] = tuple(d.get("notes", ()))
+        d["warnings"] = tuple(d.get("warnings", ()))
+        return cls(**d)
+
+    def rebuild_command(self, ws: Path | str) -> str:
+        return f"parcelwatch reference add {ws} {_OPTION[self.role]} {_quote(self.source)} --year {self.year}"
+
+
+def _quote(s: str) -> str:
+    return f'"{s}"' if any(c.isspace() for c in s) else s
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """What ``reference add`` did for one role: added, replaced (an older version), unchanged, rebuilt."""
+
+    role: str
+    action: str
+    version: ReferenceVersion
+    replaced: ReferenceVersion | None = None
+    notes: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        v = self.version
+        what = {
+            "added": "registered",
+            "replaced": f"registered, replacing {self.replaced.version_id if self.replaced else ''}",
+            "unchanged": "unchanged (same file, already registered)",
+            "rebuilt": "stored file was missing or damaged: rebuilt from the source",
+        }[self.action]
+        return f"{v.role:<12} {v.version_id:<22} {v.features:>9} features  {what}  <- {v.source}"
+
+
+# ------------------------------------------------------------------------------------------
+# The store
+
+
+class ReferenceStore:
+    """The registered reference layers of a workspace (``WS/reference``)."""
+
+    def __init__(self, workspace: str | Path) -> None:
+        self.workspace = Path(workspace)
+        self.dir = self.workspace / REFERENCE_DIR
+        self.zone: int | None = None
+        self.versions: list[ReferenceVersion] = []
+        self._load_catalog()
+
+    # -- catalog
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.dir / CATALOG_FILE
+
+    def _load_catalog(self) -> None:
+        path = self.catalog_path
+        if not path.exists():
+            if self.dir.is_dir() and any(self.dir.glob("*.parquet")):
+                raise ReferenceStoreError(
+                    f"The reference store {self.dir} has layer files but no {CATALOG_FILE}: it was damaged or partly moved. "
+                    f"Register the layers again with `parcelwatch reference add {self.workspace} --farmland FILE ... --year YEAR`."
+                )
+            return
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != _FORMAT:
+                raise ValueError(f"unknown catalog format {data.get('format')!r}")
+            self.zone = int(data["zone"]) if data.get("zone") is not None else None
+            self.versions = [ReferenceVersion.from_json(v) for v in data["versions"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ReferenceStoreError(
+                f"Cannot read the reference catalog {path}: {exc}. The reference store is damaged; register the layers again "
+                f"with `parcelwatch reference add {self.workspace} --farmland FILE ... --year YEAR` (the sources of each version are "
+                "listed in the catalog if it is still readable as text)."
+            ) from exc
+
+    def _write_catalog(self, zone: int, versions: Sequence[ReferenceVersion]) -> None:
+        data = {"format": _FORMAT, "zone": zone, "crs": f"EPSG:{crsmod.working_crs(zone).to_epsg()}", "versions": [asdict(v) for v in versions]}
+        text = json.dumps(data, ensure_ascii=False, indent=1)
+        fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".json", dir=self.dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.catalog_path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.zone = zone
+        self.versions = list(versions)
+
+    # -- queries
+
+    @property
+    def working_crs(self) -> CRS:
+        if self.zone is None:
+            raise ReferenceStoreError(f"No reference layers are registered in {self.workspace}. Register them with `parcelwatch reference add {self.workspace} --farmland FILE ...`.")
+        return crsmod.working_crs(self.zone)
+
+    def active(self) -> dict[str, ReferenceVersion]:
+        """The version in use per role (registered roles only)."""
+        return {v.role: v for v in self.versions if v.active}
+
+    def version(self, version_id: str) -> ReferenceVersion | None:
+        return next((v for v in self.versions if v.version_id == version_id), None)
+
+    def __bool__(self) -> bool:
+        return bool(self.active())
+
+    def _path(self, v: ReferenceVersion) -> Path:
+        return self.dir / v.file
+
+    def _damaged(self, v: ReferenceVersion, why: str) -> ReferenceStoreError:
+        return ReferenceStoreError(
+            f"The registered {v.role} layer {v.version_id} ({self._path(v)}) {why}. The reference store was moved, changed or "
+            f"damaged; rebuild it from its source with `{v.rebuild_command(self.workspace)}`."
+        )
+
+    def _open(self, v: ReferenceVersion) -> Any:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = self._path(v)
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise self._damaged(v, "is missing") from None
+        if size != v.file_size:
+            raise self._damaged(v, f"has {size} bytes, not the {v.file_size} it was stored with")
+        try:
+            return pq.ParquetFile(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise self._damaged(v, f"cannot be read ({exc})") from exc
+
+    def read(self, role: str, boxes: np.ndarray | None = None) -> gpd.GeoDataFrame:
+        """The active version of ``role`` in the working CRS; with ``boxes`` ((n, 4) xmin, ymin,
+        xmax, ymax in the working CRS) only the features whose bounding box meets one of them."""
+        import pyarrow as pa
+
+        v = self.active().get(role)
+        if v is None:
+            raise ReferenceStoreError(f"No {role} layer is registered in {self.workspace}. Register it with `parcelwatch reference add {self.workspace} {_OPTION[role]} FILE --year YEAR`.")
+        pf = self._open(v)
+        try:
+            if boxes is None:
+                table = pf.read(use_threads=True)
+            else:
+                groups = _row_groups_meeting(pf, boxes)
+                table = pf.read_row_groups(groups, use_threads=True) if groups else pf.schema_arrow.empty_table()
+                if table.num_rows:
+                    table = table.filter(pa.array(_rows_meeting(table, boxes)))
+        except (OSError, pa.ArrowException) as exc:
+            raise self._damaged(v, f"cannot be read ({exc})") from exc
+        return _to_frame(table, self.working_crs)
+
+
+def open_references(workspace: str | Path) -> ReferenceStore:
+    """The reference store of a workspace (empty when nothing is registered yet)."""
+    return ReferenceStore(workspace)
+
+
+# ------------------------------------------------------------------------------------------
+# Reading by extent
+
+
+def _bbox_columns(schema: Any) -> tuple[int, int, int, int]:
+    names = [schema.column(i).path for i in range(len(schema))]
+    try:
+        return tuple(names.index(f"bbox.{k}") for k in ("xmin", "ymin", "xmax", "ymax"))  # type: ignore[return-value]
+    except ValueError as exc:
+        raise InputError("the stored layer has no bbox covering column") from exc
+
+
+def _row_groups_meeting(pf: Any, boxes: np.ndarray) -> list[int]:
+    """Row groups whose features' bounding-box range meets at least one of ``boxes``."""
+    md = pf.metadata
+    cols = _bbox_columns(md.schema)
+    rg = np.empty((md.num_row_groups, 4))
+    for i in range(md.num_row_groups):
+        g = md.row_group(i)
+        stats = [g.column(c).statistics for c in cols]
+        if any(s is None or not s.has_min_max for s in stats):
+            rg[i] = (-np.inf, -np.inf, np.inf, np.inf)  # no statistics: read it
+            continue
+        rg[i] = (stats[0].min, stats[1].min, stats[2].max, stats[3].max)
+    if len(boxes) == 0 or len(rg) == 0:
+        return []
+    hit = _boxes_meet(rg, boxes)
+    return [int(i) for i in np.flatnonzero(hit)]
+
+
+def _boxes_meet(targets: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """For each target box, whether it meets (touches or overlaps) at least one of ``boxes``."""
+    finite = np.all(np.isfinite(targets), axis=1)
+    out = ~finite
+    if finite.any():
+        tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
+        t = targets[finite]
+        idx, _ = tree.query(shapely.box(t[:, 0], t[:, 1], t[:, 2], t[:, 3]), predicate="intersects")
+        met = np.zeros(len(t), dtype=bool)
+        met[idx] = True
+        out[finite] = met
+    return out
+
+
+def _rows_meeting(table: Any, boxes: np.ndarray) -> np.ndarray:
+    bbox = table.column("bbox").combine_chunks()
+    rows = np.column_stack([bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")])
+    return _boxes_meet(rows, boxes)
+
+
+def _to_frame(table: Any, crs: CRS) -> gpd.GeoDataFrame:
+    from parcelwatch.rules.overlay import THREADS
+
+    wkb = table.column("geometry").to_numpy(zero_copy_only=False)
+    attrs = table.drop_columns([c for c in ("geometry", "bbox") if c in table.column_names])
+    frame = attrs.to_pandas()
+    n = len(wkb)
+    if n > 20_000 and THREADS > 1:
+        step = -(-n // THREADS)
+        with ThreadPoolExecutor(THREADS) as pool:
+            geoms = np.concatenate(list(pool.map(shapely.from_wkb, [wkb[i : i + step] for i in range(0, n, step)])))
+    else:
+        geoms = shapely.from_wkb(wkb) if n else np.zeros(0, dtype=object)
+    frame.index = pd.RangeIndex(n)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=crs), crs=crs)
+
+
+def _bounds(frame: gpd.GeoDataFrame | None) -> np.ndarray:
+    if frame is None or len(frame) == 0:
+        return np.zeros((0, 4))
+    b = shapely.bounds(np.asarray(frame.geometry.values, dtype=object))
+    return b[np.all(np.isfinite(b), axis=1)]
+
+
+def extents_needed(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, rules: Rules) -> dict[str, np.ndarray]:
+    """Per role, the boxes whose features the classification of ``parcels`` can use.
+
+    Parcels meet farmland, 永农, greenhouses, buildings, approvals and townships/villages; the
+    buildings on them are measured against farmland, 永农, greenhouses, parks and approvals, and
+    the nearest greenhouse within ``max(context_distance_m, caretaker_distance_m)``.
+    """
+    p = _bounds(parcels)
+    b = _bounds(buildings)
+    reach = max(rules.greenhouse.context_distance_m, rules.greenhouse.caretaker_distance_m)
+    near = b + np.array([-reach, -reach, reach, reach]) if len(b) else b
+    pb = np.concatenate([p, b])
+    return {
+        "buildings": p,
+        "farmland": pb,
+        "pbf": pb,
+        "approvals": pb,
+        "parks": b,
+        "greenhouses": np.concatenate([p, near]),
+        "townships": p,
+        "villages": p,
+    }
+
+
+def load_batch_inputs(
+    workspace: str | Path | ReferenceStore,
+    sources: Mapping[str, Any],
+    *,
+    rules: Rules = DEFAULT_RULES,
+    by_extent: bool = True,
+    extra_building_boxes: np.ndarray | None = None,
+) -> Any:
+    """The batch's layers: those in ``sources`` (the parcels, and any override), the other roles
+    from the registered references (read by extent unless ``by_extent=False``).
+
+    Returns :class:`parcelwatch.pipeline.Inputs`; each registered layer's report names its
+    version as ``reference:<version id>`` (that is what a batch records). ``extra_building_boxes``
+    (working CRS) adds places whose buildings are needed too (closed problems, for rebounds).
+    """
+    from parcelwatch.pipeline import Inputs, load_inputs
+
+    store = workspace if isinstance(workspace, ReferenceStore) else open_references(workspace)
+    given = {k: v for k, v in sources.items() if v is not None}
+    registered = {r: v for r, v in store.active().items() if r not in given}
+    if not registered:
+        return load_inputs(given, rules=rules)
+    zone = store.zone
+    if rules.county.gk_zone and rules.county.gk_zone != zone:
+        raise CRSError(
+            f"The rules file sets [county].gk_zone = {rules.county.gk_zone}, but the reference layers of {store.workspace} were "
+            f"stored in zone {zone}. Register them again after changing the zone (`parcelwatch reference add {store.workspace} ...`), "
+            "or set gk_zone back."
+        )
+    inputs = load_inputs(given, rules=rules, zone=zone)
+    _check_against_references(inputs, registered, store)
+    parcels = inputs.layers.get("parcels")
+    layers = dict(inputs.layers)
+    reports = dict(inputs.reports)
+
+    def read(role: str, boxes: np.ndarray | None) -> gpd.GeoDataFrame:
+        return store.read(role, boxes)
+
+    if not by_extent or parcels is None:
+        order = list(registered)
+        with ThreadPoolExecutor(2) as pool:
+            frames = dict(zip(order, pool.map(lambda r: read(r, None), order), strict=True))
+    else:
+        frames = {}
+        if "buildings" in registered:
+            boxes = _bounds(parcels)
+            if extra_building_boxes is not None and len(extra_building_boxes):
+                boxes = np.concatenate([boxes, extra_building_boxes])
+            frames["buildings"] = read("buildings", boxes)
+        need = extents_needed(parcels, frames.get("buildings", layers.get("buildings")), rules)
+        rest = [r for r in registered if r != "buildings"]
+        with ThreadPoolExecutor(2) as pool:
+            frames.update(zip(rest, pool.map(lambda r: read(r, need[r]), rest), strict=True))
+    for role, v in registered.items():
+        layers[role] = frames[role]
+        rep = LayerReport(path=REFERENCE_PREFIX + v.version_id, layer="", role=role, feature_count=len(frames[role]))
+        rep.notes.append(f"registered {v.year} version of {v.source} (sha256 {v.source_sha256[:12]}...)")
+        reports[role] = rep
+    notes = [*inputs.notes, *(f"{r}: registered reference {v.version_id} ({v.year}), {len(frames[r])} of {v.features} features read" + (" by the batch's extents" if by_extent else "") for r, v in registered.items())]
+    return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes)
+
+
+def _check_against_references(inputs: Any, registered: Mapping[str, ReferenceVersion], store: ReferenceStore) -> None:
+    """Refuse a batch that lies nowhere near the references: its declared CRS must be wrong."""
+    boxes = [shapely.box(*v.bounds) for v in registered.values() if np.all(np.isfinite(v.bounds))]
+    if not boxes:
+        return
+    cover = shapely.union_all(boxes).buffer(2000)
+    for role, g in inputs.layers.items():
+        b = _bounds(g)
+        if not len(b):
+            continue
+        box = shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+        if not box.intersects(cover):
+            lon0, lat0, lon1, lat1 = gpd.GeoSeries([box], crs=inputs.working_crs).to_crs(crsmod.STORAGE_CRS).total_bounds
+            rep = inputs.reports[role]
+            raise CRSError(
+                f"{rep.where} [{role}, declared {rep.crs}] lies at {lon0:.3f}-{lon1:.3f}E, {lat0:.3f}-{lat1:.3f}N, away from the "
+                f"reference layers registered in {store.workspace}. Its declared CRS is wrong or it belongs to another county: "
+                "check it with `parcelwatch inspect FILE` and pass the right one with --crs."
+            )
+
+
+def batch_references(workspace: str | Path, sources: Mapping[str, str]) -> dict[str, ReferenceVersion | str]:
+    """The reference versions a batch used, from its recorded ``sources`` (role -> where).
+
+    Roles read from a file given on the command line map to that file's description (a str).
+    """
+    store = open_references(workspace)
+    out: dict[str, ReferenceVersion | str] = {}
+    for role, where in sources.items():
+        if isinstance(where, str) and where.startswith(REFERENCE_PREFIX):
+            vid = where[len(REFERENCE_PREFIX) :]
+            v = store.version(vid)
+            out[role] = v if v is not None else where
+        else:
+            out[role] = str(where)
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# Registering
+
+
+def _source_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    if path.suffix.lower() in (".shp", ".dbf"):
+        sidecars = [path.with_suffix(s) for s in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
+        return [p for p in sidecars if p.exists()]
+    return [path]
+
+
+def _sha256(files: Sequence[Path]) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    for f in files:
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+    return h.hexdigest(), size
+
+
+def add_references(
+    workspace: str | Path,
+    sources: Mapping[str, Any],
+    *,
+    year: int,
+    now: datetime,
+    user: str,
+    rules: Rules = DEFAULT_RULES,
+    progress: Progress | None = None,
+) -> list[AddOutcome]:
+    """Load, validate, reproject and store each given reference layer (see the module docstring).
+
+    ``sources`` maps roles (:data:`REFERENCE_ROLES`) to ``file``, ``file:LAYER`` or a
+    :class:`parcelwatch.pipeline.LayerSource`. A layer already registered for ``year`` from the
+    same file (same sha256, layer, overrides and rules) is left as it is; a newer year, or the same
+    year from a changed file, replaces the active version. An older year than the active one is
+    refused. The catalog is replaced atomically after every file is written: a failure leaves the
+    store as it was.
+    """
+    from parcelwatch.pipeline import LayerSource, load_inputs
+
+    unknown = [r for r in sources if r not in REFERENCE_ROLES]
+    if unknown:
+        raise InputError(f"{', '.join(unknown)} cannot be registered as reference layers; roles: {', '.join(REFERENCE_ROLES)} (the batch's parcels are given to `check`).")
+    specs = {r: LayerSource.parse(s) for r, s in sources.items() if s is not None}
+    if not specs:
+        raise InputError("Nothing to register: give at least one layer, e.g. --farmland FILE.")
+    if not 1900 <= int(year) <= 2200:
+        raise InputError(f"--year {year} is not a year; give the data's year, e.g. --year 2025.")
+    ws = Path(workspace)
+    store = open_references(ws)
+    active = store.active()
+    at = now.isoformat(timespec="seconds")
+    digest = rules.digest()
+
+    # 1. provenance of each source, and what is already there
+    todo: dict[str, tuple[Any, str, str, int]] = {}
+    outcomes: dict[str, AddOutcome] = {}
+    for role, src in specs.items():
+        if not src.path.exists():
+            raise InputError(f"{_OPTION[role]} {src.path}: file not found. Check the path.")
+        try:
+            sha, size = _sha256(_source_files(src.path))
+        except OSError as exc:
+            raise InputError(f"Cannot read {src.path}: {exc}.") from exc
+        key = hashlib.sha256(json.dumps([sha, src.layer, str(src.crs), src.encoding, src.gcj02, digest]).encode()).hexdigest()
+        cur = active.get(role)
+        if cur is not None and year < cur.year:
+            raise InputError(
+                f"{role}: {cur.version_id} ({cur.year}, from {cur.source}) is registered; {year} is older. A newer year replaces "
+                "an older one; give the newest data, or the right --year."
+            )
+        if cur is not None and cur.year == year and cur.load_key == key:
+            if _intact(store, cur):
+                outcomes[role] = AddOutcome(role, "unchanged", cur)
+                continue
+            outcomes[role] = AddOutcome(role, "rebuilt", cur)
+        todo[role] = (src, sha, key, size)
+    if not todo:
+        return [outcomes[r] for r in specs]
+
+    # 2. load and validate as every command does, in the workspace's zone
+    if rules.county.gk_zone and store.zone is not None and rules.county.gk_zone != store.zone:
+        raise CRSError(
+            f"The rules file sets [county].gk_zone = {rules.county.gk_zone}, but the reference layers of {ws} are stored in zone "
+            f"{store.zone}. Register every layer again in a new workspace, or set gk_zone back."
+        )
+    inputs = load_inputs({r: t[0] for r, t in todo.items()}, rules=rules, zone=store.zone)
+    zone = inputs.zone
+    try:
+        store.dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReferenceStoreError(f"Cannot create {store.dir}: {exc}. Check the workspace folder is writable.") from exc
+
+    # 3. write each layer beside its final name, then swap the catalog in one step
+    versions = list(store.versions)
+    written: list[Path] = []
+    removed: list[Path] = []
+    try:
+        for i, (role, (src, sha, key, size)) in enumerate(todo.items()):
+            frame = inputs.layers[role]
+            rep = inputs.reports[role]
+            prior = outcomes.get(role)
+            if prior is not None and prior.action == "rebuilt":
+                vid = prior.version.version_id
+            else:
+                n = sum(1 for v in versions if v.role == role and v.year == year) + 1
+                vid = f"{role}-{year}-{n}"
+            fname = f"{vid}.parquet"
+            tmp = store.dir / f".{fname}.tmp"
+            fsize = _write_layer(frame, tmp)
+            fsha, _ = _sha256([tmp])
+            written.append(tmp)
+            b = frame.total_bounds if len(frame) else np.full(4, np.nan)
+            v = ReferenceVersion(
+                version_id=vid, role=role, year=int(year), file=fname, file_size=fsize, file_sha256=fsha,
+                source_path=str(src.path.resolve()), source_layer=src.layer or rep.layer or "", source_size=size, source_sha256=sha,
+                load_key=key, loaded_at=at, loaded_by=user, features=len(frame), repaired=rep.repaired,
+                bounds=(float(b[0]), float(b[1]), float(b[2]), float(b[3])), declared_crs=rep.crs,
+                encoding=rep.encoding.describe() if rep.encoding else "", notes=tuple(rep.notes), warnings=tuple(rep.warnings),
+            )
+            cur = active.get(role)
+            if prior is not None and prior.action == "rebuilt":
+                versions = [v if x.version_id == vid else x for x in versions]
+                outcomes[role] = AddOutcome(role, "rebuilt", v)
+            else:
+                if cur is not None:
+                    versions = [replace(x, replaced_by=vid, replaced_at=at) if x.version_id == cur.version_id else x for x in versions]
+                    removed.append(store.dir / cur.file)
+                versions.append(v)
+                outcomes[role] = AddOutcome(role, "replaced" if cur is not None else "added", v, cur)
+            if progress is not None:
+                progress(i + 1, len(todo))
+        for tmp in written:
+            os.replace(tmp, store.dir / tmp.name[1:-4])
+        store._write_catalog(zone, versions)
+    except OSError as exc:
+        for tmp in written:
+            tmp.unlink(missing_ok=True)
+        raise ReferenceStoreError(f"Cannot write the reference store {store.dir}: {exc}. Nothing was registered; check the disk space and that the folder is writable.") from exc
+    # the replaced versions' data go; their provenance stays in the catalog
+    for path in removed:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return [outcomes[r] for r in specs]
+
+
+def _intact(store: ReferenceStore, v: ReferenceVersion) -> bool:
+    path = store.dir / v.file
+    try:
+        return path.stat().st_size == v.file_size and _sha256([path])[0] == v.file_sha256
+    except OSError:
+        return False
+
+
+def _write_layer(frame: gpd.GeoDataFrame, path: Path) -> int:
+    """GeoParquet, Hilbert-sorted, bbox covering column, small row groups; returns its size."""
+    frame = frame.reset_index(drop=True)
+    if len(frame):
+        order = np.argsort(frame.geometry.hilbert_distance(), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)
+    frame.to_parquet(path, index=False, write_covering_bbox=True, row_group_size=ROW_GROUP_ROWS, schema_version="1.1.0")
+    return path.stat().st_size
+
+
+def describe_versions(store: ReferenceStore, *, all_versions: bool = False) -> list[str]:
+    """Text lines for ``reference list``."""
+    rows = [v for v in store.versions if all_versions or v.active]
+    if not rows:
+        return [f"No reference layers registered in {store.workspace}. Register them with `parcelwatch reference add {store.workspace} --farmland FILE ... --year YEAR`."]
+    out = [f"Reference layers of {store.workspace} (stored in EPSG:{store.working_crs.to_epsg()}, 3-degree Gauss-Kruger zone {store.zone}):"]
+    for v in sorted(rows, key=lambda v: (REFERENCE_ROLES.index(v.role), v.year, v.loaded_at)):
+        state = "in use" if v.active else f"replaced by {v.replaced_by} on {v.replaced_at}"
+        out.append(f"  {v.role:<12} {v.version_id:<22} {v.year}  {v.features:>9} features ({v.repaired} repaired)  {state}")
+        out.append(f"      source {v.source}  {v.source_size:,} bytes  sha256 {v.source_sha256}")
+        out.append(f"      loaded {v.loaded_at} by {v.loaded_by}; CRS as delivered {v.declared_crs or '-'}; encoding {v.encoding or '-'}")
+    return out
+
