@@ -62,6 +62,7 @@ __all__ = [
     "load_batch_inputs",
     "batch_references",
     "REFERENCE_PREFIX",
+    "USED_COLUMNS",
     "describe_versions",
     "extents_needed",
 ]
@@ -73,6 +74,18 @@ REFERENCE_PREFIX = "reference:"
 ROW_GROUP_ROWS = 4096
 _FORMAT = 1
 _OPTION = {r: f"--{r}" for r in REFERENCE_ROLES}
+# What classification, re-checks and the map use of each layer; the other delivered fields stay
+# in the store (and in the provenance) but are not decoded for a check.
+USED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "farmland": ("dlbm", "tbmj", "tbdlmj"),
+    "pbf": ("pbf_id",),
+    "greenhouses": ("greenhouse_id",),
+    "buildings": ("building_id", "use", "storeys"),
+    "approvals": ("approval_id", "approval_type", "filed_use"),
+    "parks": ("park_id",),
+    "townships": ("township_code", "township_name"),
+    "villages": ("village_code", "village_name"),
+}
 
 Progress = Callable[[int, int], None]
 
@@ -250,21 +263,26 @@ class ReferenceStore:
         except (OSError, pa.ArrowException) as exc:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
 
-    def read(self, role: str, boxes: np.ndarray | None = None) -> gpd.GeoDataFrame:
+    def read(self, role: str, boxes: np.ndarray | None = None, *, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         """The active version of ``role`` in the working CRS; with ``boxes`` ((n, 4) xmin, ymin,
-        xmax, ymax in the working CRS) only the features whose bounding box meets one of them."""
+        xmax, ymax in the working CRS) only the features whose bounding box meets one of them
+        (a cell of :func:`_boxes_meet` beyond at most); with ``columns`` only those attributes."""
         import pyarrow as pa
 
         v = self.active().get(role)
         if v is None:
             raise ReferenceStoreError(f"No {role} layer is registered in {self.workspace}. Register it with `parcelwatch reference add {self.workspace} {_OPTION[role]} FILE --year YEAR`.")
         pf = self._open(v)
+        names = pf.schema_arrow.names
+        cols = None if columns is None else [c for c in names if c in set(columns) | {"geometry", "bbox"}]
         try:
             if boxes is None:
-                table = pf.read(use_threads=True)
+                table = pf.read(columns=cols, use_threads=True)
             else:
                 groups = _row_groups_meeting(pf, boxes)
-                table = pf.read_row_groups(groups, use_threads=True) if groups else pf.schema_arrow.empty_table()
+                table = pf.read_row_groups(groups, columns=cols, use_threads=True) if groups else pf.schema_arrow.empty_table()
+                if cols is not None:
+                    table = table.select(cols)
                 if table.num_rows:
                     table = table.filter(pa.array(_rows_meeting(table, boxes)))
         except (OSError, pa.ArrowException) as exc:
@@ -307,17 +325,43 @@ def _row_groups_meeting(pf: Any, boxes: np.ndarray) -> list[int]:
     return [int(i) for i in np.flatnonzero(hit)]
 
 
-def _boxes_meet(targets: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """For each target box, whether it meets (touches or overlaps) at least one of ``boxes``."""
-    finite = np.all(np.isfinite(targets), axis=1)
-    out = ~finite
-    if finite.any():
-        tree = shapely.STRtree(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]))
-        t = targets[finite]
-        idx, _ = tree.query(shapely.box(t[:, 0], t[:, 1], t[:, 2], t[:, 3]), predicate="intersects")
-        met = np.zeros(len(t), dtype=bool)
-        met[idx] = True
-        out[finite] = met
+def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = 25.0) -> np.ndarray:
+    """For each target box, whether it may meet one of ``boxes`` (never a false "no").
+
+    The boxes are burnt into a grid of ``cell_m`` cells (coarser when the extent is large); a
+    target is kept when its cell range holds a burnt cell (a summed-area table answers that in
+    constant time per target). Targets are at most one cell beyond what an exact box test keeps,
+    which costs a few extra features and no wrong answer; no geometry objects are built.
+    """
+    out = ~np.all(np.isfinite(targets), axis=1)
+    boxes = boxes[np.all(np.isfinite(boxes), axis=1)]
+    if len(boxes) == 0 or out.all():
+        return out
+    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+    x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
+    cell = max(cell_m, (x1 - x0) / 1000, (y1 - y0) / 1000)
+    nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
+    bx0 = ((boxes[:, 0] - x0) // cell).astype(np.int64)
+    bx1 = ((boxes[:, 2] - x0) // cell).astype(np.int64)
+    by0 = ((boxes[:, 1] - y0) // cell).astype(np.int64)
+    by1 = ((boxes[:, 3] - y0) // cell).astype(np.int64)
+    # burn each box's cell range: difference array, then a 2-D cumulative sum
+    diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+    np.add.at(diff, (by0, bx0), 1)
+    np.add.at(diff, (by0, bx1 + 1), -1)
+    np.add.at(diff, (by1 + 1, bx0), -1)
+    np.add.at(diff, (by1 + 1, bx1 + 1), 1)
+    burnt = (diff.cumsum(0).cumsum(1)[:ny, :nx] > 0).astype(np.int32)
+    sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+    sat[1:, 1:] = burnt.cumsum(0).cumsum(1)
+    t = targets[~out]
+    tx0 = np.clip((t[:, 0] - x0) // cell, 0, nx - 1).astype(np.int64)
+    tx1 = np.clip((t[:, 2] - x0) // cell, -1, nx - 1).astype(np.int64)
+    ty0 = np.clip((t[:, 1] - y0) // cell, 0, ny - 1).astype(np.int64)
+    ty1 = np.clip((t[:, 3] - y0) // cell, -1, ny - 1).astype(np.int64)
+    inside = (t[:, 2] >= x0) & (t[:, 0] <= x1) & (t[:, 3] >= y0) & (t[:, 1] <= y1) & (tx1 >= tx0) & (ty1 >= ty0)
+    count = sat[ty1 + 1, tx1 + 1] - sat[ty0, tx1 + 1] - sat[ty1 + 1, tx0] + sat[ty0, tx0]
+    out[~out] = inside & (count > 0)
     return out
 
 
@@ -411,7 +455,7 @@ def load_batch_inputs(
     reports = dict(inputs.reports)
 
     def read(role: str, boxes: np.ndarray | None) -> gpd.GeoDataFrame:
-        return store.read(role, boxes)
+        return store.read(role, boxes, columns=USED_COLUMNS[role])
 
     if not by_extent or parcels is None:
         order = list(registered)
@@ -537,11 +581,14 @@ def add_references(
     # 1. provenance of each source, and what is already there
     todo: dict[str, tuple[Any, str, str, int]] = {}
     outcomes: dict[str, AddOutcome] = {}
+    hashed: dict[Path, tuple[str, int]] = {}  # several layers of one GeoPackage: hash it once
     for role, src in specs.items():
         if not src.path.exists():
             raise InputError(f"{_OPTION[role]} {src.path}: file not found. Check the path.")
         try:
-            sha, size = _sha256(_source_files(src.path))
+            if src.path.resolve() not in hashed:
+                hashed[src.path.resolve()] = _sha256(_source_files(src.path))
+            sha, size = hashed[src.path.resolve()]
         except OSError as exc:
             raise InputError(f"Cannot read {src.path}: {exc}.") from exc
         key = hashlib.sha256(json.dumps([sha, src.layer, str(src.crs), src.encoding, src.gcj02, digest]).encode()).hexdigest()

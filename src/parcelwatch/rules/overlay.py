@@ -85,6 +85,10 @@ def overlap_pairs(
     li, ri = tree.query(left)
     if len(li) == 0:
         return empty, (np.zeros(0, dtype=object) if with_geometry else None)
+    # pairs in (left, right) order, whatever the tree's packing: per-left sums then add up in the
+    # same order for the whole layer and for any subset of it read by extent (same bits)
+    order = np.lexsort((ri, li))
+    li, ri = li[order], ri[order]
     lg, rg = left[li], right[ri]
     # Containment is only possible where one bounding box lies inside the other; test only those,
     # with the prepared (container) geometry as the first argument, as GEOS needs.
