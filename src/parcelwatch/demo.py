@@ -60,6 +60,7 @@ BATCH2_ISSUED = date(2026, 10, 8)
 MAP_DAY = date(2026, 11, 7)
 TZ = timezone(timedelta(hours=8))  # China Standard Time
 DEMO_USER = "demo"
+REFERENCE_YEAR = 2025  # the year of the sample county's 三调 update and surveys
 
 
 def sample_sources(samples_dir: Path, *, batch: int = 1) -> dict[str, LayerSource]:
@@ -175,11 +176,20 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
     ws_dir = out_dir / "workspace"
     if ws_dir.exists():
         shutil.rmtree(ws_dir)
+    from parcelwatch.reference import add_references
+
     ws = init_workspace(ws_dir, rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"), now=_at(BATCH1_ISSUED, 8))
     lines = [f"Ledger workspace {ws_dir}:"]
+    # the county's reference layers are registered once; each batch then brings only its parcels
+    # (and, for batch 2, the buildings as surveyed then, which win over the registered ones)
+    batch1 = sample_sources(samples_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        first = check_batch(ws, sample_sources(samples_dir), batch="2026年第1批", now=_at(BATCH1_ISSUED), user=DEMO_USER, issued=BATCH1_ISSUED)
+        added = add_references(ws.path, {k: v for k, v in batch1.items() if k != "parcels"}, year=REFERENCE_YEAR, now=_at(BATCH1_ISSUED, 8), user=DEMO_USER, rules=ws.rules)
+    lines.append(f"Reference layers registered ({REFERENCE_YEAR}): " + ", ".join(f"{o.version.version_id} ({o.version.features})" for o in added))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        first = check_batch(ws, {"parcels": batch1["parcels"]}, batch="2026年第1批", now=_at(BATCH1_ISSUED), user=DEMO_USER, issued=BATCH1_ISSUED)
     lines += first.lines()
 
     def pid(parcel: str) -> str:
@@ -215,7 +225,8 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        second = check_batch(ws, sample_sources(samples_dir, batch=2), batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
+        batch2 = sample_sources(samples_dir, batch=2)
+        second = check_batch(ws, {"parcels": batch2["parcels"], "buildings": batch2["buildings"]}, batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
     lines += second.lines()
     stats = workspace_stats(ws, today=BATCH2_ISSUED + timedelta(days=30))
     rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
@@ -235,11 +246,13 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
 
     from parcelwatch.maps.view import geotiff_basemap, write_map
     from parcelwatch.pipeline import load_inputs
+    from parcelwatch.reference import context_layers
 
-    context_sources = {k: v for k, v in sample_sources(samples_dir, batch=2).items() if k in ("farmland", "pbf", "greenhouses", "buildings", "townships")}
+    # context from the registered layers; the buildings as surveyed for batch 2 win
+    context = context_layers(ws, rules=ws.rules)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        context = load_inputs(context_sources, rules=ws.rules).layers
+        context.update(load_inputs({"buildings": sample_sources(samples_dir, batch=2)["buildings"]}, rules=ws.rules).layers)
     map_path = write_map(
         ws, out_dir / "battle_map.html", today=MAP_DAY, now=_at(MAP_DAY, 8), context=context,
         basemap=geotiff_basemap(samples_dir / "imagery" / "after.tif"),

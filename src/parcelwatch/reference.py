@@ -63,6 +63,8 @@ __all__ = [
     "batch_references",
     "REFERENCE_PREFIX",
     "USED_COLUMNS",
+    "closed_problem_boxes",
+    "context_layers",
     "describe_versions",
     "extents_needed",
 ]
@@ -425,14 +427,15 @@ def load_batch_inputs(
     *,
     rules: Rules = DEFAULT_RULES,
     by_extent: bool = True,
-    extra_building_boxes: np.ndarray | None = None,
+    extra_building_boxes: np.ndarray | Callable[[CRS], np.ndarray] | None = None,
 ) -> Any:
     """The batch's layers: those in ``sources`` (the parcels, and any override), the other roles
     from the registered references (read by extent unless ``by_extent=False``).
 
     Returns :class:`parcelwatch.pipeline.Inputs`; each registered layer's report names its
     version as ``reference:<version id>`` (that is what a batch records). ``extra_building_boxes``
-    (working CRS) adds places whose buildings are needed too (closed problems, for rebounds).
+    (working CRS, or a function of the working CRS returning them) adds places whose buildings
+    are needed too (closed problems, for rebounds).
     """
     from parcelwatch.pipeline import Inputs, load_inputs
 
@@ -465,8 +468,9 @@ def load_batch_inputs(
         frames = {}
         if "buildings" in registered:
             boxes = _bounds(parcels)
-            if extra_building_boxes is not None and len(extra_building_boxes):
-                boxes = np.concatenate([boxes, extra_building_boxes])
+            extra = extra_building_boxes(inputs.working_crs) if callable(extra_building_boxes) else extra_building_boxes
+            if extra is not None and len(extra):
+                boxes = np.concatenate([boxes, extra])
             frames["buildings"] = read("buildings", boxes)
         need = extents_needed(parcels, frames.get("buildings", layers.get("buildings")), rules)
         rest = [r for r in registered if r != "buildings"]
@@ -477,8 +481,53 @@ def load_batch_inputs(
         rep = LayerReport(path=REFERENCE_PREFIX + v.version_id, layer="", role=role, feature_count=len(frames[role]))
         rep.notes.append(f"registered {v.year} version of {v.source} (sha256 {v.source_sha256[:12]}...)")
         reports[role] = rep
-    notes = [*inputs.notes, *(f"{r}: registered reference {v.version_id} ({v.year}), {len(frames[r])} of {v.features} features read" + (" by the batch's extents" if by_extent else "") for r, v in registered.items())]
+    used = ", ".join(f"{v.version_id} {len(frames[r])}/{v.features}" for r, v in registered.items())
+    notes = [*inputs.notes, f"registered reference layers (features read{' by the batch' + chr(39) + 's extents' if by_extent else ''} / stored): {used}"]
     return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes)
+
+
+def closed_problem_boxes(snapshot: Any, crs: CRS) -> np.ndarray:
+    """Bounding boxes (in ``crs``) of the closed (已销号) problems of a ledger snapshot and of
+    their parcels: where a re-check looks for rebuilt buildings."""
+    from parcelwatch.ledger.model import Status
+
+    closed = [p for p, r in snapshot.records.items() if r.status is Status.CLOSED]
+    if not closed:
+        return np.zeros((0, 4))
+    geoms = [snapshot.records[p].geometry for p in closed]
+    lp = snapshot.parcels
+    geoms += list(lp.geometry[lp["problem_id"].isin(closed)].values)
+    series = gpd.GeoSeries([g for g in geoms if g is not None], crs=crsmod.STORAGE_CRS)
+    return _bounds(gpd.GeoDataFrame(geometry=series.to_crs(crs)))
+
+
+CONTEXT_ROLES = ("townships", "farmland", "pbf", "greenhouses", "buildings")
+
+
+def context_layers(workspace: Any, *, rules: Rules = DEFAULT_RULES, margin_m: float = 200.0) -> dict[str, gpd.GeoDataFrame]:
+    """The battle map's context layers from the registered references: township boundaries
+    whole, farmland, 永农, greenhouses and buildings within ``margin_m`` of the ledger's problems
+    (a county's whole 三调 would not fit in a page). Empty when nothing is registered."""
+    path = Path(getattr(workspace, "path", workspace))
+    store = open_references(path)
+    active = store.active()
+    roles = [r for r in CONTEXT_ROLES if r in active]
+    if not roles:
+        return {}
+    out: dict[str, gpd.GeoDataFrame] = {}
+    if "townships" in roles:
+        out["townships"] = store.read("townships", columns=USED_COLUMNS["townships"])
+    near = [r for r in roles if r != "townships"]
+    if near:
+        from parcelwatch.ledger.workspace import _opened
+
+        with _opened(workspace) as w:
+            geoms = [r.geometry for r in w.store.records() if r.geometry is not None]
+        series = gpd.GeoSeries(geoms, crs=crsmod.STORAGE_CRS).to_crs(store.working_crs)
+        boxes = _bounds(gpd.GeoDataFrame(geometry=series)) + np.array([-margin_m, -margin_m, margin_m, margin_m])
+        for r in near:
+            out[r] = store.read(r, boxes, columns=USED_COLUMNS[r])
+    return out
 
 
 def _check_against_references(inputs: Any, registered: Mapping[str, ReferenceVersion], store: ReferenceStore) -> None:

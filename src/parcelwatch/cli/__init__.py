@@ -68,7 +68,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from parcelwatch.cli import classify, demo, export, imagery, inspect, ledger, rules, samples
+    from parcelwatch.cli import classify, demo, export, imagery, inspect, ledger, reference, rules, samples
     from parcelwatch.cli import map as map_module
 
     cli.add_command(inspect.inspect_cmd)
@@ -82,6 +82,7 @@ def _register() -> None:
     cli.add_command(ledger.ledger)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
+    cli.add_command(reference.reference)
 
 
 _register()

@@ -12,7 +12,13 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 
 @click.command("classify")
 @click.option("--parcels", required=True, help=f"卫片图斑 change parcels ({LAYER_HELP}).")
-@click.option("--farmland", required=True, help=f"三调 DLTB land-use patches ({LAYER_HELP}).")
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=False, exists=True),
+    help="Workspace whose registered reference layers (`reference add`) fill every layer not given here.",
+)
+@click.option("--farmland", help=f"三调 DLTB land-use patches ({LAYER_HELP}); required without --workspace.")
 @click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}).")
 @click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}).")
 @click.option("--buildings", help=f"building footprints with 用途/层数 ({LAYER_HELP}).")
@@ -22,12 +28,23 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 @click.option("--villages", help=f"village boundaries CJDCQ ({LAYER_HELP}).")
 @click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), help="County rules file (TOML).")
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage (layers parcels, findings, run_info).")
-def classify_cmd(out_path: str, rules_path: str | None, **sources: str | None) -> None:
+def classify_cmd(out_path: str, rules_path: str | None, workspace: str | None, **sources: str | None) -> None:
     """Find 大棚房 Class I/II/III and farmland-conversion candidates (疑似) in a batch."""
+    from pathlib import Path
+
     from parcelwatch.pipeline import classify_inputs, load_inputs, write_classification
 
-    rules = load_rules(rules_path)
-    inputs = load_inputs(sources, rules=rules)
+    if workspace is None:
+        if not sources.get("farmland"):
+            raise click.UsageError("Give --farmland FILE, or --workspace WS whose reference layers are registered (`parcelwatch reference add`).")
+        rules = load_rules(rules_path)
+        inputs = load_inputs(sources, rules=rules)
+    else:
+        from parcelwatch.reference import load_batch_inputs
+
+        ws_rules = Path(workspace) / "rules.toml"
+        rules = load_rules(rules_path or (ws_rules if ws_rules.exists() else None))
+        inputs = load_batch_inputs(workspace, sources, rules=rules)
     result = classify_inputs(inputs, rules=rules)
     write_classification(result, out_path, sources=inputs.reports)
     for note in inputs.notes + result.notes:

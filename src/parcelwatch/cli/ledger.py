@@ -161,7 +161,8 @@ def init_cmd(workspace: str, county_code: str, county_name: str, rules_path: str
             f"Workspace {ws.path}: ledger {ws.ledger_path.name}, rules {ws.rules_path.name} (county {ws.rules.county.code or '-'} {ws.rules.county.name})"
         )
         click.echo(
-            f"Next: parcelwatch check {ws.path} --batch NAME --parcels FILE --farmland FILE ..."
+            f"Next: parcelwatch reference add {ws.path} --farmland FILE --pbf FILE ... --year YEAR (once a year), "
+            f"then parcelwatch check {ws.path} --batch NAME --parcels FILE (per batch)"
         )
 
 
@@ -178,9 +179,12 @@ def init_cmd(workspace: str, county_code: str, county_name: str, rules_path: str
     help="Date the batch was issued (下发); the verification due date follows the 月清 rule. Default: today.",
 )
 @click.option("--parcels", required=True, help=f"卫片图斑 change parcels ({LAYER_HELP}).")
-@click.option("--farmland", help=f"三调 DLTB land-use patches ({LAYER_HELP}).")
-@click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}).")
-@click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}).")
+@click.option(
+    "--farmland",
+    help=f"三调 DLTB land-use patches ({LAYER_HELP}); default: the layer registered with `reference add`.",
+)
+@click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}); default: the registered one.")
+@click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}); default: the registered one.")
 @click.option(
     "--buildings",
     help=f"building footprints with 用途/层数 ({LAYER_HELP}); also checked for rebounds on closed problems.",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-LAYER_HELP = "context layer (file or file:LAYER), drawn off by default"
+LAYER_HELP = "context layer (file or file:LAYER) instead of the registered one; drawn off by default"
 
 
 @click.command("map")
@@ -29,9 +29,14 @@ def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, ti
     from parcelwatch.maps.view import parse_basemap, write_map
     from parcelwatch.pipeline import load_inputs
 
+    from parcelwatch.reference import context_layers
+
     w = open_workspace(ws)
     sources = {("townships" if k == "townships_layer" else k): v for k, v in layers.items() if v}
-    context = load_inputs(sources, rules=w.rules).layers if sources else None
+    # the registered reference layers around the problems; layers given here win
+    context = context_layers(w, rules=w.rules)
+    if sources:
+        context.update(load_inputs(sources, rules=w.rules).layers)
     day = today.date() if today else datetime.now().astimezone().date()
     at_view = w.rules.map.tianditu_key_at_view if tianditu_key_at_view is None else tianditu_key_at_view
     key = w.rules.map.tianditu_key if tianditu_key is None else tianditu_key

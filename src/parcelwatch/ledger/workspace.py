@@ -270,13 +270,22 @@ def check_batch(
     townships, villages) to files (``file`` or ``file:LAYER`` or a LayerSource). All changes are
     applied in one transaction; checking the same batch again changes nothing.
     """
-    from parcelwatch.pipeline import classify_inputs, load_inputs
+    from parcelwatch.pipeline import classify_inputs
+    from parcelwatch.reference import closed_problem_boxes, load_batch_inputs
 
     if "parcels" not in sources or sources["parcels"] is None:
         raise InputError("check_batch needs the batch's parcels layer (--parcels).")
     with _opened(ws) as w:
         rules = w.rules
-        inputs = load_inputs({k: v for k, v in sources.items() if v is not None}, rules=rules)
+        # layers given here win; the other roles come from the registered reference layers,
+        # read by the extents of the batch's parcels (and of closed problems, for rebounds)
+        closed_at_start = w.store.snapshot()
+        inputs = load_batch_inputs(
+            w.path,
+            sources,
+            rules=rules,
+            extra_building_boxes=lambda crs: closed_problem_boxes(closed_at_start, crs),
+        )
         result = classify_inputs(inputs, rules=rules)
         for attempt in (1, 2):
             try:
