@@ -68,7 +68,17 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
-    from parcelwatch.cli import classify, demo, export, imagery, inspect, ledger, reference, rules, samples
+    from parcelwatch.cli import (
+        classify,
+        demo,
+        export,
+        imagery,
+        inspect,
+        ledger,
+        reference,
+        rules,
+        samples,
+    )
     from parcelwatch.cli import map as map_module
 
     cli.add_command(inspect.inspect_cmd)

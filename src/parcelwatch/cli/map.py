@@ -28,7 +28,6 @@ def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, ti
     from parcelwatch.ledger import open_workspace
     from parcelwatch.maps.view import parse_basemap, write_map
     from parcelwatch.pipeline import load_inputs
-
     from parcelwatch.reference import context_layers
 
     w = open_workspace(ws)

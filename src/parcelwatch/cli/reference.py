@@ -22,8 +22,14 @@ def reference() -> None:
 @click.option("--parks", help=f"agricultural parks ({LAYER_HELP}).")
 @click.option("--townships", help=f"township boundaries XZQ ({LAYER_HELP}).")
 @click.option("--villages", help=f"village boundaries CJDCQ ({LAYER_HELP}).")
-@click.option("--year", type=int, help="The data's year (default: this year). A newer year replaces an older one.")
-@click.option("--user", help="Who registers them (default: [ledger] default_user, else the OS user).")
+@click.option(
+    "--year",
+    type=int,
+    help="The data's year (default: this year). A newer year replaces an older one.",
+)
+@click.option(
+    "--user", help="Who registers them (default: [ledger] default_user, else the OS user)."
+)
 def add_cmd(workspace: str, year: int | None, user: str | None, **sources: str | None) -> None:
     """Load, validate and store reference layers once; `check` then reads what each batch touches."""
     from parcelwatch.cli.ledger import _now, _user
@@ -35,7 +41,14 @@ def add_cmd(workspace: str, year: int | None, user: str | None, **sources: str |
         raise click.UsageError("Give at least one layer, e.g. --farmland 三调.gpkg:DLTB.")
     now = _now()
     with open_workspace(workspace) as ws:
-        outcomes = add_references(ws.path, given, year=year or now.year, now=now, user=_user(user, ws.rules), rules=ws.rules)
+        outcomes = add_references(
+            ws.path,
+            given,
+            year=year or now.year,
+            now=now,
+            user=_user(user, ws.rules),
+            rules=ws.rules,
+        )
     for o in outcomes:
         click.echo(o.line())
     click.echo(f"Next: parcelwatch check {workspace} --batch NAME --parcels FILE")
@@ -43,7 +56,12 @@ def add_cmd(workspace: str, year: int | None, user: str | None, **sources: str |
 
 @reference.command("list")
 @click.argument("workspace", type=click.Path(file_okay=False))
-@click.option("--all", "all_versions", is_flag=True, help="Also the replaced versions (their provenance is kept).")
+@click.option(
+    "--all",
+    "all_versions",
+    is_flag=True,
+    help="Also the replaced versions (their provenance is kept).",
+)
 def list_cmd(workspace: str, all_versions: bool) -> None:
     """The registered reference layers with their provenance."""
     from parcelwatch.ledger.workspace import open_workspace
