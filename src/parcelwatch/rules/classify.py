@@ -31,7 +31,14 @@ from parcelwatch.rules.catalog import (
     CLASS_ORDER,
     use_category,
 )
-from parcelwatch.rules.overlay import id_rank, max_by, overlap_pairs, sum_by
+from parcelwatch.rules.overlay import (
+    id_rank,
+    identical_in,
+    max_by,
+    overlap_pairs,
+    pairs_via_identical,
+    sum_by,
+)
 from parcelwatch.units import m2_to_mu
 
 __all__ = ["Classification", "classify"]
@@ -143,8 +150,10 @@ def classify(
         F, ratio, p_farm = np.zeros(0, dtype=object), np.ones(0), np.full(n_p, np.nan)
         notes.append("no farmland layer: 耕地 areas are unknown")
     Q = _geoms(pbf)
+    # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
+    q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
     if pbf is not None:
-        pq, _ = overlap_pairs(P, Q, crs, left_area_m2=p_area)
+        pq = pairs_via_identical(P, Q, q_twin, pf, crs, left_area_m2=p_area) if farmland is not None else overlap_pairs(P, Q, crs, left_area_m2=p_area)[0]
         p_pbf = sum_by(pq.left, pq.area_m2, n_p)
     else:
         p_pbf = np.full(n_p, np.nan)
@@ -187,7 +196,7 @@ def classify(
     b_area = b_all_area[cand]
     pos_of = np.full(len(B_all), -1, dtype=np.int64)
     pos_of[cand] = np.arange(len(cand))
-    m = _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs)
+    m = _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs, q_twin)
 
     # --- rules
     fired: list[tuple[str, np.ndarray]] = []
@@ -228,7 +237,7 @@ def classify(
     return Classification(out, findings, m, skipped, notes, rules.digest())
 
 
-def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs, q_twin=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """One row per candidate building: areas on farmland/永农/greenhouses/parks/approvals."""
     n = len(B)
     g, gh = rules.geometry, rules.greenhouse
@@ -247,7 +256,10 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
     bf, _ = overlap_pairs(B, F, crs, left_area_m2=b_area)
     m["farmland_gross_m2"] = sum_by(bf.left, bf.area_m2, n)
     m["farmland_m2"] = sum_by(bf.left, bf.area_m2 * ratio[bf.right], n)
-    bq, _ = overlap_pairs(B, Q, crs, left_area_m2=b_area)
+    if q_twin is not None and len(F):
+        bq = pairs_via_identical(B, Q, q_twin, bf, crs, left_area_m2=b_area)
+    else:
+        bq, _ = overlap_pairs(B, Q, crs, left_area_m2=b_area)
     m["pbf_m2"] = sum_by(bq.left, bq.area_m2, n)
     occupied = np.maximum(m["farmland_gross_m2"].to_numpy(), m["pbf_m2"].to_numpy())
     m["on_farmland"] = (occupied >= g.min_overlap_m2) & (occupied >= g.min_overlap_share * b_area)
@@ -347,7 +359,7 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     f["document"] = np.where(f["rule_id"] == APPROVAL_RULE_ID, np.where(legal, mm["legal_id"], mm["temporary_id"]), np.where(f["rule_id"] == "class1.filed_facility_land_changed", mm["facility_id"], None))
     zh, en = [], []
     for rule_id, mrow_fid, use, area, storeys, farm, pbf_m2, gshare, gid, gdist, in_park, park, fac_id, leg_s, tmp_s, leg_id, tmp_id in zip(
-        f["rule_id"], mm["building_id"], mm["use"], mm["area_m2"], mm["storeys"], mm["farmland_m2"], mm["pbf_m2"], mm["greenhouse_share"], mm["greenhouse_id"], mm["greenhouse_distance_m"], mm["in_park"], mm["park_id"], mm["facility_id"], mm["legal_share"], mm["temporary_share"], mm["legal_id"], mm["temporary_id"], strict=True
+        *(c.tolist() for c in (f["rule_id"], mm["building_id"], mm["use"], mm["area_m2"], mm["storeys"], mm["farmland_m2"], mm["pbf_m2"], mm["greenhouse_share"], mm["greenhouse_id"], mm["greenhouse_distance_m"], mm["in_park"], mm["park_id"], mm["facility_id"], mm["legal_share"], mm["temporary_share"], mm["legal_id"], mm["temporary_id"])), strict=True  # lists: iterating Arrow-backed columns is slow
     ):
         use_zh, use_en = _fmt_use(use)
         if gshare >= rules.greenhouse.inside_share:
@@ -394,7 +406,7 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     classes: list[list[str]] = [[] for _ in range(n_p)]
     reasons: list[list[str]] = [[] for _ in range(n_p)]
     reasons_en: list[list[str]] = [[] for _ in range(n_p)]
-    for pid, cls, rz, re_ in zip(findings["parcel_id"], findings["problem_class"], findings["reason"], findings["reason_en"], strict=True):
+    for pid, cls, rz, re_ in zip(*(findings[c].tolist() for c in ("parcel_id", "problem_class", "reason", "reason_en")), strict=True):
         i = pid_pos[pid]
         if cls in order and cls not in classes[i]:
             classes[i].append(cls)

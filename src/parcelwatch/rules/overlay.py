@@ -18,7 +18,7 @@ from pyproj import CRS
 
 from parcelwatch.crs import ellipsoidal_area_m2
 
-__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "id_rank", "largest_share", "THREADS"]
+__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "id_rank", "largest_share", "identical_in", "pairs_via_identical", "THREADS"]
 
 
 def id_rank(ids: np.ndarray) -> np.ndarray:
@@ -127,6 +127,62 @@ def overlap_pairs(
     keep = (area > 0) & (area >= min_area_m2)
     pairs = Pairs(li[keep], ri[keep], area[keep])
     return pairs, (pieces[keep] if pieces is not None else None)
+
+
+def identical_in(geoms: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """For each geometry, the position of an identical one (same vertices in the same order) in
+    ``other``, or -1. Candidates share their bounding box exactly; ``equals_exact`` with zero
+    tolerance confirms them. (永久基本农田 patches are usually 三调 patches as they are.)"""
+    geoms = np.asarray(geoms, dtype=object)
+    other = np.asarray(other, dtype=object)
+    out = np.full(len(geoms), -1, dtype=np.int64)
+    if len(geoms) == 0 or len(other) == 0:
+        return out
+    keys = np.concatenate([shapely.bounds(other), shapely.bounds(geoms)])
+    src = np.r_[np.zeros(len(other), dtype=np.int8), np.ones(len(geoms), dtype=np.int8)]
+    pos = np.r_[np.arange(len(other)), np.arange(len(geoms))]
+    order = np.lexsort((src, keys[:, 3], keys[:, 2], keys[:, 1], keys[:, 0]))
+    k = keys[order]
+    start = np.r_[True, ~np.all(k[1:] == k[:-1], axis=1)]
+    first = order[np.flatnonzero(start)[np.cumsum(start) - 1]]  # first member of each one's group
+    mine = src[order] == 1
+    cand = mine & (src[first] == 0) & np.all(np.isfinite(k), axis=1)
+    g, o = pos[order][cand], pos[first][cand]
+    ok = shapely.equals_exact(geoms[g], other[o], tolerance=0.0)
+    out[g[ok]] = o[ok]
+    return out
+
+
+def pairs_via_identical(
+    left: np.ndarray,
+    right: np.ndarray,
+    twin: np.ndarray,
+    known: Pairs,
+    crs: CRS,
+    *,
+    left_area_m2: np.ndarray | None = None,
+) -> Pairs:
+    """``overlap_pairs(left, right)`` (with ``min_area_m2=0``) when ``right[j]`` is identical to
+    the geometry at position ``twin[j]`` (>= 0) of a layer whose pairs with ``left`` are ``known``
+    (also with ``min_area_m2=0``): those pairs are reused, no intersection is computed again, and
+    the result equals the direct one bit for bit (same pieces, same order of pairs)."""
+    right = np.asarray(right, dtype=object)
+    has = twin >= 0
+    rest = np.flatnonzero(~has)
+    rp, _ = overlap_pairs(left, right[rest], crs, left_area_m2=left_area_m2)
+    js = np.flatnonzero(has)
+    fs = twin[js]
+    o = np.argsort(fs, kind="stable")
+    js, fs = js[o], fs[o]
+    lo = np.searchsorted(fs, known.right, side="left")
+    counts = np.searchsorted(fs, known.right, side="right") - lo
+    rep = np.repeat(np.arange(len(known)), counts)
+    offs = np.arange(len(rep)) - np.repeat(np.cumsum(counts) - counts, counts)
+    li = np.r_[rp.left, known.left[rep]].astype(np.int64)
+    ri = np.r_[rest[rp.right], js[lo[rep] + offs]].astype(np.int64)
+    area = np.r_[rp.area_m2, known.area_m2[rep]]
+    order = np.lexsort((ri, li))
+    return Pairs(li[order], ri[order], area[order])
 
 
 def sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
