@@ -69,7 +69,16 @@ __all__ = [
     "extents_needed",
 ]
 
-REFERENCE_ROLES = ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
+REFERENCE_ROLES = (
+    "farmland",
+    "pbf",
+    "greenhouses",
+    "buildings",
+    "approvals",
+    "parks",
+    "townships",
+    "villages",
+)
 REFERENCE_DIR = "reference"
 CATALOG_FILE = "catalog.json"
 REFERENCE_PREFIX = "reference:"
@@ -106,7 +115,7 @@ class ReferenceVersion:
     source_layer: str
     source_size: int
     source_sha256: str
-    load_key: str  # source hash + layer + overrides + rules digest: equal keys load equal data
+    load_key: str  # source hash + layer + overrides + the rules the loader reads: equal keys load equal data
     loaded_at: str
     loaded_by: str
     features: int
@@ -207,7 +216,12 @@ class ReferenceStore:
             ) from exc
 
     def _write_catalog(self, zone: int, versions: Sequence[ReferenceVersion]) -> None:
-        data = {"format": _FORMAT, "zone": zone, "crs": f"EPSG:{crsmod.working_crs(zone).to_epsg()}", "versions": [asdict(v) for v in versions]}
+        data = {
+            "format": _FORMAT,
+            "zone": zone,
+            "crs": f"EPSG:{crsmod.working_crs(zone).to_epsg()}",
+            "versions": [asdict(v) for v in versions],
+        }
         text = json.dumps(data, ensure_ascii=False, indent=1)
         fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".json", dir=self.dir)
         try:
@@ -227,7 +241,9 @@ class ReferenceStore:
     @property
     def working_crs(self) -> CRS:
         if self.zone is None:
-            raise ReferenceStoreError(f"No reference layers are registered in {self.workspace}. Register them with `parcelwatch reference add {self.workspace} --farmland FILE ...`.")
+            raise ReferenceStoreError(
+                f"No reference layers are registered in {self.workspace}. Register them with `parcelwatch reference add {self.workspace} --farmland FILE ...`."
+            )
         return crsmod.working_crs(self.zone)
 
     def active(self) -> dict[str, ReferenceVersion]:
@@ -265,7 +281,9 @@ class ReferenceStore:
         except (OSError, pa.ArrowException) as exc:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
 
-    def read(self, role: str, boxes: np.ndarray | None = None, *, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+    def read(
+        self, role: str, boxes: np.ndarray | None = None, *, columns: Sequence[str] | None = None
+    ) -> gpd.GeoDataFrame:
         """The active version of ``role`` in the working CRS; with ``boxes`` ((n, 4) xmin, ymin,
         xmax, ymax in the working CRS) only the features whose bounding box meets one of them
         (a cell of :func:`_boxes_meet` beyond at most); with ``columns`` only those attributes."""
@@ -273,16 +291,26 @@ class ReferenceStore:
 
         v = self.active().get(role)
         if v is None:
-            raise ReferenceStoreError(f"No {role} layer is registered in {self.workspace}. Register it with `parcelwatch reference add {self.workspace} {_OPTION[role]} FILE --year YEAR`.")
+            raise ReferenceStoreError(
+                f"No {role} layer is registered in {self.workspace}. Register it with `parcelwatch reference add {self.workspace} {_OPTION[role]} FILE --year YEAR`."
+            )
         pf = self._open(v)
         names = pf.schema_arrow.names
-        cols = None if columns is None else [c for c in names if c in set(columns) | {"geometry", "bbox"}]
+        cols = (
+            None
+            if columns is None
+            else [c for c in names if c in set(columns) | {"geometry", "bbox"}]
+        )
         try:
             if boxes is None:
                 table = pf.read(columns=cols, use_threads=True)
             else:
                 groups = _row_groups_meeting(pf, boxes)
-                table = pf.read_row_groups(groups, columns=cols, use_threads=True) if groups else pf.schema_arrow.empty_table()
+                table = (
+                    pf.read_row_groups(groups, columns=cols, use_threads=True)
+                    if groups
+                    else pf.schema_arrow.empty_table()
+                )
                 if cols is not None:
                     table = table.select(cols)
                 if table.num_rows:
@@ -361,7 +389,14 @@ def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = 25.0)
     tx1 = np.clip((t[:, 2] - x0) // cell, -1, nx - 1).astype(np.int64)
     ty0 = np.clip((t[:, 1] - y0) // cell, 0, ny - 1).astype(np.int64)
     ty1 = np.clip((t[:, 3] - y0) // cell, -1, ny - 1).astype(np.int64)
-    inside = (t[:, 2] >= x0) & (t[:, 0] <= x1) & (t[:, 3] >= y0) & (t[:, 1] <= y1) & (tx1 >= tx0) & (ty1 >= ty0)
+    inside = (
+        (t[:, 2] >= x0)
+        & (t[:, 0] <= x1)
+        & (t[:, 3] >= y0)
+        & (t[:, 1] <= y1)
+        & (tx1 >= tx0)
+        & (ty1 >= ty0)
+    )
     count = sat[ty1 + 1, tx1 + 1] - sat[ty0, tx1 + 1] - sat[ty1 + 1, tx0] + sat[ty0, tx0]
     out[~out] = inside & (count > 0)
     return out
@@ -369,7 +404,9 @@ def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = 25.0)
 
 def _rows_meeting(table: Any, boxes: np.ndarray) -> np.ndarray:
     bbox = table.column("bbox").combine_chunks()
-    rows = np.column_stack([bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")])
+    rows = np.column_stack(
+        [bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")]
+    )
     return _boxes_meet(rows, boxes)
 
 
@@ -383,11 +420,15 @@ def _to_frame(table: Any, crs: CRS) -> gpd.GeoDataFrame:
     if n > 20_000 and THREADS > 1:
         step = -(-n // THREADS)
         with ThreadPoolExecutor(THREADS) as pool:
-            geoms = np.concatenate(list(pool.map(shapely.from_wkb, [wkb[i : i + step] for i in range(0, n, step)])))
+            geoms = np.concatenate(
+                list(pool.map(shapely.from_wkb, [wkb[i : i + step] for i in range(0, n, step)]))
+            )
     else:
         geoms = shapely.from_wkb(wkb) if n else np.zeros(0, dtype=object)
     frame.index = pd.RangeIndex(n)
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=crs), crs=crs)
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=crs), crs=crs
+    )
 
 
 def _bounds(frame: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -397,7 +438,9 @@ def _bounds(frame: gpd.GeoDataFrame | None) -> np.ndarray:
     return b[np.all(np.isfinite(b), axis=1)]
 
 
-def extents_needed(parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, rules: Rules) -> dict[str, np.ndarray]:
+def extents_needed(
+    parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame | None, rules: Rules
+) -> dict[str, np.ndarray]:
     """Per role, the boxes whose features the classification of ``parcels`` can use.
 
     Parcels meet farmland, 永农, greenhouses, buildings, approvals and townships/villages; the
@@ -468,7 +511,11 @@ def load_batch_inputs(
         frames = {}
         if "buildings" in registered:
             boxes = _bounds(parcels)
-            extra = extra_building_boxes(inputs.working_crs) if callable(extra_building_boxes) else extra_building_boxes
+            extra = (
+                extra_building_boxes(inputs.working_crs)
+                if callable(extra_building_boxes)
+                else extra_building_boxes
+            )
             if extra is not None and len(extra):
                 boxes = np.concatenate([boxes, extra])
             frames["buildings"] = read("buildings", boxes)
@@ -478,11 +525,21 @@ def load_batch_inputs(
             frames.update(zip(rest, pool.map(lambda r: read(r, need[r]), rest), strict=True))
     for role, v in registered.items():
         layers[role] = frames[role]
-        rep = LayerReport(path=REFERENCE_PREFIX + v.version_id, layer="", role=role, feature_count=len(frames[role]))
-        rep.notes.append(f"registered {v.year} version of {v.source} (sha256 {v.source_sha256[:12]}...)")
+        rep = LayerReport(
+            path=REFERENCE_PREFIX + v.version_id,
+            layer="",
+            role=role,
+            feature_count=len(frames[role]),
+        )
+        rep.notes.append(
+            f"registered {v.year} version of {v.source} (sha256 {v.source_sha256[:12]}...)"
+        )
         reports[role] = rep
     used = ", ".join(f"{v.version_id} {len(frames[r])}/{v.features}" for r, v in registered.items())
-    notes = [*inputs.notes, f"registered reference layers (features read{' by the batch' + chr(39) + 's extents' if by_extent else ''} / stored): {used}"]
+    notes = [
+        *inputs.notes,
+        f"registered reference layers (features read{' by the batch' + chr(39) + 's extents' if by_extent else ''} / stored): {used}",
+    ]
     return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes)
 
 
@@ -504,7 +561,9 @@ def closed_problem_boxes(snapshot: Any, crs: CRS) -> np.ndarray:
 CONTEXT_ROLES = ("townships", "farmland", "pbf", "greenhouses", "buildings")
 
 
-def context_layers(workspace: Any, *, rules: Rules = DEFAULT_RULES, margin_m: float = 200.0) -> dict[str, gpd.GeoDataFrame]:
+def context_layers(
+    workspace: Any, *, rules: Rules = DEFAULT_RULES, margin_m: float = 200.0
+) -> dict[str, gpd.GeoDataFrame]:
     """The battle map's context layers from the registered references: township boundaries
     whole, farmland, 永农, greenhouses and buildings within ``margin_m`` of the ledger's problems
     (a county's whole 三调 would not fit in a page). Empty when nothing is registered."""
@@ -524,13 +583,17 @@ def context_layers(workspace: Any, *, rules: Rules = DEFAULT_RULES, margin_m: fl
         with _opened(workspace) as w:
             geoms = [r.geometry for r in w.store.records() if r.geometry is not None]
         series = gpd.GeoSeries(geoms, crs=crsmod.STORAGE_CRS).to_crs(store.working_crs)
-        boxes = _bounds(gpd.GeoDataFrame(geometry=series)) + np.array([-margin_m, -margin_m, margin_m, margin_m])
+        boxes = _bounds(gpd.GeoDataFrame(geometry=series)) + np.array(
+            [-margin_m, -margin_m, margin_m, margin_m]
+        )
         for r in near:
             out[r] = store.read(r, boxes, columns=USED_COLUMNS[r])
     return out
 
 
-def _check_against_references(inputs: Any, registered: Mapping[str, ReferenceVersion], store: ReferenceStore) -> None:
+def _check_against_references(
+    inputs: Any, registered: Mapping[str, ReferenceVersion], store: ReferenceStore
+) -> None:
     """Refuse a batch that lies nowhere near the references: its declared CRS must be wrong."""
     boxes = [shapely.box(*v.bounds) for v in registered.values() if np.all(np.isfinite(v.bounds))]
     if not boxes:
@@ -542,7 +605,9 @@ def _check_against_references(inputs: Any, registered: Mapping[str, ReferenceVer
             continue
         box = shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
         if not box.intersects(cover):
-            lon0, lat0, lon1, lat1 = gpd.GeoSeries([box], crs=inputs.working_crs).to_crs(crsmod.STORAGE_CRS).total_bounds
+            lon0, lat0, lon1, lat1 = (
+                gpd.GeoSeries([box], crs=inputs.working_crs).to_crs(crsmod.STORAGE_CRS).total_bounds
+            )
             rep = inputs.reports[role]
             raise CRSError(
                 f"{rep.where} [{role}, declared {rep.crs}] lies at {lon0:.3f}-{lon1:.3f}E, {lat0:.3f}-{lat1:.3f}N, away from the "
@@ -551,7 +616,9 @@ def _check_against_references(inputs: Any, registered: Mapping[str, ReferenceVer
             )
 
 
-def batch_references(workspace: str | Path, sources: Mapping[str, str]) -> dict[str, ReferenceVersion | str]:
+def batch_references(
+    workspace: str | Path, sources: Mapping[str, str]
+) -> dict[str, ReferenceVersion | str]:
     """The reference versions a batch used, from its recorded ``sources`` (role -> where).
 
     Roles read from a file given on the command line map to that file's description (a str).
@@ -606,7 +673,7 @@ def add_references(
 
     ``sources`` maps roles (:data:`REFERENCE_ROLES`) to ``file``, ``file:LAYER`` or a
     :class:`parcelwatch.pipeline.LayerSource`. A layer already registered for ``year`` from the
-    same file (same sha256, layer, overrides and rules) is left as it is; a newer year, or the same
+    same file (same sha256, layer, overrides, field aliases and zone) is left as it is; a newer year, or the same
     year from a changed file, replaces the active version. An older year than the active one is
     refused. The catalog is replaced atomically after every file is written: a failure leaves the
     store as it was.
@@ -615,7 +682,9 @@ def add_references(
 
     unknown = [r for r in sources if r not in REFERENCE_ROLES]
     if unknown:
-        raise InputError(f"{', '.join(unknown)} cannot be registered as reference layers; roles: {', '.join(REFERENCE_ROLES)} (the batch's parcels are given to `check`).")
+        raise InputError(
+            f"{', '.join(unknown)} cannot be registered as reference layers; roles: {', '.join(REFERENCE_ROLES)} (the batch's parcels are given to `check`)."
+        )
     specs = {r: LayerSource.parse(s) for r, s in sources.items() if s is not None}
     if not specs:
         raise InputError("Nothing to register: give at least one layer, e.g. --farmland FILE.")
@@ -625,7 +694,6 @@ def add_references(
     store = open_references(ws)
     active = store.active()
     at = now.isoformat(timespec="seconds")
-    digest = rules.digest()
 
     # 1. provenance of each source, and what is already there
     todo: dict[str, tuple[Any, str, str, int]] = {}
@@ -640,7 +708,20 @@ def add_references(
             sha, size = hashed[src.path.resolve()]
         except OSError as exc:
             raise InputError(f"Cannot read {src.path}: {exc}.") from exc
-        key = hashlib.sha256(json.dumps([sha, src.layer, str(src.crs), src.encoding, src.gcj02, digest]).encode()).hexdigest()
+        key = hashlib.sha256(
+            json.dumps(
+                [
+                    sha,
+                    src.layer,
+                    str(src.crs),
+                    src.encoding,
+                    src.gcj02,
+                    {k: list(v) for k, v in rules.aliases(role).items()},
+                    rules.county.gk_zone,
+                ],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
         cur = active.get(role)
         if cur is not None and year < cur.year:
             raise InputError(
@@ -667,7 +748,9 @@ def add_references(
     try:
         store.dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ReferenceStoreError(f"Cannot create {store.dir}: {exc}. Check the workspace folder is writable.") from exc
+        raise ReferenceStoreError(
+            f"Cannot create {store.dir}: {exc}. Check the workspace folder is writable."
+        ) from exc
 
     # 3. write each layer beside its final name, then swap the catalog in one step
     versions = list(store.versions)
@@ -690,11 +773,26 @@ def add_references(
             written.append(tmp)
             b = frame.total_bounds if len(frame) else np.full(4, np.nan)
             v = ReferenceVersion(
-                version_id=vid, role=role, year=int(year), file=fname, file_size=fsize, file_sha256=fsha,
-                source_path=str(src.path.resolve()), source_layer=src.layer or rep.layer or "", source_size=size, source_sha256=sha,
-                load_key=key, loaded_at=at, loaded_by=user, features=len(frame), repaired=rep.repaired,
-                bounds=(float(b[0]), float(b[1]), float(b[2]), float(b[3])), declared_crs=rep.crs,
-                encoding=rep.encoding.describe() if rep.encoding else "", notes=tuple(rep.notes), warnings=tuple(rep.warnings),
+                version_id=vid,
+                role=role,
+                year=int(year),
+                file=fname,
+                file_size=fsize,
+                file_sha256=fsha,
+                source_path=str(src.path.resolve()),
+                source_layer=src.layer or rep.layer or "",
+                source_size=size,
+                source_sha256=sha,
+                load_key=key,
+                loaded_at=at,
+                loaded_by=user,
+                features=len(frame),
+                repaired=rep.repaired,
+                bounds=(float(b[0]), float(b[1]), float(b[2]), float(b[3])),
+                declared_crs=rep.crs,
+                encoding=rep.encoding.describe() if rep.encoding else "",
+                notes=tuple(rep.notes),
+                warnings=tuple(rep.warnings),
             )
             cur = active.get(role)
             if prior is not None and prior.action == "rebuilt":
@@ -702,19 +800,35 @@ def add_references(
                 outcomes[role] = AddOutcome(role, "rebuilt", v)
             else:
                 if cur is not None:
-                    versions = [replace(x, replaced_by=vid, replaced_at=at) if x.version_id == cur.version_id else x for x in versions]
+                    versions = [
+                        replace(x, replaced_by=vid, replaced_at=at)
+                        if x.version_id == cur.version_id
+                        else x
+                        for x in versions
+                    ]
                     removed.append(store.dir / cur.file)
                 versions.append(v)
-                outcomes[role] = AddOutcome(role, "replaced" if cur is not None else "added", v, cur)
+                outcomes[role] = AddOutcome(
+                    role, "replaced" if cur is not None else "added", v, cur
+                )
             if progress is not None:
                 progress(i + 1, len(todo))
+        known = {v.file for v in store.versions}
+        placed: list[Path] = []
         for tmp in written:
-            os.replace(tmp, store.dir / tmp.name[1:-4])
+            final = store.dir / tmp.name[1:-4]
+            os.replace(tmp, final)
+            placed.append(final)
         store._write_catalog(zone, versions)
     except OSError as exc:
         for tmp in written:
             tmp.unlink(missing_ok=True)
-        raise ReferenceStoreError(f"Cannot write the reference store {store.dir}: {exc}. Nothing was registered; check the disk space and that the folder is writable.") from exc
+        for final in locals().get("placed", []):
+            if final.name not in known:  # a new version's file the catalog never named
+                final.unlink(missing_ok=True)
+        raise ReferenceStoreError(
+            f"Cannot write the reference store {store.dir}: {exc}. Nothing was registered; check the disk space and that the folder is writable."
+        ) from exc
     # the replaced versions' data go; their provenance stays in the catalog
     for path in removed:
         try:
@@ -738,7 +852,13 @@ def _write_layer(frame: gpd.GeoDataFrame, path: Path) -> int:
     if len(frame):
         order = np.argsort(frame.geometry.hilbert_distance(), kind="stable")
         frame = frame.iloc[order].reset_index(drop=True)
-    frame.to_parquet(path, index=False, write_covering_bbox=True, row_group_size=ROW_GROUP_ROWS, schema_version="1.1.0")
+    frame.to_parquet(
+        path,
+        index=False,
+        write_covering_bbox=True,
+        row_group_size=ROW_GROUP_ROWS,
+        schema_version="1.1.0",
+    )
     return path.stat().st_size
 
 
@@ -746,12 +866,19 @@ def describe_versions(store: ReferenceStore, *, all_versions: bool = False) -> l
     """Text lines for ``reference list``."""
     rows = [v for v in store.versions if all_versions or v.active]
     if not rows:
-        return [f"No reference layers registered in {store.workspace}. Register them with `parcelwatch reference add {store.workspace} --farmland FILE ... --year YEAR`."]
-    out = [f"Reference layers of {store.workspace} (stored in EPSG:{store.working_crs.to_epsg()}, 3-degree Gauss-Kruger zone {store.zone}):"]
+        return [
+            f"No reference layers registered in {store.workspace}. Register them with `parcelwatch reference add {store.workspace} --farmland FILE ... --year YEAR`."
+        ]
+    out = [
+        f"Reference layers of {store.workspace} (stored in EPSG:{store.working_crs.to_epsg()}, 3-degree Gauss-Kruger zone {store.zone}):"
+    ]
     for v in sorted(rows, key=lambda v: (REFERENCE_ROLES.index(v.role), v.year, v.loaded_at)):
         state = "in use" if v.active else f"replaced by {v.replaced_by} on {v.replaced_at}"
-        out.append(f"  {v.role:<12} {v.version_id:<22} {v.year}  {v.features:>9} features ({v.repaired} repaired)  {state}")
+        out.append(
+            f"  {v.role:<12} {v.version_id:<22} {v.year}  {v.features:>9} features ({v.repaired} repaired)  {state}"
+        )
         out.append(f"      source {v.source}  {v.source_size:,} bytes  sha256 {v.source_sha256}")
-        out.append(f"      loaded {v.loaded_at} by {v.loaded_by}; CRS as delivered {v.declared_crs or '-'}; encoding {v.encoding or '-'}")
+        out.append(
+            f"      loaded {v.loaded_at} by {v.loaded_by}; CRS as delivered {v.declared_crs or '-'}; encoding {v.encoding or '-'}"
+        )
     return out
-
