@@ -756,6 +756,8 @@ def add_references(
     versions = list(store.versions)
     written: list[Path] = []
     removed: list[Path] = []
+    placed: list[Path] = []
+    known = {v.file for v in store.versions}
     try:
         for i, (role, (src, sha, key, size)) in enumerate(todo.items()):
             frame = inputs.layers[role]
@@ -813,8 +815,6 @@ def add_references(
                 )
             if progress is not None:
                 progress(i + 1, len(todo))
-        known = {v.file for v in store.versions}
-        placed: list[Path] = []
         for tmp in written:
             final = store.dir / tmp.name[1:-4]
             os.replace(tmp, final)
@@ -823,7 +823,7 @@ def add_references(
     except OSError as exc:
         for tmp in written:
             tmp.unlink(missing_ok=True)
-        for final in locals().get("placed", []):
+        for final in placed:
             if final.name not in known:  # a new version's file the catalog never named
                 final.unlink(missing_ok=True)
         raise ReferenceStoreError(
