@@ -323,3 +323,21 @@ def test_reference_commands_on_the_command_line(scene, tmp_path, capsys):
     assert main(["map", str(ws), "-o", str(tmp_path / "map.html"), "--today", "2026-03-10"]) == 0
     page = (tmp_path / "map.html").read_text(encoding="utf-8")
     assert '"farmland":{"style"' in page and '"buildings":{"style"' in page
+
+
+def test_buildings_on_the_command_line_widen_the_reads_only_near_the_parcels(scene, tmp_path):
+    """A newer buildings survey given to `check` wins; B3 (far from every parcel) adds no reads."""
+    ws = _ws(tmp_path)
+    registered = {k: v for k, v in scene["sources"].items() if k != "buildings"}
+    ref.add_references(ws.path, registered, year=2025, now=NOW, user="t")
+    given = {"parcels": scene["parcels"], "buildings": scene["sources"]["buildings"]}
+    by_extent = ref.load_batch_inputs(ws.path, given)
+    whole = load_inputs({**given, **registered})
+    assert len(by_extent.layers["buildings"]) == 3  # the given layer, whole
+    # farmland squares under B3 (1700-1740, 800-840) are not read
+    read = shapely.box(*by_extent.layers["farmland"].total_bounds)
+    assert not read.contains(box(1700, 800, 1740, 840))
+    pa_, fa = _frame(classify_inputs(by_extent))
+    pb_, fb = _frame(classify_inputs(whole))
+    pd.testing.assert_frame_equal(pa_[pb_.columns], pb_, check_exact=True)
+    pd.testing.assert_frame_equal(fa[fb.columns], fb, check_exact=True)

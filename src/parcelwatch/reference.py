@@ -519,7 +519,15 @@ def load_batch_inputs(
             if extra is not None and len(extra):
                 boxes = np.concatenate([boxes, extra])
             frames["buildings"] = read("buildings", boxes)
-        need = extents_needed(parcels, frames.get("buildings", layers.get("buildings")), rules)
+        on_parcels = frames.get("buildings")
+        if on_parcels is None and layers.get("buildings") is not None:
+            # buildings given on the command line: only those near the parcels widen the reads
+            given_b = layers["buildings"]
+            near = _boxes_meet(
+                shapely.bounds(np.asarray(given_b.geometry.values, dtype=object)), _bounds(parcels)
+            )
+            on_parcels = given_b[near]
+        need = extents_needed(parcels, on_parcels, rules)
         rest = [r for r in registered if r != "buildings"]
         with ThreadPoolExecutor(2) as pool:
             frames.update(zip(rest, pool.map(lambda r: read(r, need[r]), rest), strict=True))
@@ -536,10 +544,8 @@ def load_batch_inputs(
         )
         reports[role] = rep
     used = ", ".join(f"{v.version_id} {len(frames[r])}/{v.features}" for r, v in registered.items())
-    notes = [
-        *inputs.notes,
-        f"registered reference layers (features read{' by the batch' + chr(39) + 's extents' if by_extent else ''} / stored): {used}",
-    ]
+    how = "features read by the batch's extents / stored" if by_extent else "features read / stored"
+    notes = [*inputs.notes, f"registered reference layers ({how}): {used}"]
     return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes)
 
 
