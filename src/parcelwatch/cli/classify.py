@@ -29,7 +29,9 @@ def classify_cmd(out_path: str, rules_path: str | None, **sources: str | None) -
     rules = load_rules(rules_path)
     inputs = load_inputs(sources, rules=rules)
     result = classify_inputs(inputs, rules=rules)
-    write_classification(result, out_path, sources=inputs.reports)
+    write_classification(result, out_path, sources=inputs.reports, notices=inputs.notices)
+    for notice in inputs.notices:
+        click.echo(f"WARNING: {notice}", err=True)
     for note in inputs.notes + result.notes:
         click.echo(note)
     for rid, why in result.skipped:

@@ -194,6 +194,7 @@ def load_layer(
     gcj02: bool = False,
     allow_empty: bool = False,
     strict: bool = True,
+    warn: bool = True,
 ) -> LoadedLayer:
     """Read, map and validate one layer.
 
@@ -202,6 +203,11 @@ def load_layer(
     omitted it is recognised from the layer name and fields. ``crs`` is used only when the file
     has none (or to override a wrong one, with a warning). ``gcj02=True`` removes the 高德 GCJ-02
     offset. With ``strict=False`` problems are collected in the report instead of raised.
+
+    Data-quality notices are always returned as data (``report.warnings``). ``warn=True`` also
+    emits them as :class:`DataQualityWarning` for interactive use; code that loads layers on
+    threads passes ``warn=False`` and reads the report (warning filters are process-global, so
+    warnings raised on worker threads can be swallowed by another thread's filter).
     """
     path = _check_path(Path(path))
     if layer is None and path.suffix.lower() in _SINGLE_LAYER:
@@ -261,7 +267,7 @@ def load_layer(
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         report.errors.append("the layer has no geometry column; it is a table, not a map layer. Use a polygon layer.")
         report.error_kind = GeometryError
-        return _finish(frame, report, strict)
+        return _finish(frame, report, strict, warn)
 
     # 3b. coordinates GEOS cannot compute with; heights the 2D ledger does not keep
     frame = _check_coordinates(frame, report, columns, ROLES[role] if role else None, rules)
@@ -286,12 +292,13 @@ def load_layer(
     frame = _check_geometry(frame, report, ROLES[role] if role else None)
     if role is not None and len(frame):
         frame = _role_specifics(frame, ROLES[role], report, rules)
-    return _finish(frame, report, strict)
+    return _finish(frame, report, strict, warn)
 
 
-def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool) -> LoadedLayer:
-    for w in report.warnings:
-        warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
+def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool, warn: bool = True) -> LoadedLayer:
+    if warn:
+        for w in report.warnings:
+            warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
     if report.errors and strict:
         raise report.error_kind(
             format_problems(
