@@ -594,30 +594,38 @@ def stats_cmd(workspace: str, year: int | None, today: date | None) -> None:
     from parcelwatch.ledger.workspace import workspace_stats
 
     st = workspace_stats(workspace, today=today or _now().date(), year=year)
+    _echo_lines(stats_lines(st))
+
+
+def stats_lines(st: Any) -> list[str]:
+    """The text of ``ledger stats``: every figure from :mod:`parcelwatch.ledger.figures`, counts as
+    integers, areas in 亩 rounded half-up to 2 decimals."""
+    from parcelwatch.ledger.figures import FIGURE_LABELS, half_up, rate_text
+
     heads = [
         "数量",
-        "已认定违法",
-        "已销号",
+        FIGURE_LABELS["confirmed"],
+        FIGURE_LABELS["closed"],
+        FIGURE_LABELS["rectifying"],
         "逾期",
         "图斑(亩)",
-        "违法占用耕地(亩)",
-        "剩余未整改(亩)",
+        "违法占用耕地-已认定(亩)",
+        "疑似违法占用耕地-未认定(亩)",
+        "剩余未整改-已认定(亩)",
     ]
-    for title, table in (
-        ("按状态", st.by_status),
-        ("按类别", st.by_class),
-        ("按乡镇", st.by_township),
-    ):
-        click.echo(f"{title}:")
-        rows = [(name, *vals) for name, vals in zip(table.index, table.to_numpy().tolist(), strict=True)]
-        _echo_lines(["  " + line for line in _table([str(table.index.name), *heads], rows)])
-    rate = (
-        "无已认定违法问题"
-        if st.completion_rate is None
-        else f"{st.completion_rate:.1%}（{st.closed_confirmed}/{st.confirmed}）"
-    )
-    click.echo(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}")
-    click.echo(st.ratio_text())
+    cols = ["count", "confirmed", "closed", "rectifying", "overdue", "parcel_mu", "illegal_farmland_mu", "candidate_farmland_mu", "remaining_mu"]
+    lines: list[str] = []
+    for title, table in (("按状态", st.by_status), ("按类别", st.by_class), ("按乡镇", st.by_township)):
+        lines.append(f"{title}:")
+        rows = [
+            (name, *(int(table.at[name, c]) if not c.endswith("_mu") else f"{half_up(table.at[name, c]):.2f}" for c in cols))
+            for name in table.index
+        ]
+        lines += ["  " + line for line in _table([str(table.index.name), *heads], rows)]
+    rate = "—（无认定违法问题）" if st.completion_rate is None else f"{rate_text(st.completion_rate)}（{st.closed_confirmed}/{st.confirmed}）"
+    lines.append(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}（已销号的认定违法问题 ÷ 认定违法问题）")
+    lines.append(st.ratio_text())
+    return lines
 
 
 @ledger.command("transitions")

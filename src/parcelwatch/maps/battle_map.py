@@ -23,6 +23,7 @@ import shapely
 
 from parcelwatch import crs as crsmod
 from parcelwatch.errors import InputError
+from parcelwatch.labels import CLASS_LABELS, CLASS_ORDER, OVERDUE_STYLE, STATUS_EN, STATUS_STYLE
 from parcelwatch.maps.offline import assert_offline, leaflet_assets, own_asset
 
 __all__ = ["MAP_COLUMNS", "STATUS_STYLE", "Basemap", "build_map", "CONTEXT_STYLE"]
@@ -51,22 +52,8 @@ MAP_COLUMNS: dict[str, str] = {
     "chip_after": "后时相",
 }
 
-# Status colours: 未核查/合法/违法 follow a real county style file (DOMAIN §3.4); the rest are ours.
-STATUS_STYLE: dict[str, dict[str, Any]] = {
-    "未核查": {"color": "#FFFF00", "stroke": "#9a8a00", "visible": True},
-    "未整改": {"color": "#FF0000", "stroke": "#990000", "visible": True},
-    "整改中": {"color": "#FF8C00", "stroke": "#a35400", "visible": True},
-    "待验收": {"color": "#1E90FF", "stroke": "#0b4f8f", "visible": True},
-    "已销号": {"color": "#00A651", "stroke": "#006130", "visible": True},
-    "反弹": {"color": "#C000C0", "stroke": "#600060", "visible": True},
-    "退回": {"color": "#FF69B4", "stroke": "#a03a6c", "visible": True},
-    "一事一议": {"color": "#8B5A2B", "stroke": "#4a2e12", "visible": True},
-    "转日常执法": {"color": "#808080", "stroke": "#404040", "visible": True},
-    "合法": {"color": "#00CC33", "stroke": "#007a1f", "visible": False},
-    "其他": {"color": "#0000FF", "stroke": "#000080", "visible": False},
-}
-STATUS_EN = {"未核查": "not verified", "未整改": "illegal, not rectified", "整改中": "rectifying", "待验收": "awaiting acceptance", "已销号": "closed", "反弹": "rebound", "退回": "returned", "一事一议": "case-by-case", "转日常执法": "routine enforcement", "合法": "legal", "其他": "other"}
-CLASS_NAMES = {"I": "第一类", "II": "第二类", "III": "第三类", "conversion": "耕地非农化", "none": "其他/未分类"}
+# Status colours, English labels and class names: one source, parcelwatch.labels.
+CLASS_NAMES = {c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c]) for c in CLASS_ORDER if c != "non_dpf"}
 CONTEXT_STYLE: dict[str, dict[str, Any]] = {
     "townships": {"label": "乡镇界线", "color": "#333333", "weight": 2, "fill": False, "dashArray": "8 4", "visible": True},
     "farmland": {"label": "耕地", "color": "#c8a400", "weight": 0.5, "fill": True, "fillOpacity": 0.25, "visible": False},
