@@ -28,16 +28,28 @@ def bowtie_inputs(tmp_path_factory):
     """Two parcels, J2 a bowtie (self-intersecting: repaired with make_valid, one notice), on
     one 旱地 patch; a greenhouse layer given as well so that several layers load on threads."""
     d = tmp_path_factory.mktemp("notices")
-    bowtie = shapely.Polygon([(X0 + 300, Y0), (X0 + 400, Y0 + 100), (X0 + 400, Y0), (X0 + 300, Y0 + 100)])
+    bowtie = shapely.Polygon(
+        [(X0 + 300, Y0), (X0 + 400, Y0 + 100), (X0 + 400, Y0), (X0 + 300, Y0 + 100)]
+    )
     parcels = gpd.GeoDataFrame(
-        {"监测编号": ["J1", "J2"]}, geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100), bowtie], crs=4549
+        {"监测编号": ["J1", "J2"]},
+        geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100), bowtie],
+        crs=4549,
     )
     write_shapefile(parcels, d / "卫片图斑.shp")
-    farm = gpd.GeoDataFrame({"DLBM": ["0103"]}, geometry=[shapely.box(X0 - 50, Y0 - 50, X0 + 500, Y0 + 500)], crs=4549)
+    farm = gpd.GeoDataFrame(
+        {"DLBM": ["0103"]}, geometry=[shapely.box(X0 - 50, Y0 - 50, X0 + 500, Y0 + 500)], crs=4549
+    )
     pyogrio.write_dataframe(farm, d / "三调.gpkg", layer="DLTB")
-    gh = gpd.GeoDataFrame({"大棚编号": ["G1"]}, geometry=[shapely.box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)], crs=4549)
+    gh = gpd.GeoDataFrame(
+        {"大棚编号": ["G1"]}, geometry=[shapely.box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)], crs=4549
+    )
     pyogrio.write_dataframe(gh, d / "大棚.gpkg")
-    return {"parcels": d / "卫片图斑.shp", "farmland": f"{d / '三调.gpkg'}:DLTB", "greenhouses": d / "大棚.gpkg"}
+    return {
+        "parcels": d / "卫片图斑.shp",
+        "farmland": f"{d / '三调.gpkg'}:DLTB",
+        "greenhouses": d / "大棚.gpkg",
+    }
 
 
 def test_load_inputs_returns_the_notice_as_data_even_when_warnings_are_ignored(bowtie_inputs):
@@ -45,7 +57,9 @@ def test_load_inputs_returns_the_notice_as_data_even_when_warnings_are_ignored(b
         warnings.simplefilter("ignore")
         for _ in range(50):
             inputs = load_inputs(bowtie_inputs)
-            assert [n for n in inputs.notices if REPAIRED in n and "卫片图斑.shp" in n], inputs.notices
+            assert [n for n in inputs.notices if REPAIRED in n and "卫片图斑.shp" in n], (
+                inputs.notices
+            )
 
 
 def test_classify_prints_and_stores_the_notice_in_50_of_50_runs(bowtie_inputs, tmp_path):
@@ -60,7 +74,9 @@ def test_classify_prints_and_stores_the_notice_in_50_of_50_runs(bowtie_inputs, t
             res = runner.invoke(cli, [*args, "-o", str(out)])
         assert res.exit_code == 0, res.output
         info = pyogrio.read_dataframe(out, layer="run_info", read_geometry=False)
-        stored = [v for k, v in zip(info["key"], info["value"], strict=True) if k.startswith("notice:")]
+        stored = [
+            v for k, v in zip(info["key"], info["value"], strict=True) if k.startswith("notice:")
+        ]
         if REPAIRED in res.output and any(REPAIRED in v for v in stored):
             present += 1
     assert present == 50

@@ -215,8 +215,9 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
         second = check_batch(ws, sample_sources(samples_dir, batch=2), batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
     lines += second.lines()
     stats = workspace_stats(ws, today=BATCH2_ISSUED + timedelta(days=30))
-    rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
-    lines.append(f"整改完成率 {rate}；违法占用耕地面积比例：{stats.ratio_text()}")
+    from parcelwatch.ledger.figures import rate_text
+
+    lines.append(f"整改完成率 {rate_text(stats.completion_rate)}（{stats.closed_confirmed}/{stats.confirmed}）；违法占用耕地面积比例：{stats.ratio_text()}")
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
 
     # imagery evidence (before the map, so that the popups carry the before/after chips)

@@ -17,8 +17,8 @@ from typing import Any
 import geopandas as gpd
 
 from parcelwatch.crs import STORAGE_CRS
+from parcelwatch.ledger.figures import half_up, mu_value
 from parcelwatch.ledger.model import ProblemRecord, class_label, is_overdue
-from parcelwatch.units import m2_to_mu
 
 __all__ = ["ExportField", "EXPORT_FIELDS", "FIELD_BY_KEY", "problem_table", "record_values"]
 
@@ -88,11 +88,12 @@ assert len({f.code for f in EXPORT_FIELDS}) == len(EXPORT_FIELDS)
 
 
 def _mu(m2: float | None) -> float | None:
-    return None if m2 is None else round(float(m2_to_mu(m2)), 2)
+    """亩, rounded half-up to 2 decimals (one rounding rule: parcelwatch.ledger.figures)."""
+    return mu_value(m2)
 
 
 def _m2(m2: float | None) -> float | None:
-    return None if m2 is None else round(float(m2), 2)
+    return None if m2 is None else float(half_up(float(m2)))
 
 
 def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:

@@ -183,21 +183,29 @@ def figure_rows_from_view(view: pd.DataFrame) -> pd.DataFrame:
     n = len(view)
 
     def col(name: str, default: Any) -> pd.Series:
-        return view[name] if name in view else pd.Series([default] * n, index=view.index, dtype=object)
+        return (
+            view[name] if name in view else pd.Series([default] * n, index=view.index, dtype=object)
+        )
 
     judgement = col("judgement", None).fillna("").astype(str)
     status = view["status"].astype(str)
     confirmed = judgement == "违法"
     conf_cls = col("confirmed_class", None)
     cand_cls = col("candidate_class", "none")
-    keys = [_class_key(a if isinstance(a, str) else None, b if isinstance(b, str) else None) for a, b in zip(conf_cls, cand_cls, strict=True)]
+    keys = [
+        _class_key(a if isinstance(a, str) else None, b if isinstance(b, str) else None)
+        for a, b in zip(conf_cls, cand_cls, strict=True)
+    ]
     if "parcel_area_m2" in view:
         parcel = view["parcel_area_m2"].astype(float).fillna(0.0)
     else:
         parcel = col("parcel_area_mu", 0.0).astype(float).fillna(0.0) * (10000 / 15)
     rows = pd.DataFrame(
         {
-            "township": col("township_name", "").fillna("").replace("", UNKNOWN_TOWNSHIP).astype(str),
+            "township": col("township_name", "")
+            .fillna("")
+            .replace("", UNKNOWN_TOWNSHIP)
+            .astype(str),
             "status": status,
             "class": [_class_label(c, k) for c, k in keys],
             "confirmed": confirmed,
@@ -208,7 +216,10 @@ def figure_rows_from_view(view: pd.DataFrame) -> pd.DataFrame:
             "year": col("year", 0).fillna(0).astype(int),
             "parcel_m2": parcel,
             "illegal_m2": col("illegal_m2", 0.0).astype(float).fillna(0.0),
-            "remaining_m2": col("remaining_m2", 0.0).astype(float).fillna(0.0).where(confirmed, 0.0),
+            "remaining_m2": col("remaining_m2", 0.0)
+            .astype(float)
+            .fillna(0.0)
+            .where(confirmed, 0.0),
         }
     )
     return rows.reset_index(drop=True)
@@ -276,7 +287,9 @@ def figures(rows: pd.DataFrame, name: str = "合计") -> Figures:
 def _order(key: str, names: Iterable[str]) -> list[str]:
     names = list(dict.fromkeys(names))
     if key == "status":
-        return [s for s in STATUS_ORDER if s in names] + sorted(n for n in names if n not in STATUS_ORDER)
+        return [s for s in STATUS_ORDER if s in names] + sorted(
+            n for n in names if n not in STATUS_ORDER
+        )
     if key == "class":
         return sorted(names, key=class_sort_key)
     known = sorted(n for n in names if n != UNKNOWN_TOWNSHIP)
@@ -301,7 +314,11 @@ def map_figures(rows: pd.DataFrame) -> dict[str, Any]:
         }
 
     towns = figures_by(rows, "township")
-    out: dict[str, Any] = {"county": scope(rows, "合计"), "townships": [t.display() for t in towns], "scopes": {}}
+    out: dict[str, Any] = {
+        "county": scope(rows, "合计"),
+        "townships": [t.display() for t in towns],
+        "scopes": {},
+    }
     for t in towns:
         out["scopes"][t.name] = scope(rows[rows["township"] == t.name], t.name)
     out["definition"] = COMPLETION_RATE_DEFINITION

@@ -24,6 +24,7 @@ import shapely
 from parcelwatch import crs as crsmod
 from parcelwatch.errors import InputError
 from parcelwatch.labels import CLASS_LABELS, CLASS_ORDER, OVERDUE_STYLE, STATUS_EN, STATUS_STYLE
+from parcelwatch.ledger.figures import figure_rows_from_view, map_figures
 from parcelwatch.maps.offline import assert_offline, leaflet_assets, own_asset
 
 __all__ = ["MAP_COLUMNS", "STATUS_STYLE", "Basemap", "build_map", "CONTEXT_STYLE"]
@@ -52,6 +53,7 @@ MAP_COLUMNS: dict[str, str] = {
     "chip_after": "后时相",
 }
 
+FARMLAND_CODES = ("0101", "0102", "0103")  # 耕地: 水田, 水浇地, 旱地 (DOMAIN §4.1)
 # Status colours, English labels and class names: one source, parcelwatch.labels.
 CLASS_NAMES = {c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c]) for c in CLASS_ORDER if c != "non_dpf"}
 CONTEXT_STYLE: dict[str, dict[str, Any]] = {
@@ -183,8 +185,15 @@ def build_map(
     basemap: Basemap | None = None,
     simplify_m: float = 0.5,
     links: Sequence[tuple[str, str]] = (),
+    farmland_codes: Sequence[str] = FARMLAND_CODES,
 ) -> str:
-    """The whole page as a string. ``generated_at`` is passed in (pure function)."""
+    """The whole page as a string. ``generated_at`` is passed in (pure function).
+
+    The statistics panel shows figures computed here by :mod:`parcelwatch.ledger.figures` (the
+    page only looks them up by township), so the map says what the forms and ``ledger stats``
+    say. The ``farmland`` context layer shows 耕地 only (DLBM in ``farmland_codes``, default
+    0101/0102/0103); 永久基本农田 is its own layer (``pbf``).
+    """
     if simplify_m > 0.5:
         raise InputError("build_map: simplify_m must be at most 0.5 m (display only).")
     basemap = basemap or Basemap()
@@ -203,8 +212,11 @@ def build_map(
     cols = [*MAP_COLUMNS, "overdue", "map_class", "status_en"]
     frame["status_en"] = frame["status"].map(STATUS_EN)
     data = _features(frame, cols, _to_display(frame, simplify_m, gcj))
+    figures = map_figures(figure_rows_from_view(frame))
     ctx = {}
     for name, layer in (context or {}).items():
+        if layer is not None and name == "farmland" and "dlbm" in layer.columns:
+            layer = layer[layer["dlbm"].isin(list(farmland_codes))]  # 耕地 only, not every land class
         if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
             continue
         keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use") if c in layer.columns]
@@ -217,6 +229,8 @@ def build_map(
         "dataDate": data_date,
         "generated": generated,
         "statusStyle": STATUS_STYLE,
+        "overdueStyle": OVERDUE_STYLE,
+        "figures": figures,
         "statusEn": STATUS_EN,
         "classNames": CLASS_NAMES,
         "labels": MAP_COLUMNS,
