@@ -177,7 +177,9 @@ def _total(
     ``exact`` is the total computed from the unrounded values (an area total is the rounded sum,
     not the sum of the rounded rows: one rounding, at display).
     """
-    total = exact if exact is not None else sum(float(v) for v in values if v is not None and v != "")
+    total = (
+        exact if exact is not None else sum(float(v) for v in values if v is not None and v != "")
+    )
     total = float(half_up(total)) if kind == "num2" else total
     ws.write_number(row, col, total, fm.total_num2 if kind == "num2" else fm.total_int)
     return total
@@ -276,7 +278,15 @@ def write_ledger_form(
                 field_name = key[:-3] if key.endswith(":mu") else key
                 raw = [getattr(rec, field_name) for rec in records]
                 exact = sum(float(v) for v in raw if v is not None)
-                _total(ws, tr, j, vals, "num2", fm, exact=m2_to_mu(exact) if key.endswith(":mu") else exact)
+                _total(
+                    ws,
+                    tr,
+                    j,
+                    vals,
+                    "num2",
+                    fm,
+                    exact=m2_to_mu(exact) if key.endswith(":mu") else exact,
+                )
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
         ws.autofilter(2, 0, max(tr - 1, 2), last_col)
@@ -486,7 +496,9 @@ _SUMMARY_COLUMNS = (
 )
 
 
-def _summary_row(label: str, rs: Sequence[ProblemRecord], counts: Mapping[str, ProjectCounts]) -> list[Any]:
+def _summary_row(
+    label: str, rs: Sequence[ProblemRecord], counts: Mapping[str, ProjectCounts]
+) -> list[Any]:
     viol = [counts[r.problem_id].violating for r in rs if r.problem_id in counts]
     return [
         label,
@@ -548,7 +560,9 @@ def _write_self_check_summary(
     exact = _summary_row("合计", [r for r in rows if _dpf_class(r)], counts)
     for j in range(1, len(_SUMMARY_COLUMNS)):
         kind = _SUMMARY_COLUMNS[j][2]
-        _total(ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None)
+        _total(
+            ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None
+        )
     _print_setup(ws, header_first=2, header_last=3, last_col=last_col)
 
 

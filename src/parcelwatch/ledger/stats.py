@@ -40,7 +40,9 @@ class LedgerStats:
 
     total: int
     by_status: pd.DataFrame  # index 状态 (figures.as_table columns; areas in 亩, unrounded)
-    by_class: pd.DataFrame  # index 类别 (confirmed, else 疑似 + candidate), order I, II, III, 非农化
+    by_class: (
+        pd.DataFrame
+    )  # index 类别 (confirmed, else 疑似 + candidate), order I, II, III, 非农化
     by_township: pd.DataFrame  # index 乡镇
     confirmed: int
     closed_confirmed: int
