@@ -24,12 +24,18 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage (layers parcels, findings, run_info).")
 def classify_cmd(out_path: str, rules_path: str | None, **sources: str | None) -> None:
     """Find 大棚房 Class I/II/III and farmland-conversion candidates (疑似) in a batch."""
+    from parcelwatch.cli.options import reporter
     from parcelwatch.pipeline import classify_inputs, load_inputs, write_classification
 
     rules = load_rules(rules_path)
-    inputs = load_inputs(sources, rules=rules)
-    result = classify_inputs(inputs, rules=rules)
-    write_classification(result, out_path, sources=inputs.reports, notices=inputs.notices)
+    rep = reporter("分类")
+    with rep.stages(["读取图层", "叠加分析与分类", "写出"]):
+        rep.on_stage("读取图层")
+        inputs = load_inputs(sources, rules=rules)
+        rep.on_stage("叠加分析与分类")
+        result = classify_inputs(inputs, rules=rules)
+        rep.on_stage("写出")
+        write_classification(result, out_path, sources=inputs.reports, notices=inputs.notices)
     for notice in inputs.notices:
         click.echo(f"WARNING: {notice}", err=True)
     for note in inputs.notes + result.notes:

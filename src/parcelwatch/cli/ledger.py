@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import getpass
 import math
-import sys
 import unicodedata
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,9 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 
 def _now() -> datetime:
     """The current time in the local time zone (the only place the clock is read)."""
-    return datetime.now(timezone.utc).astimezone()
+    from parcelwatch.cli.options import now
+
+    return now()
 
 
 def _user(user: str | None, rules: Any = None) -> str:
@@ -111,24 +112,10 @@ def _echo_lines(lines: Sequence[str]) -> None:
 
 
 def _progress(label: str) -> Any:
-    """A progress callback that draws a bar on stderr for long jobs (the library only calls it)."""
-    state: dict[str, Any] = {}
+    """A progress callback drawing a bar on a terminal, nothing when piped (see cli/options.py)."""
+    from parcelwatch.cli.options import reporter
 
-    def report(done: int, total: int) -> None:
-        if total < 500:
-            return
-        bar: Any = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            bar.__enter__()
-            state["bar"] = bar
-            state["done"] = 0
-        bar.update(done - state["done"])
-        state["done"] = done
-        if done >= total:
-            bar.__exit__(None, None, None)
-
-    return report
+    return reporter(label).progress(min_total=500)
 
 
 # ------------------------------------------------------------------------------------------
@@ -196,9 +183,11 @@ def check_cmd(
     workspace: str, batch: str, issued: date | None, user: str | None, **sources: str | None
 ) -> None:
     """Classify a batch and reconcile it with the ledger (回头看): new / same site / rebound."""
+    from parcelwatch.cli.options import reporter
     from parcelwatch.ledger.workspace import check_batch, open_workspace
 
-    with open_workspace(workspace) as ws:
+    rep = reporter("回头看")
+    with open_workspace(workspace) as ws, rep.stages(["读取图层", "叠加分析与分类", "回头看核对", "写入台账"]):
         summary = check_batch(
             ws,
             sources,
@@ -206,7 +195,8 @@ def check_cmd(
             now=_now(),
             user=_user(user, ws.rules),
             issued=issued,
-            progress=_progress("recording"),
+            progress=rep.progress("写入台账", min_total=500),
+            on_stage=rep.on_stage,
         )
     _echo_lines(summary.lines())
     if summary.new_ids:

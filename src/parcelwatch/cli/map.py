@@ -25,18 +25,22 @@ LAYER_HELP = "context layer (file or file:LAYER), drawn off by default"
 @click.option("--townships-layer", "townships_layer", help="township boundaries (file or file:LAYER), drawn on")
 def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, tianditu_key: str | None, tianditu_key_at_view: bool | None, split_by: str | None, today: datetime | None, **layers: str | None) -> None:
     """Write the self-contained, offline battle map of a workspace."""
+    from parcelwatch.cli.options import now, reporter
     from parcelwatch.ledger import open_workspace
     from parcelwatch.maps.view import parse_basemap, write_map
     from parcelwatch.pipeline import load_inputs
 
     w = open_workspace(ws)
     sources = {("townships" if k == "townships_layer" else k): v for k, v in layers.items() if v}
-    context = load_inputs(sources, rules=w.rules).layers if sources else None
-    day = today.date() if today else datetime.now().astimezone().date()
-    at_view = w.rules.map.tianditu_key_at_view if tianditu_key_at_view is None else tianditu_key_at_view
-    key = w.rules.map.tianditu_key if tianditu_key is None else tianditu_key
-    bm = parse_basemap(basemap, tianditu_key=key, tianditu_key_at_view=at_view)
-    files = write_map(w, out_path, today=day, now=datetime.now().astimezone(), townships=townships, basemap=bm, context=context, split_by_township=split_by == "township")
+    rep = reporter("挂图作战图")
+    with rep.stages(["读取参考图层", "读取台账", "生成地图"]):
+        rep.on_stage("读取参考图层")
+        context = load_inputs(sources, rules=w.rules).layers if sources else None
+        day = today.date() if today else now().date()
+        at_view = w.rules.map.tianditu_key_at_view if tianditu_key_at_view is None else tianditu_key_at_view
+        key = w.rules.map.tianditu_key if tianditu_key is None else tianditu_key
+        bm = parse_basemap(basemap, tianditu_key=key, tianditu_key_at_view=at_view)
+        files = write_map(w, out_path, today=day, now=now(), townships=townships, basemap=bm, context=context, split_by_township=split_by == "township", on_stage=rep.on_stage)
     if bm.kind == "tianditu" and bm.key:
         click.echo("Note: the 天地图 key is written into the page in clear; share the page only with people who may use the key (or use --tianditu-key-at-view).", err=True)
     for f in files:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -181,16 +181,20 @@ def write_map(
     split_by_township: bool = False,
     split_threshold: int = 20_000,
     chips: Mapping[str, tuple[str, str]] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the battle map of a workspace; returns the files written (index first when split).
 
     Above ``split_threshold`` problems the map is split by township even when not asked, so that
     each page stays light enough for an intranet PC. ``chips`` (problem id -> before/after data
     URIs) are shown in the popups; without it the chips stored in ``WS/imagery/chips/`` are used.
+    ``on_stage(name)`` is called as each stage starts (the CLI renders it).
     """
+    stage = on_stage or (lambda _name: None)
     from parcelwatch.ledger.workspace import _opened
 
     out = Path(out)
+    stage("读取台账")
     with _opened(ws) as w:
         records = w.store.records()
         events: dict[str, list[Any]] = {}
@@ -202,6 +206,7 @@ def write_map(
             from parcelwatch.imagery.chips import chip_data_uris
 
             chips = chip_data_uris(w.path, [r.problem_id for r in records])
+    stage("生成地图")
     view = problems_view(records, events, today=today, chips=chips)
     if townships:
         known = set(view["township_name"])
