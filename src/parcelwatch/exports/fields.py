@@ -129,7 +129,8 @@ def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:
         "pbf_mu": _mu(rec.pbf_m2),
         "illegal_farmland_mu": _mu(rec.illegal_farmland_m2),
         "illegal_farmland_m2": _m2(rec.illegal_farmland_m2),
-        "illegal_pbf_mu": _mu(rec.illegal_pbf_m2),
+        # blank (not 0) when no 永农 layer was given: not checked
+        "illegal_pbf_mu": _mu(rec.illegal_pbf_m2) if rec.pbf_m2 is not None else None,
         "illegal_pbf_m2": _m2(rec.illegal_pbf_m2),
         "remaining_mu": _mu(rec.remaining_unrectified_m2),
         "overdue": "是" if is_overdue(rec, today) else "否",

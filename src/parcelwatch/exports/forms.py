@@ -154,6 +154,8 @@ def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> 
     }[kind]
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
+    elif kind in ("int", "num2", "pct") and isinstance(value, str):
+        ws.write_string(row, col, value, fm.center)  # e.g. 未检查 (the layer was not given)
     elif kind == "date":
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)  # noqa: DTZ001 - a calendar date
     elif kind in ("int", "num2", "pct"):
@@ -178,7 +180,9 @@ def _total(
     not the sum of the rounded rows: one rounding, at display).
     """
     total = (
-        exact if exact is not None else sum(float(v) for v in values if v is not None and v != "")
+        exact
+        if exact is not None
+        else sum(float(v) for v in values if v is not None and not isinstance(v, str))
     )
     total = float(half_up(total)) if kind == "num2" else total
     ws.write_number(row, col, total, fm.total_num2 if kind == "num2" else fm.total_int)
@@ -221,7 +225,25 @@ def _ledger_columns() -> list[tuple[str, str, str, float]]:
     return cols
 
 
+NOT_CHECKED = "未检查"
+# figures that come from a layer: (field -> the record field that is None when it was not given)
+_FROM_LAYER = {
+    "pbf_m2": "pbf_m2",
+    "illegal_pbf_m2": "pbf_m2",
+    "farmland_m2": "farmland_m2",
+    "illegal_farmland_m2": "farmland_m2",
+}
+
+
+def not_checked(rec: ProblemRecord, field_name: str) -> bool:
+    """True when ``field_name`` comes from a layer that was not given (no 永农, no 三调 layer)."""
+    source = _FROM_LAYER.get(field_name)
+    return source is not None and getattr(rec, source) is None
+
+
 def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
+    if not_checked(rec, key.removesuffix(":mu")):
+        return NOT_CHECKED
     if key == "overdue":
         return "是" if is_overdue(rec, today) else "否"
     if key.endswith(":mu"):
@@ -765,8 +787,10 @@ def write_ratio_form(
                 r.status.value,
                 r.judgement,
                 r.display_class,
-                _mu(r.illegal_pbf_m2 or 0.0),
-                _mu(r.illegal_farmland_m2 or 0.0),
+                NOT_CHECKED if not_checked(r, "illegal_pbf_m2") else _mu(r.illegal_pbf_m2 or 0.0),
+                NOT_CHECKED
+                if not_checked(r, "illegal_farmland_m2")
+                else _mu(r.illegal_farmland_m2 or 0.0),
                 hit,
             ]
             for j, v in enumerate(values):

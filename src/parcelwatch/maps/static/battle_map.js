@@ -140,8 +140,9 @@
     row("status", text(p.status));
     row("reasons", text(p.reasons));
     row("parcel_area_mu", p.parcel_area_mu === null || p.parcel_area_mu === undefined ? "" : fmt(p.parcel_area_mu));
-    row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "" : fmt(p.farmland_mu));
-    row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "" : fmt(p.pbf_mu));
+    // a figure from a layer that was not given is 未检查 (not checked), never 0
+    row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "未检查" : fmt(p.farmland_mu));
+    row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "未检查" : fmt(p.pbf_mu));
     row("measure", text(p.measure)); row("deadline", text(p.deadline));
     if (p.overdue) { row("days_overdue", "逾期 " + text(p.days_overdue) + " 天", "pw-overdue"); }
     row("responsible_unit", text(p.responsible_unit)); row("responsible_person", text(p.responsible_person));
