@@ -27,6 +27,7 @@ __all__ = [
     "CANDIDATE_PREFIX",
     "class_label",
     "candidate_label",
+    "TRANSITION_MEANING_ZH",
 ]
 
 # Status values in workflow order (the order of every table by status).
@@ -102,6 +103,34 @@ CLASS_LABELS: dict[str, dict[str, str]] = {
 # What staff may confirm (the Excel dropdown offers these labels).
 CONFIRMED_CLASS_CODES: tuple[str, ...] = ("I", "II", "III", "conversion", "non_dpf")
 CANDIDATE_PREFIX = "疑似"
+
+
+# What each status change means, in Chinese (by the English meaning in the transition table).
+TRANSITION_MEANING_ZH: dict[str, str] = {
+    "verified legal / not new construction": "核查为合法 / 非新增建设用地",
+    "confirmed illegal (已认定违法)": "认定违法",
+    "not 大棚房: handed to routine enforcement": "非\u201c大棚房\u201d问题，转日常执法",
+    "referred for a case-by-case decision": "报请\u201c一事一议\u201d",
+    "reopened / re-verified / returned": "反弹重开 / 重新核查 / 上级退回",
+    "rectification started": "开始整改",
+    "case-by-case / routine enforcement": "\u201c一事一议\u201d / 转日常执法",
+    "rectified, awaiting acceptance": "整改完成，待验收",
+    "accepted and closed (销号)": "验收合格，销号",
+    "acceptance refused by the upper level": "上级验收不通过，退回",
+    "rectification resumed": "继续整改",
+    "back to confirmed illegal": "重新认定违法",
+    "re-verification": "重新核查",
+    "judgement resubmitted": "重新报送核查结论",
+    "closed by the decision": "按\u201c一事一议\u201d决定销号",
+    "decision: handle as illegal": "决定按违法处理",
+    "decision: rectify as decided": "按决定整改",
+    "found again / closure refused at a spot check": "再次发现（反弹） / 抽查不通过退回",
+    "taken back for re-verification": "收回重新核查",
+    "taken back into the campaign": "收回专项整治",
+    "rebound confirmed illegal": "反弹认定违法",
+    "rebound being rectified": "反弹整改中",
+    "rebound verified legal / other": "反弹核查为合法 / 其他",
+}
 
 
 def class_label(code: str | None, lang: str = "zh") -> str:

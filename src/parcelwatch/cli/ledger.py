@@ -621,6 +621,7 @@ def stats_lines(st: Any) -> list[str]:
 @ledger.command("transitions")
 def transitions_cmd() -> None:
     """Print the status transition table (which status may follow which, and what it needs)."""
+    from parcelwatch.labels import TRANSITION_MEANING_ZH
     from parcelwatch.ledger.model import FIELD_BY_NAME, TRANSITIONS
 
     rows = [
@@ -630,7 +631,7 @@ def transitions_cmd() -> None:
             "、".join(
                 FIELD_BY_NAME[n].zh if n in FIELD_BY_NAME else "说明(--note)" for n in t.needs
             ),
-            t.meaning,
+            TRANSITION_MEANING_ZH.get(t.meaning, t.meaning),
         )
         for t in TRANSITIONS
     ]
