@@ -156,3 +156,29 @@ def test_samples_make_prints_tables_not_a_dict(tmp_path):
     assert re.search(r"^  DLTB +\d+$", res.output, re.M) and re.search(
         r"^  basedata +\S+基础数据\.gpkg$", res.output, re.M
     )
+
+
+def test_map_help_is_complete():
+    """Every option of `map` says what it does (before: --tianditu-key spoke of an unimplemented
+    [map] rules section and the context layers did not say what is drawn)."""
+    res = CliRunner().invoke(cli, ["map", "--help"], terminal_width=200)
+    assert res.exit_code == 0
+    text = res.output
+    for option in (
+        "--out",
+        "--township",
+        "--basemap",
+        "--tianditu-key",
+        "--split-by",
+        "--today",
+        "--farmland",
+        "--pbf",
+        "--greenhouses",
+        "--buildings",
+        "--townships-layer",
+    ):
+        line = next(
+            x for x in text.splitlines() if x.strip().startswith(option) or f" {option} " in x
+        )
+        assert len(line.split(option, 1)[1].split(None, 1)) == 2, line  # the option has a help text
+    assert "is not set yet" not in text and "0101/0102/0103" in text and "永久基本农田" in text

@@ -239,12 +239,22 @@ def test_import_errors_use_the_dropdown_words_and_the_help_sheet_is_chinese(stor
     got = {i.problem_id: i for i in report.issues}
     need = got[ids[0]]
     assert need.column == "认定类别"
-    assert need.problem == "状态由“未核查”改为“未整改”时须填写“认定类别”（可选：第一类、第二类、第三类、耕地非农化、非大棚房）"
+    assert (
+        need.problem
+        == "状态由“未核查”改为“未整改”时须填写“认定类别”（可选：第一类、第二类、第三类、耕地非农化、非大棚房）"
+    )
     bad = got[ids[1]]
-    assert bad.problem == "“一类X”不是可选的认定类别；请从下拉列表选择：第一类、第二类、第三类、耕地非农化、非大棚房"
+    assert (
+        bad.problem
+        == "“一类X”不是可选的认定类别；请从下拉列表选择：第一类、第二类、第三类、耕地非农化、非大棚房"
+    )
     for issue in report.issues:
         assert "confirmed_class" not in issue.problem and " I," not in issue.problem
-    wb = openpyxl.load_workbook(export_xlsx(store, tmp_path / "again.xlsx", today=TODAY), read_only=True)
+    wb = openpyxl.load_workbook(
+        export_xlsx(store, tmp_path / "again.xlsx", today=TODAY), read_only=True
+    )
     rows = [r for r in wb["说明"].iter_rows(values_only=True) if any(r)]
     meanings = [r[3] for r in rows if r[0] and r[1] and r[3] and r[0] != "原状态"]
-    assert meanings and all(not any(ch.isascii() and ch.isalpha() for ch in m) for m in meanings), meanings
+    assert meanings and all(not any(ch.isascii() and ch.isalpha() for ch in m) for m in meanings), (
+        meanings
+    )
