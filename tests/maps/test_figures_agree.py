@@ -26,7 +26,6 @@ from parcelwatch.demo import run_demo
 from parcelwatch.ledger import open_workspace
 from parcelwatch.ledger.figures import figure_rows, figures, figures_by, mu_text, rate_text
 from tests.conftest import SAMPLES
-from tests.maps.conftest import browser, offline_page  # noqa: F401 - fixtures (headless Chromium)
 
 TODAY = date(2026, 11, 7)  # the demo's map day and review day
 
@@ -132,7 +131,7 @@ def _map_config(path) -> dict:
     )
 
 
-def test_battle_map_shows_the_same_figures(demo, offline_page):  # noqa: F811 - the imported fixture
+def test_battle_map_shows_the_same_figures(demo, offline_page):
     _, result, _, rows = demo
     path = result.outputs["battle map (挂图作战, opens offline)"]
     county = figures(rows)

@@ -22,7 +22,6 @@ from parcelwatch.ledger import check_batch, init_workspace, open_workspace
 from parcelwatch.maps.view import write_map
 from parcelwatch.pipeline import classify_inputs, load_inputs
 from tests.conftest import X0, Y0, write_shapefile
-from tests.maps.conftest import browser, offline_page  # noqa: F401 - fixtures (headless Chromium)
 
 NOW = datetime(2026, 4, 2, 9, tzinfo=timezone.utc)
 
@@ -64,7 +63,7 @@ def test_classification_notes_the_parcel_outside_the_farmland_layer(sources):
     assert p["problem_class"] == "conversion"
 
 
-def test_ledger_form_and_map_say_not_checked(sources, tmp_path, offline_page):  # noqa: F811 - the imported fixture
+def test_ledger_form_and_map_say_not_checked(sources, tmp_path, offline_page):
     ws = init_workspace(tmp_path / "ws", county_code="370790", now=NOW)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
