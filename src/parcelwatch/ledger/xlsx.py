@@ -852,7 +852,7 @@ def _dropdown_words(field_name: str) -> str:
 def _cell_problem(col: Column, raw: Any, exc: Exception) -> str:
     """Why a cell cannot be read, in the words of the dropdowns (第一类, not ``I``)."""
     field_name = {"class": "confirmed_class", "measure": "measure", "status": "status"}.get(col.kind)
-    if field_name:
+    if field_name and str(exc).startswith("Unknown"):  # a value not in the dropdown
         return f"“{raw}”不是可选的{col.header}；请从下拉列表选择：{_dropdown_words(field_name)}"
     return str(exc).split(". Use")[0] + _choices(col)
 
