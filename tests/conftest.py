@@ -15,6 +15,22 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "data" / "samples"
 REALDATA = REPO.parent / "shared" / "realdata"
 
+
+
+def require_realdata() -> None:
+    """Skip the calling test module when ../shared/realdata is absent, unless ``CI`` is set.
+
+    CI has the real public layers beside the repository and must run these tests: there a missing
+    folder is an error. A user's fresh clone has nothing beside it: there the tests are skipped
+    with a one-line reason (`pytest -r s` prints it).
+    """
+    if REALDATA.is_dir():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI is set but {REALDATA} is missing: clone shared/ beside the repository")
+    pytest.skip(f"real public data not found at {REALDATA} (only CI requires it)", allow_module_level=True)
+
+
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
 X0, Y0 = 390_000.0, 4_080_000.0
 

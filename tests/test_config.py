@@ -12,8 +12,22 @@ def test_defaults_file_round_trips():
     rules = rules_from_mapping(tomllib.loads(defaults_toml()))
     assert rules.digest() == DEFAULT_RULES.digest()
     text = defaults_toml()
-    assert "inside_share = 0.5" in text and "DOMAIN §9.2 D2 (L)" in text
+    assert "inside_share = 0.5" in text and "工程默认值 (L)" in text
     assert "[fields.parcels]" in text
+
+
+def test_defaults_file_cites_policy_documents_not_internal_references():
+    """A clerk reads the sources: the documents' names, never "DOMAIN §9.1" or "issue #3 default"."""
+    text = defaults_toml()
+    assert "DOMAIN" not in text and "issue #" not in text and "EXPECTED.md" not in text
+    for document in (
+        "法释〔2000〕14号",
+        "《违反土地管理规定行为处分办法》",
+        "自然资规〔2019〕4号",
+        "TD/T 1055-2019",
+        "自然资发〔2023〕258号",
+    ):
+        assert document in text, document
 
 
 def test_county_file_overrides_only_what_it_names(tmp_path):

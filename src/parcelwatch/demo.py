@@ -84,9 +84,7 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
     if rules is None:
         rules_file = samples_dir / "rules.toml"
         rules = load_rules(rules_file if rules_file.exists() else None)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DataQualityWarning)
-        inputs = load_inputs(sample_sources(samples_dir), rules=rules)
+    inputs = load_inputs(sample_sources(samples_dir), rules=rules)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -152,8 +150,7 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
     text = "\n\n".join(r.to_text() for r in inputs.reports.values())
     report.write_text("\n".join(summary) + "\n\n" + text + "\n", encoding="utf-8")
     outputs["load report"] = report
-    warn = [str(w.message) for w in caught if issubclass(w.category, DataQualityWarning)]
-    return DemoResult(outputs, summary, inputs, warn)
+    return DemoResult(outputs, summary, inputs, list(inputs.notices))
 
 
 def _at(d: date, hour: int = 9) -> datetime:
@@ -229,8 +226,9 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
         second = check_batch(ws, {"parcels": batch2["parcels"], "buildings": batch2["buildings"]}, batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
     lines += second.lines()
     stats = workspace_stats(ws, today=BATCH2_ISSUED + timedelta(days=30))
-    rate = f"{stats.completion_rate:.1%}" if stats.completion_rate is not None else "—"
-    lines.append(f"整改完成率 {rate}；违法占用耕地面积比例：{stats.ratio_text()}")
+    from parcelwatch.ledger.figures import rate_text
+
+    lines.append(f"整改完成率 {rate_text(stats.completion_rate)}（{stats.closed_confirmed}/{stats.confirmed}）；违法占用耕地面积比例：{stats.ratio_text()}")
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
 
     # imagery evidence (before the map, so that the popups carry the before/after chips)

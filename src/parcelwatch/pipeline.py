@@ -7,7 +7,7 @@ that all layers lie in the same place, and returns them reprojected into that zo
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,9 @@ class Inputs:
     working_crs: CRS
     zone: int
     notes: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    """Data-quality notices of every layer (``where: what``), in role order: returned as data,
+    never as warnings (layers load on threads; warning filters are process-global)."""
 
     def get(self, role: str) -> gpd.GeoDataFrame | None:
         return self.layers.get(role)
@@ -103,7 +106,7 @@ def load_inputs(
 
     def load(item: tuple[str, LayerSource]) -> tuple[str, Any]:
         role, src = item
-        return role, load_layer(src.path, role=role, layer=src.layer, crs=src.crs, encoding=src.encoding, gcj02=src.gcj02, rules=rules, allow_empty=allow_empty)
+        return role, load_layer(src.path, role=role, layer=src.layer, crs=src.crs, encoding=src.encoding, gcj02=src.gcj02, rules=rules, allow_empty=allow_empty, warn=False)
 
     # GDAL reads release the GIL: read the layers side by side (largest first), keep the order.
     order = sorted(specs.items(), key=lambda kv: -_size_hint(kv[1].path))
@@ -120,7 +123,8 @@ def load_inputs(
     with ThreadPoolExecutor(THREADS) as pool:
         layers = dict(zip(loaded, pool.map(lambda g: _reproject(g, wcrs, zone), loaded.values()), strict=True))
     _check_alignment(layers, reports)
-    return Inputs(layers, reports, wcrs, zone, notes)
+    notices = [f"{rep.where}: {w}" for rep in reports.values() for w in rep.warnings]
+    return Inputs(layers, reports, wcrs, zone, notes, notices)
 
 
 def _size_hint(path: Path) -> int:
@@ -170,8 +174,11 @@ def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classifi
     return classify(inputs.layers["parcels"], rules=rules, **{r: inputs.layers.get(r) for r in roles})
 
 
-def write_classification(result: Classification, path: str | Path, *, sources: Mapping[str, LayerReport] | None = None) -> Path:
+def write_classification(result: Classification, path: str | Path, *, sources: Mapping[str, LayerReport] | None = None, notices: Sequence[str] = ()) -> Path:
     """Write layers ``parcels``, ``findings`` and table ``run_info`` to a GeoPackage (EPSG:4490).
+
+    ``run_info`` holds the rules digest, skipped rules, notes, inputs and the loader's
+    data-quality notices (``notice:N``; see :attr:`Inputs.notices`).
 
     The file is written beside the target and renamed into place, so a failed write leaves no
     half-written output.
@@ -195,8 +202,8 @@ def write_classification(result: Classification, path: str | Path, *, sources: M
         pyogrio.write_dataframe(result.findings.to_crs(crsmod.STORAGE_CRS), tmp, layer="findings", driver="GPKG", use_arrow=True)
         info = pd.DataFrame(
             {
-                "key": ["rules_digest", *[f"skipped:{rid}" for rid, _ in result.skipped], *[f"note:{i}" for i, _ in enumerate(result.notes)], *[f"input:{r}" for r in (sources or {})]],
-                "value": [result.rules_digest, *[why for _, why in result.skipped], *result.notes, *[rep.where for rep in (sources or {}).values()]],
+                "key": ["rules_digest", *[f"skipped:{rid}" for rid, _ in result.skipped], *[f"note:{i}" for i, _ in enumerate(result.notes)], *[f"input:{r}" for r in (sources or {})], *[f"notice:{i}" for i, _ in enumerate(notices)]],
+                "value": [result.rules_digest, *[why for _, why in result.skipped], *result.notes, *[rep.where for rep in (sources or {}).values()], *notices],
             }
         )
         pyogrio.write_dataframe(info, tmp, layer="run_info", driver="GPKG")

@@ -546,7 +546,7 @@ def load_batch_inputs(
     used = ", ".join(f"{v.version_id} {len(frames[r])}/{v.features}" for r, v in registered.items())
     how = "features read by the batch's extents / stored" if by_extent else "features read / stored"
     notes = [*inputs.notes, f"registered reference layers ({how}): {used}"]
-    return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes)
+    return Inputs(layers, reports, inputs.working_crs, inputs.zone, notes, list(inputs.notices))
 
 
 def closed_problem_boxes(snapshot: Any, crs: CRS) -> np.ndarray:

@@ -35,7 +35,7 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert "新增问题 5，已在台账 7，反弹 1" in text
     assert "反弹问题：370790-2026-000002" in text
     assert "3707902026Q1008 -> 370790-2026-000008: 已销号（拆除）" in text
-    assert "整改完成率 25.0%" in text  # 1 closed of 4 confirmed (the other closed one rebounded)
+    assert "整改完成率 25.00%（1/4）" in text  # 1 closed of 4 confirmed (the other closed one rebounded)
     assert "违法占用耕地面积比例" in text and "8.58%（正常）" in text
     problems = pyogrio.read_dataframe(out / "workspace" / "ledger.gpkg", layer="problems")
     assert len(problems) == 35

@@ -9,13 +9,14 @@ import pytest
 
 from parcelwatch.exports.forms import DPF_CLASSES, SELF_CHECK_COLUMNS, threshold_parcels
 from parcelwatch.ledger import workspace_stats
+from parcelwatch.ledger.figures import half_up
 from parcelwatch.ledger.model import FIELDS, Status
 from parcelwatch.units import m2_to_mu
 from tests.exports.conftest import TODAY, Exported
 
 
 def mu(m2: float | None) -> float:
-    return round(float(m2_to_mu(m2 or 0.0)), 2)
+    return float(half_up(m2_to_mu(m2 or 0.0)))
 
 
 def rows(ws: Any) -> list[tuple[Any, ...]]:
@@ -53,11 +54,10 @@ def test_ledger_form_has_every_field_and_totals(exported: Exported) -> None:
             assert r[col["整改期限"]].date() == rec.deadline
     total = table[3 + len(exported.records)]
     assert total[0] == "合计"
-    assert total[col["图斑面积(亩)"]] == pytest.approx(
-        sum(mu(r.parcel_area_m2) for r in exported.records), abs=0.01
-    )
-    assert total[col["违法占用耕地(亩)"]] == pytest.approx(
-        sum(mu(r.illegal_farmland_m2) for r in exported.records), abs=0.01
+    # one rounding: the total is the rounded sum of the unrounded areas
+    assert total[col["图斑面积(亩)"]] == mu(sum(r.parcel_area_m2 or 0.0 for r in exported.records))
+    assert total[col["违法占用耕地(亩)"]] == mu(
+        sum(r.illegal_farmland_m2 or 0.0 for r in exported.records)
     )
 
 
@@ -129,8 +129,9 @@ def test_self_check_summary_by_class(exported: Exported) -> None:
     for label, r in body.items():
         mine = [d for d in detail if d[13].endswith(label)]
         assert r[1] == len(mine)
-        assert r[2] == pytest.approx(sum(d[3] for d in mine), abs=0.01)
-        assert r[3] == pytest.approx(sum(d[15] for d in mine), abs=0.01)
+        # the class total is the rounded sum of the unrounded areas: within half a cent per row
+        assert r[2] == pytest.approx(sum(d[3] for d in mine), abs=0.005 * len(mine) + 1e-9)
+        assert r[3] == pytest.approx(sum(d[15] for d in mine), abs=0.005 * len(mine) + 1e-9)
         assert r[7] + r[8] + r[9] == r[1]  # 合格 + 不合格 + 未验收
     total = table[7]
     assert total[0] == "合计" and total[1] == len(detail)
@@ -147,9 +148,10 @@ def test_progress_by_township_matches_ledger_stats(exported: Exported) -> None:
     for r in body:
         s = stats.loc[r[0]]
         assert (r[1], r[2], r[3], r[5]) == (s["count"], s["confirmed"], s["closed"], s["overdue"])
-        assert r[7] == pytest.approx(s["parcel_mu"], abs=0.011)
-        assert r[8] == pytest.approx(s["illegal_farmland_mu"], abs=0.011)
-        assert r[9] == pytest.approx(s["remaining_mu"], abs=0.011)
+        assert r[7] == float(half_up(s["parcel_mu"]))
+        assert r[8] == float(half_up(s["illegal_farmland_mu"]))  # 已认定 only
+        assert r[9] == float(half_up(s["candidate_farmland_mu"]))  # 疑似 apart
+        assert r[10] == float(half_up(s["remaining_mu"]))
         rectifying = sum(
             1
             for x in exported.records
@@ -157,7 +159,7 @@ def test_progress_by_township_matches_ledger_stats(exported: Exported) -> None:
             and x.status in (Status.RECTIFYING, Status.AWAITING_ACCEPTANCE)
         )
         assert r[4] == rectifying
-        assert r[6] == (pytest.approx(s["closed"] / s["confirmed"]) if s["confirmed"] else None)
+        assert r[6] == (float(half_up(s["closed"] / s["confirmed"], 4)) if s["confirmed"] else None)
     total = table[4 + len(stats)]
     assert total[0] == "合计" and total[1] == len(exported.records)
     assert total[5] == workspace_stats(exported.ws, today=TODAY).overdue
@@ -169,8 +171,8 @@ def test_ratio_sheet_and_criminal_thresholds(exported: Exported) -> None:
     st = workspace_stats(exported.ws, today=TODAY)
     values = {r[0]: r[1] for r in table[2:8]}
     assert values["年度"] == st.year
-    assert values["违法占用耕地面积(亩)"] == pytest.approx(mu(st.illegal_farmland_m2), abs=0.005)
-    assert values["违法占用耕地面积比例"] == pytest.approx(st.ratio)
+    assert values["违法占用耕地面积(已认定，亩)"] == mu(st.illegal_farmland_m2)
+    assert values["违法占用耕地面积比例"] == pytest.approx(st.ratio, abs=5e-5)
     assert values["评价"] == st.ratio_level
     lst = wb["刑事移送标准图斑"]
     table = rows(lst)

@@ -300,3 +300,17 @@ def test_geojson_gcj02_warned_and_corrected(tmp_path):
     lon, lat = crsmod.wgs84_to_gcj02(corrected[:, 0], corrected[:, 1])
     original = shapely.get_coordinates(gdf.geometry.iloc[0])
     np.testing.assert_allclose(np.column_stack([lon, lat]), original, atol=1e-7)
+
+
+def test_dates_as_counties_write_them_month_precision_kept(tmp_path, gk_parcels):
+    """前时相/后时相 as delivered: 2026-09 and 202609 (months), 20260915, 2026/9/15, and the Excel
+    serial day number 46280 (1899-12-30 + 46280 days = 2026-09-15). Before: the months and the
+    serial number were emptied with a warning."""
+    gdf = gk_parcels(5, 前时相=["2026-09", "202609", "20260915", "2026/9/15", "46280"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)  # no value is lost
+        loaded = load_layer(write_shapefile(gdf, tmp_path / "p.shp"), role="parcels")
+    frame = loaded.frame
+    assert [d.date().isoformat() for d in frame["before_date"]] == ["2026-09-01", "2026-09-01", "2026-09-15", "2026-09-15", "2026-09-15"]
+    assert list(frame["before_date_precision"]) == ["month", "month", "day", "day", "day"]
+    assert any("2 value(s) give a month only" in n for n in loaded.report.notes)

@@ -136,7 +136,7 @@ def test_readme_flow_on_the_command_line(ws_path, tmp_path, capsys):
     code, out, _ = run(
         ["ledger", "stats", ws_path, "--today", "2026-06-05", "--year", "2026"], capsys
     )
-    assert code == 0 and "整改完成率 0.0%（0/1）" in out and "违法占用耕地面积比例未知" in out
+    assert code == 0 and "整改完成率 0.00%（0/1）" in out and "违法占用耕地面积比例未知" in out
     code, out, _ = run(["ledger", "transitions"], capsys)
     assert "待验收      已销号" in out
 

@@ -140,7 +140,7 @@ def test_good_and_bad_rows(store, tmp_path):
     assert "unknown problem id" in got[(r[ids[2]], "问题编号")][1]
     assert (
         got[(r[ids[3]], "状态")][0] == "已完成"
-        and "use one of 未核查" in got[(r[ids[3]], "状态")][1]
+        and "“已完成”不是可选的状态；请从下拉列表选择：未核查" in got[(r[ids[3]], "状态")][1]
     )
     assert (
         "未核查 -> 已销号 is not allowed" in got[(r[ids[4]], "状态")][1]
@@ -155,7 +155,7 @@ def test_good_and_bad_rows(store, tmp_path):
         in got[(r[ids[6]], "版本")][1]
     )
     assert "read-only column" in got[(r[ids[7]], "乡镇(街道)")][1]
-    assert "needs a note" in got[(r[ids[8]], "变更说明")][1]
+    assert "状态由“未核查”改为“转日常执法”时须填写“变更说明”" in got[(r[ids[8]], "变更说明")][1]
     assert all(i.sheet == SHEET for i in report.issues)
     assert report.applied == [] and store.events() == before  # all or nothing
     assert "全部未写入" in report.lines()[-1]
@@ -221,3 +221,40 @@ def test_not_a_ledger_workbook(store, tmp_path):
     (tmp_path / "bad.xlsx").write_text("not excel")
     with pytest.raises(InputError, match="Cannot read .* as an Excel workbook"):
         import_xlsx(store, tmp_path / "bad.xlsx", user="u", now=NOW)
+
+
+def test_import_errors_use_the_dropdown_words_and_the_help_sheet_is_chinese(store, tmp_path):
+    """A clerk sets 未整改 without a class, and types 一类X as a class: the report names the column
+    and offers the dropdown's words (第一类 ...), never the codes I/II/III or 'confirmed_class'.
+    Every line of the 说明 sheet's transition table is Chinese."""
+    ids = make_problems(store, 2)
+
+    def edit(ws, row):
+        c = {h: col(ws, h) for h in ("状态", "认定类别")}
+        ws[f"{c['状态']}{row[ids[0]]}"] = "未整改"
+        ws[f"{c['认定类别']}{row[ids[1]]}"] = "一类X"
+
+    path = _returned(store, tmp_path, edit)
+    report = import_xlsx(store, path, user="u", now=NOW)
+    got = {i.problem_id: i for i in report.issues}
+    need = got[ids[0]]
+    assert need.column == "认定类别"
+    assert (
+        need.problem
+        == "状态由“未核查”改为“未整改”时须填写“认定类别”（可选：第一类、第二类、第三类、耕地非农化、非大棚房）"
+    )
+    bad = got[ids[1]]
+    assert (
+        bad.problem
+        == "“一类X”不是可选的认定类别；请从下拉列表选择：第一类、第二类、第三类、耕地非农化、非大棚房"
+    )
+    for issue in report.issues:
+        assert "confirmed_class" not in issue.problem and " I," not in issue.problem
+    wb = openpyxl.load_workbook(
+        export_xlsx(store, tmp_path / "again.xlsx", today=TODAY), read_only=True
+    )
+    rows = [r for r in wb["说明"].iter_rows(values_only=True) if any(r)]
+    meanings = [r[3] for r in rows if r[0] and r[1] and r[3] and r[0] != "原状态"]
+    assert meanings and all(not any(ch.isascii() and ch.isalpha() for ch in m) for m in meanings), (
+        meanings
+    )

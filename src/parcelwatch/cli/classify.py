@@ -32,21 +32,29 @@ def classify_cmd(out_path: str, rules_path: str | None, workspace: str | None, *
     """Find 大棚房 Class I/II/III and farmland-conversion candidates (疑似) in a batch."""
     from pathlib import Path
 
+    from parcelwatch.cli.options import reporter
     from parcelwatch.pipeline import classify_inputs, load_inputs, write_classification
 
-    if workspace is None:
-        if not sources.get("farmland"):
-            raise click.UsageError("Give --farmland FILE, or --workspace WS whose reference layers are registered (`parcelwatch reference add`).")
-        rules = load_rules(rules_path)
-        inputs = load_inputs(sources, rules=rules)
-    else:
-        from parcelwatch.reference import load_batch_inputs
+    if workspace is None and not sources.get("farmland"):
+        raise click.UsageError("Give --farmland FILE, or --workspace WS whose reference layers are registered (`parcelwatch reference add`).")
+    rep = reporter("分类")
+    with rep.stages(["读取图层", "叠加分析与分类", "写出"]):
+        rep.on_stage("读取图层")
+        if workspace is None:
+            rules = load_rules(rules_path)
+            inputs = load_inputs(sources, rules=rules)
+        else:
+            from parcelwatch.reference import load_batch_inputs
 
-        ws_rules = Path(workspace) / "rules.toml"
-        rules = load_rules(rules_path or (ws_rules if ws_rules.exists() else None))
-        inputs = load_batch_inputs(workspace, sources, rules=rules)
-    result = classify_inputs(inputs, rules=rules)
-    write_classification(result, out_path, sources=inputs.reports)
+            ws_rules = Path(workspace) / "rules.toml"
+            rules = load_rules(rules_path or (ws_rules if ws_rules.exists() else None))
+            inputs = load_batch_inputs(workspace, sources, rules=rules)
+        rep.on_stage("叠加分析与分类")
+        result = classify_inputs(inputs, rules=rules)
+        rep.on_stage("写出")
+        write_classification(result, out_path, sources=inputs.reports, notices=inputs.notices)
+    for notice in inputs.notices:
+        click.echo(f"WARNING: {notice}", err=True)
     for note in inputs.notes + result.notes:
         click.echo(note)
     for rid, why in result.skipped:

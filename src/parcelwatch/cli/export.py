@@ -90,6 +90,7 @@ def export_cmd(
     kml_folders: str,
 ) -> None:
     """Export the ledger's problems for county review (GeoPackage, shapefile, GeoJSON, KML/KMZ, CSV, Excel forms)."""
+    from parcelwatch.cli.options import reporter
     from parcelwatch.exports import Filters, export, export_all
     from parcelwatch.ledger.workspace import open_workspace
 
@@ -97,7 +98,10 @@ def export_cmd(
     filters = Filters(statuses, classes, townships, batches, overdue)
     with open_workspace(workspace) as ws:
         if fmt == "all":
-            written = list(export_all(ws, output, today=day, filters=filters).values())
+            rep = reporter("导出")
+            names = ["读取台账", "shp", "gpkg", "geojson", "csv", "kml", "kmz", "xlsx"]
+            with rep.stages(names):
+                written = list(export_all(ws, output, today=day, filters=filters, on_stage=rep.on_stage).values())
         else:
             written = export(
                 ws,

@@ -62,13 +62,15 @@ def imagery_cmd(
 
     Writes WS/imagery/stats.csv, run.json, chips/*.png and evidence/*.html.
     """
-    from parcelwatch.cli.ledger import _now, _progress, _user
+    from parcelwatch.cli.ledger import _now, _user
+    from parcelwatch.cli.options import reporter
     from parcelwatch.imagery import analyse_imagery
     from parcelwatch.ledger import open_workspace
 
     parts = [d.strip() for d in dates.split(",")] if dates else []
     image_dates = (parts + ["", ""])[:2]
-    with open_workspace(ws) as w:
+    rep = reporter("影像分析")
+    with open_workspace(ws) as w, rep.stages(["读取台账", "影像统计", "影像切片", "提示与佐证单"]):
         who = _user(user, w.rules) if record_notes else (user or "")
         result = analyse_imagery(
             w,
@@ -81,7 +83,8 @@ def imagery_cmd(
             record_notes=record_notes,
             problem_ids=list(problems) or None,
             image_dates=(image_dates[0], image_dates[1]),
-            progress=_progress("影像统计"),
+            progress=rep.progress("影像统计"),
+            on_stage=rep.on_stage,
         )
     for line in result.lines():
         click.echo(line)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import getpass
 import math
-import sys
 import unicodedata
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,9 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 
 def _now() -> datetime:
     """The current time in the local time zone (the only place the clock is read)."""
-    return datetime.now(timezone.utc).astimezone()
+    from parcelwatch.cli.options import now
+
+    return now()
 
 
 def _user(user: str | None, rules: Any = None) -> str:
@@ -111,24 +112,10 @@ def _echo_lines(lines: Sequence[str]) -> None:
 
 
 def _progress(label: str) -> Any:
-    """A progress callback that draws a bar on stderr for long jobs (the library only calls it)."""
-    state: dict[str, Any] = {}
+    """A progress callback drawing a bar on a terminal, nothing when piped (see cli/options.py)."""
+    from parcelwatch.cli.options import reporter
 
-    def report(done: int, total: int) -> None:
-        if total < 500:
-            return
-        bar: Any = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(length=total, label=label, file=sys.stderr)
-            bar.__enter__()
-            state["bar"] = bar
-            state["done"] = 0
-        bar.update(done - state["done"])
-        state["done"] = done
-        if done >= total:
-            bar.__exit__(None, None, None)
-
-    return report
+    return reporter(label).progress(min_total=500)
 
 
 # ------------------------------------------------------------------------------------------
@@ -200,9 +187,11 @@ def check_cmd(
     workspace: str, batch: str, issued: date | None, user: str | None, **sources: str | None
 ) -> None:
     """Classify a batch and reconcile it with the ledger (回头看): new / same site / rebound."""
+    from parcelwatch.cli.options import reporter
     from parcelwatch.ledger.workspace import check_batch, open_workspace
 
-    with open_workspace(workspace) as ws:
+    rep = reporter("回头看")
+    with open_workspace(workspace) as ws, rep.stages(["读取图层", "叠加分析与分类", "回头看核对", "写入台账"]):
         summary = check_batch(
             ws,
             sources,
@@ -210,7 +199,8 @@ def check_cmd(
             now=_now(),
             user=_user(user, ws.rules),
             issued=issued,
-            progress=_progress("recording"),
+            progress=rep.progress("写入台账", min_total=500),
+            on_stage=rep.on_stage,
         )
     _echo_lines(summary.lines())
     if summary.new_ids:
@@ -598,35 +588,44 @@ def stats_cmd(workspace: str, year: int | None, today: date | None) -> None:
     from parcelwatch.ledger.workspace import workspace_stats
 
     st = workspace_stats(workspace, today=today or _now().date(), year=year)
+    _echo_lines(stats_lines(st))
+
+
+def stats_lines(st: Any) -> list[str]:
+    """The text of ``ledger stats``: every figure from :mod:`parcelwatch.ledger.figures`, counts as
+    integers, areas in 亩 rounded half-up to 2 decimals."""
+    from parcelwatch.ledger.figures import FIGURE_LABELS, half_up, rate_text
+
     heads = [
         "数量",
-        "已认定违法",
-        "已销号",
+        FIGURE_LABELS["confirmed"],
+        FIGURE_LABELS["closed"],
+        FIGURE_LABELS["rectifying"],
         "逾期",
         "图斑(亩)",
-        "违法占用耕地(亩)",
-        "剩余未整改(亩)",
+        "违法占用耕地-已认定(亩)",
+        "疑似违法占用耕地-未认定(亩)",
+        "剩余未整改-已认定(亩)",
     ]
-    for title, table in (
-        ("按状态", st.by_status),
-        ("按类别", st.by_class),
-        ("按乡镇", st.by_township),
-    ):
-        click.echo(f"{title}:")
-        rows = [(name, *vals) for name, vals in zip(table.index, table.to_numpy().tolist(), strict=True)]
-        _echo_lines(["  " + line for line in _table([str(table.index.name), *heads], rows)])
-    rate = (
-        "无已认定违法问题"
-        if st.completion_rate is None
-        else f"{st.completion_rate:.1%}（{st.closed_confirmed}/{st.confirmed}）"
-    )
-    click.echo(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}")
-    click.echo(st.ratio_text())
+    cols = ["count", "confirmed", "closed", "rectifying", "overdue", "parcel_mu", "illegal_farmland_mu", "candidate_farmland_mu", "remaining_mu"]
+    lines: list[str] = []
+    for title, table in (("按状态", st.by_status), ("按类别", st.by_class), ("按乡镇", st.by_township)):
+        lines.append(f"{title}:")
+        rows = [
+            (name, *(int(table.at[name, c]) if not c.endswith("_mu") else f"{half_up(table.at[name, c]):.2f}" for c in cols))
+            for name in table.index
+        ]
+        lines += ["  " + line for line in _table([str(table.index.name), *heads], rows)]
+    rate = "—（无认定违法问题）" if st.completion_rate is None else f"{rate_text(st.completion_rate)}（{st.closed_confirmed}/{st.confirmed}）"
+    lines.append(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}（已销号的认定违法问题 ÷ 认定违法问题）")
+    lines.append(st.ratio_text())
+    return lines
 
 
 @ledger.command("transitions")
 def transitions_cmd() -> None:
     """Print the status transition table (which status may follow which, and what it needs)."""
+    from parcelwatch.labels import TRANSITION_MEANING_ZH
     from parcelwatch.ledger.model import FIELD_BY_NAME, TRANSITIONS
 
     rows = [
@@ -636,7 +635,7 @@ def transitions_cmd() -> None:
             "、".join(
                 FIELD_BY_NAME[n].zh if n in FIELD_BY_NAME else "说明(--note)" for n in t.needs
             ),
-            t.meaning,
+            TRANSITION_MEANING_ZH.get(t.meaning, t.meaning),
         )
         for t in TRANSITIONS
     ]

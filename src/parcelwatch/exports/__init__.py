@@ -14,6 +14,7 @@ Vector writers live in :mod:`parcelwatch.exports.layers`, the Excel forms in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -173,7 +174,12 @@ def _write_forms(
 
 
 def export_all(
-    ws: Any, out_dir: str | Path, *, today: date, filters: Filters | None = None
+    ws: Any,
+    out_dir: str | Path,
+    *,
+    today: date,
+    filters: Filters | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Write every format into ``out_dir``; returns ``{key: path}``.
 
@@ -182,7 +188,9 @@ def export_all(
     ``kml``, ``kmz``, ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``.
     ``ws`` is an open :class:`~parcelwatch.ledger.workspace.Workspace`; ``filters`` selects the
     problems (all by default; the 违法占用耕地面积比例 uses the selected problems too).
+    ``on_stage(name)`` is called before each file is written (the CLI renders it).
     """
+    stage = on_stage or (lambda _name: None)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -190,27 +198,32 @@ def export_all(
         raise OutputError(
             f"Cannot create the export folder {out}: {exc}. Choose another folder."
         ) from exc
+    stage("读取台账")
     records = _selected(ws, today, filters)
     county = ws.rules.county.name
     snap = ws.store.snapshot()
     name = "问题图斑"
+    stage("shp")
     shp = write_shapefile(
         records, out / f"{name}.shp", today=today, gk_zone=ws.rules.county.gk_zone
     )
-    paths: dict[str, Path] = {
-        "gpkg": write_gpkg(
-            records,
-            out / f"{name}.gpkg",
-            today=today,
-            events=ws.store.events(),
-            findings=snap.findings,
-        ),
-        "shp": shp,
-        "shp_legend": shp.with_name(f"{name}_字段说明.txt"),
-        "geojson": write_geojson(records, out / f"{name}.geojson", today=today),
-        "csv": write_csv(records, out / f"{name}.csv", today=today),
-        "kml": write_kml(records, out / f"{name}.kml", today=today, name=f"{county}{name}"),
-        "kmz": write_kmz(records, out / f"{name}.kmz", today=today, name=f"{county}{name}"),
-    }
+    paths: dict[str, Path] = {"shp": shp, "shp_legend": shp.with_name(f"{name}_字段说明.txt")}
+    stage("gpkg")
+    paths["gpkg"] = write_gpkg(
+        records,
+        out / f"{name}.gpkg",
+        today=today,
+        events=ws.store.events(),
+        findings=snap.findings,
+    )
+    stage("geojson")
+    paths["geojson"] = write_geojson(records, out / f"{name}.geojson", today=today)
+    stage("csv")
+    paths["csv"] = write_csv(records, out / f"{name}.csv", today=today)
+    stage("kml")
+    paths["kml"] = write_kml(records, out / f"{name}.kml", today=today, name=f"{county}{name}")
+    stage("kmz")
+    paths["kmz"] = write_kmz(records, out / f"{name}.kmz", today=today, name=f"{county}{name}")
+    stage("xlsx")
     paths.update(_write_forms(ws, records, out, today=today))
     return paths

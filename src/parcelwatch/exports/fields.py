@@ -17,8 +17,8 @@ from typing import Any
 import geopandas as gpd
 
 from parcelwatch.crs import STORAGE_CRS
+from parcelwatch.ledger.figures import half_up, mu_value
 from parcelwatch.ledger.model import ProblemRecord, class_label, is_overdue
-from parcelwatch.units import m2_to_mu
 
 __all__ = ["ExportField", "EXPORT_FIELDS", "FIELD_BY_KEY", "problem_table", "record_values"]
 
@@ -88,11 +88,12 @@ assert len({f.code for f in EXPORT_FIELDS}) == len(EXPORT_FIELDS)
 
 
 def _mu(m2: float | None) -> float | None:
-    return None if m2 is None else round(float(m2_to_mu(m2)), 2)
+    """亩, rounded half-up to 2 decimals (one rounding rule: parcelwatch.ledger.figures)."""
+    return mu_value(m2)
 
 
 def _m2(m2: float | None) -> float | None:
-    return None if m2 is None else round(float(m2), 2)
+    return None if m2 is None else float(half_up(float(m2)))
 
 
 def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:
@@ -128,7 +129,8 @@ def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:
         "pbf_mu": _mu(rec.pbf_m2),
         "illegal_farmland_mu": _mu(rec.illegal_farmland_m2),
         "illegal_farmland_m2": _m2(rec.illegal_farmland_m2),
-        "illegal_pbf_mu": _mu(rec.illegal_pbf_m2),
+        # blank (not 0) when no 永农 layer was given: not checked
+        "illegal_pbf_mu": _mu(rec.illegal_pbf_m2) if rec.pbf_m2 is not None else None,
         "illegal_pbf_m2": _m2(rec.illegal_pbf_m2),
         "remaining_mu": _mu(rec.remaining_unrectified_m2),
         "overdue": "是" if is_overdue(rec, today) else "否",

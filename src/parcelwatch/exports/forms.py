@@ -30,6 +30,17 @@ from typing import Any
 import pandas as pd
 
 from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.ledger.figures import (
+    COMPLETION_RATE_DEFINITION,
+    FIGURE_LABELS,
+    Figures,
+    figure_rows,
+    figures,
+    figures_by,
+    half_up,
+    mu_value,
+    rate_value,
+)
 from parcelwatch.ledger.model import (
     FIELDS,
     ProblemRecord,
@@ -55,7 +66,6 @@ __all__ = [
 
 DPF_CLASSES = ("I", "II", "III")
 _VIOLATING = frozenset({"I", "II", "III", "conversion"})
-_RECTIFYING = frozenset({Status.RECTIFYING, Status.AWAITING_ACCEPTANCE})
 
 
 # ------------------------------------------------------------------------------------------
@@ -124,11 +134,12 @@ def _print_setup(
 
 
 def _num(v: float | None) -> float | None:
-    return None if v is None else round(float(v), 2)
+    return None if v is None else float(half_up(float(v)))
 
 
 def _mu(m2: float | None) -> float | None:
-    return None if m2 is None else round(float(m2_to_mu(m2)), 2)
+    """亩, rounded half-up to 2 decimals (parcelwatch.ledger.figures.mu_value)."""
+    return mu_value(m2)
 
 
 def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> None:
@@ -143,6 +154,8 @@ def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> 
     }[kind]
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
+    elif kind in ("int", "num2", "pct") and isinstance(value, str):
+        ws.write_string(row, col, value, fm.center)  # e.g. 未检查 (the layer was not given)
     elif kind == "date":
         ws.write_datetime(row, col, datetime(value.year, value.month, value.day), fmt)  # noqa: DTZ001 - a calendar date
     elif kind in ("int", "num2", "pct"):
@@ -151,10 +164,27 @@ def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> 
         ws.write_string(row, col, str(value), fmt)
 
 
-def _total(ws: Any, row: int, col: int, values: Sequence[Any], kind: str, fm: _Formats) -> float:
-    """A 合计 cell written as a number (readers without a calculation engine see the total)."""
-    total = sum(float(v) for v in values if v is not None and v != "")
-    total = round(total, 2) if kind == "num2" else total
+def _total(
+    ws: Any,
+    row: int,
+    col: int,
+    values: Sequence[Any],
+    kind: str,
+    fm: _Formats,
+    *,
+    exact: float | None = None,
+) -> float:
+    """A 合计 cell written as a number (readers without a calculation engine see the total).
+
+    ``exact`` is the total computed from the unrounded values (an area total is the rounded sum,
+    not the sum of the rounded rows: one rounding, at display).
+    """
+    total = (
+        exact
+        if exact is not None
+        else sum(float(v) for v in values if v is not None and not isinstance(v, str))
+    )
+    total = float(half_up(total)) if kind == "num2" else total
     ws.write_number(row, col, total, fm.total_num2 if kind == "num2" else fm.total_int)
     return total
 
@@ -195,7 +225,25 @@ def _ledger_columns() -> list[tuple[str, str, str, float]]:
     return cols
 
 
+NOT_CHECKED = "未检查"
+# figures that come from a layer: (field -> the record field that is None when it was not given)
+_FROM_LAYER = {
+    "pbf_m2": "pbf_m2",
+    "illegal_pbf_m2": "pbf_m2",
+    "farmland_m2": "farmland_m2",
+    "illegal_farmland_m2": "farmland_m2",
+}
+
+
+def not_checked(rec: ProblemRecord, field_name: str) -> bool:
+    """True when ``field_name`` comes from a layer that was not given (no 永农, no 三调 layer)."""
+    source = _FROM_LAYER.get(field_name)
+    return source is not None and getattr(rec, source) is None
+
+
 def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
+    if not_checked(rec, key.removesuffix(":mu")):
+        return NOT_CHECKED
     if key == "overdue":
         return "是" if is_overdue(rec, today) else "否"
     if key.endswith(":mu"):
@@ -210,7 +258,7 @@ def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
     if key == "evidence":
         return "；".join(e.ref for e in v)
     if isinstance(v, float):
-        return round(v, 2)
+        return _num(v)
     return to_plain(key, v) if key not in ("deadline", "verify_due", "acceptance_date") else v
 
 
@@ -249,7 +297,18 @@ def write_ledger_form(
                 ws.write_string(tr, j, f"{len(records)}个问题", fm.total_text)
             elif kind == "num2" and key not in ("version",):
                 vals = [_ledger_value(rec, key, today) for rec in records]
-                _total(ws, tr, j, vals, "num2", fm)
+                field_name = key[:-3] if key.endswith(":mu") else key
+                raw = [getattr(rec, field_name) for rec in records]
+                exact = sum(float(v) for v in raw if v is not None)
+                _total(
+                    ws,
+                    tr,
+                    j,
+                    vals,
+                    "num2",
+                    fm,
+                    exact=m2_to_mu(exact) if key.endswith(":mu") else exact,
+                )
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
         ws.autofilter(2, 0, max(tr - 1, 2), last_col)
@@ -459,30 +518,36 @@ _SUMMARY_COLUMNS = (
 )
 
 
+def _summary_row(
+    label: str, rs: Sequence[ProblemRecord], counts: Mapping[str, ProjectCounts]
+) -> list[Any]:
+    viol = [counts[r.problem_id].violating for r in rs if r.problem_id in counts]
+    return [
+        label,
+        len(rs),
+        _mu(sum(r.parcel_area_m2 or 0.0 for r in rs)),
+        _mu(sum(r.illegal_occupied_m2 for r in rs)),
+        sum(v or 0 for v in viol),
+        sum(1 for r in rs if _case_by_case(r) == "是"),
+        sum(1 for r in rs if r.status is Status.CLOSED),
+        sum(1 for r in rs if r.acceptance_result == "合格"),
+        sum(1 for r in rs if r.acceptance_result == "不合格"),
+        sum(1 for r in rs if r.acceptance_result not in ("合格", "不合格")),
+        _num(sum(r.funds_recovered_wan or 0.0 for r in rs)),
+    ]
+
+
 def self_check_summary(
     records: Sequence[ProblemRecord], counts: Mapping[str, ProjectCounts]
 ) -> list[list[Any]]:
-    """Rows of the 县级自验汇总表: one per class I, II, III (values in :data:`_SUMMARY_COLUMNS` order)."""
-    out = []
-    for cls in DPF_CLASSES:
-        rs = [r for r in records if _dpf_class(r) == cls]
-        viol = [counts[r.problem_id].violating for r in rs if r.problem_id in counts]
-        out.append(
-            [
-                class_label(cls),
-                len(rs),
-                round(sum(_mu(r.parcel_area_m2) or 0.0 for r in rs), 2),
-                round(sum(_mu(r.illegal_occupied_m2) or 0.0 for r in rs), 2),
-                sum(v or 0 for v in viol),
-                sum(1 for r in rs if _case_by_case(r) == "是"),
-                sum(1 for r in rs if r.status is Status.CLOSED),
-                sum(1 for r in rs if r.acceptance_result == "合格"),
-                sum(1 for r in rs if r.acceptance_result == "不合格"),
-                sum(1 for r in rs if r.acceptance_result not in ("合格", "不合格")),
-                round(sum(r.funds_recovered_wan or 0.0 for r in rs), 2),
-            ]
-        )
-    return out
+    """Rows of the 县级自验汇总表: one per class I, II, III (values in :data:`_SUMMARY_COLUMNS` order).
+
+    Areas are the rounded (half-up) sums of the unrounded areas.
+    """
+    return [
+        _summary_row(class_label(cls), [r for r in records if _dpf_class(r) == cls], counts)
+        for cls in DPF_CLASSES
+    ]
 
 
 def _write_self_check_summary(
@@ -514,8 +579,12 @@ def _write_self_check_summary(
             _write(ws, 4 + i, j, v, _SUMMARY_COLUMNS[j][2], fm)
     tr = 4 + len(data)
     ws.write_string(tr, 0, "合计", fm.total_text)
+    exact = _summary_row("合计", [r for r in rows if _dpf_class(r)], counts)
     for j in range(1, len(_SUMMARY_COLUMNS)):
-        _total(ws, tr, j, [d[j] for d in data], _SUMMARY_COLUMNS[j][2], fm)
+        kind = _SUMMARY_COLUMNS[j][2]
+        _total(
+            ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None
+        )
     _print_setup(ws, header_first=2, header_last=3, last_col=last_col)
 
 
@@ -524,47 +593,44 @@ def _write_self_check_summary(
 
 _PROGRESS_COLUMNS = (
     ("乡镇(街道)", "", "text"),
-    ("问题个数", "个", "int"),
-    ("已认定违法", "个", "int"),
-    ("已整改(已销号)", "个", "int"),
-    ("整改中(含待验收)", "个", "int"),
-    ("逾期", "个", "int"),
-    ("整改完成率", "%", "pct"),
-    ("图斑面积", "亩", "num2"),
-    ("违法占用耕地面积", "亩", "num2"),
-    ("剩余未整改面积", "亩", "num2"),
+    (FIGURE_LABELS["count"], "个", "int"),
+    (FIGURE_LABELS["confirmed"], "个", "int"),
+    (FIGURE_LABELS["closed"], "个", "int"),
+    (FIGURE_LABELS["rectifying"], "个", "int"),
+    (FIGURE_LABELS["overdue"], "个", "int"),
+    (FIGURE_LABELS["completion_rate"], "%", "pct"),
+    (FIGURE_LABELS["parcel"], "亩", "num2"),
+    (FIGURE_LABELS["illegal_confirmed"], "亩", "num2"),
+    (FIGURE_LABELS["illegal_candidate"], "亩", "num2"),
+    (FIGURE_LABELS["remaining"], "亩", "num2"),
 )
 
 
-def township_progress(records: Sequence[ProblemRecord], *, today: date) -> list[list[Any]]:
-    """One row per township (values in :data:`_PROGRESS_COLUMNS` order).
+def _progress_row(f: Figures) -> list[Any]:
+    return [
+        f.name,
+        f.count,
+        f.confirmed,
+        f.closed,
+        f.rectifying,
+        f.overdue,
+        rate_value(f.completion_rate),
+        mu_value(f.parcel_m2),
+        mu_value(f.illegal_confirmed_m2),
+        mu_value(f.illegal_candidate_m2),
+        mu_value(f.remaining_m2),
+    ]
 
-    整改完成率 = confirmed-illegal problems 已销号 ÷ confirmed-illegal problems (as in
-    :func:`~parcelwatch.ledger.stats.ledger_stats`); blank when none is confirmed.
+
+def township_progress(records: Sequence[ProblemRecord], *, today: date) -> list[list[Any]]:
+    """One row per township, then the 合计 row (values in :data:`_PROGRESS_COLUMNS` order).
+
+    Every value is a figure of :mod:`parcelwatch.ledger.figures` (整改完成率 = 已销号的认定违法
+    问题 ÷ 认定违法问题, blank when none is confirmed; 违法占用耕地 confirmed and candidate apart;
+    areas rounded half-up once, the total from the unrounded areas).
     """
-    towns: dict[str, list[ProblemRecord]] = {}
-    for r in records:
-        towns.setdefault(r.township_name or "(未知乡镇)", []).append(r)
-    out = []
-    for name in sorted(towns):
-        rs = towns[name]
-        conf = [r for r in rs if r.judgement == "违法"]
-        closed = sum(1 for r in conf if r.status is Status.CLOSED)
-        out.append(
-            [
-                name,
-                len(rs),
-                len(conf),
-                closed,
-                sum(1 for r in rs if r.status in _RECTIFYING),
-                sum(1 for r in rs if is_overdue(r, today)),
-                (closed / len(conf)) if conf else None,
-                round(sum(_mu(r.parcel_area_m2) or 0.0 for r in rs), 2),
-                round(sum(_mu(r.illegal_occupied_m2) or 0.0 for r in rs), 2),
-                round(sum(_mu(r.remaining_unrectified_m2) or 0.0 for r in rs), 2),
-            ]
-        )
-    return out
+    rows = figure_rows(records, today=today)
+    return [*(_progress_row(f) for f in figures_by(rows, "township")), _progress_row(figures(rows))]
 
 
 def write_progress_form(
@@ -574,37 +640,33 @@ def write_progress_form(
     path = Path(path)
     cols = _PROGRESS_COLUMNS
     last_col = len(cols) - 1
-    data = township_progress(records, today=today)
+    *data, total = township_progress(records, today=today)
     with _workbook(path) as (wb, fm):
         ws = wb.add_worksheet("乡镇整改进度")
         _title(
             ws,
             fm,
             f"{county_name}问题整改进度（按乡镇）",
-            f"统计日期：{today.isoformat()}    整改完成率 = 已销号的已认定违法问题 ÷ 已认定违法问题",
+            f"统计日期：{today.isoformat()}    {COMPLETION_RATE_DEFINITION}；"
+            "违法占用耕地（已认定）只计认定违法问题，疑似（未认定）为尚未核查认定的问题",
             last_col,
         )
         for j, (head, unit, _) in enumerate(cols):
             ws.write_string(2, j, head, fm.head)
             ws.write_string(3, j, unit, fm.unit)
             ws.set_column(j, j, 14 if j == 0 else 11)
-        ws.set_row(2, 30)
+        ws.set_row(2, 42)
         for i, values in enumerate(data):
             for j, v in enumerate(values):
                 _write(ws, 4 + i, j, v, cols[j][2], fm)
         tr = 4 + len(data)
         ws.write_string(tr, 0, "合计", fm.total_text)
-        totals: dict[int, float] = {}
         for j in range(1, len(cols)):
-            if cols[j][2] == "pct":
-                continue
-            totals[j] = _total(ws, tr, j, [d[j] for d in data], cols[j][2], fm)
-        conf, closed = totals[2], totals[3]
-        rate_col = 6
-        if conf:
-            ws.write_number(tr, rate_col, closed / conf, fm.total_pct)
-        else:
-            ws.write_blank(tr, rate_col, None, fm.total_pct)
+            fmt = {"int": fm.total_int, "num2": fm.total_num2, "pct": fm.total_pct}[cols[j][2]]
+            if total[j] is None:
+                ws.write_blank(tr, j, None, fmt)
+            else:
+                ws.write_number(tr, j, total[j], fmt)
         _print_setup(ws, header_first=2, header_last=3, last_col=last_col, freeze_col=1)
     return path
 
@@ -673,13 +735,9 @@ def write_ratio_form(
         )
         rows = [
             ("年度", st.year, "int"),
-            ("违法占用耕地面积(亩)", round(float(m2_to_mu(st.illegal_farmland_m2)), 2), "num2"),
-            (
-                "新增建设占用耕地面积(亩)",
-                round(float(m2_to_mu(st.new_construction_farmland_m2)), 2),
-                "num2",
-            ),
-            ("违法占用耕地面积比例", st.ratio, "pct"),
+            ("违法占用耕地面积(已认定，亩)", mu_value(st.illegal_farmland_m2), "num2"),
+            ("新增建设占用耕地面积(亩)", mu_value(st.new_construction_farmland_m2), "num2"),
+            ("违法占用耕地面积比例", rate_value(st.ratio), "pct"),
             ("评价", st.ratio_level, "text"),
             (
                 "预警线 / 问责标准",
@@ -729,8 +787,10 @@ def write_ratio_form(
                 r.status.value,
                 r.judgement,
                 r.display_class,
-                _mu(r.illegal_pbf_m2 or 0.0),
-                _mu(r.illegal_farmland_m2 or 0.0),
+                NOT_CHECKED if not_checked(r, "illegal_pbf_m2") else _mu(r.illegal_pbf_m2 or 0.0),
+                NOT_CHECKED
+                if not_checked(r, "illegal_farmland_m2")
+                else _mu(r.illegal_farmland_m2 or 0.0),
                 hit,
             ]
             for j, v in enumerate(values):

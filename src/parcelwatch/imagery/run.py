@@ -100,17 +100,22 @@ def analyse_imagery(
     problem_ids: Sequence[str] | None = None,
     image_dates: tuple[str, str] = ("", ""),
     progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ImageryResult:
     """Imagery evidence for the problems of a workspace (all, or ``problem_ids``); see the module doc.
 
     ``bands`` is a spec like ``"red=3,green=2,blue=1,nir=4"`` (defaults: B, G, R, NIR for 4+
     bands, RGB without NIR for 3). ``now`` stamps the run; ``user`` is recorded (and needed for
     ``record_notes``). Rasters in any CRS work: geometries are reprojected to the raster.
+    ``progress(done, total)`` follows the per-problem statistics; ``on_stage(name)`` is called as
+    each stage starts (the CLI renders both).
     """
+    stage = on_stage or (lambda _name: None)
     from parcelwatch.crs import gk3_zone_from_lon, working_crs
     from parcelwatch.ledger.workspace import _opened, update_problems
 
     with _opened(ws) as w:
+        stage("读取台账")
         records = w.store.records(list(problem_ids) if problem_ids is not None else None)
         snapshot = w.store.snapshot()
         events: dict[str, list[Any]] = {}
@@ -126,6 +131,7 @@ def analyse_imagery(
         )
         fps = _footprints(snapshot, set(ids))
         with open_pair(before, after, bands=bands) as pair:
+            stage("影像统计")
             stats = zonal_change(pair, geoms, thresholds=th, progress=progress)
             fstats = zonal_change(pair, fps.geometry, thresholds=th)
             fstats.insert(0, "footprint_id", fps["footprint_id"].astype(str).to_numpy())
@@ -133,11 +139,13 @@ def analyse_imagery(
             band_spec = pair.bands
             chips: dict[str, tuple[Path, Path]] = {}
             if write_chip_files:
+                stage("影像切片")
                 with_img = stats.index[stats["coverage"] > 0]
                 in_raster = geoms.loc[with_img].to_crs(pair.crs)
                 chips = write_chips(
                     pair, zip(in_raster.index, in_raster.array, strict=True), ws_path
                 )
+        stage("提示与佐证单")
         hints = evidence_hints(stats, records, rules=rules, footprint_stats=fstats)
         h = hints.set_index("problem_id")
         stats = stats.join(

@@ -194,6 +194,7 @@ def load_layer(
     gcj02: bool = False,
     allow_empty: bool = False,
     strict: bool = True,
+    warn: bool = True,
 ) -> LoadedLayer:
     """Read, map and validate one layer.
 
@@ -202,6 +203,11 @@ def load_layer(
     omitted it is recognised from the layer name and fields. ``crs`` is used only when the file
     has none (or to override a wrong one, with a warning). ``gcj02=True`` removes the 高德 GCJ-02
     offset. With ``strict=False`` problems are collected in the report instead of raised.
+
+    Data-quality notices are always returned as data (``report.warnings``). ``warn=True`` also
+    emits them as :class:`DataQualityWarning` for interactive use; code that loads layers on
+    threads passes ``warn=False`` and reads the report (warning filters are process-global, so
+    warnings raised on worker threads can be swallowed by another thread's filter).
     """
     path = _check_path(Path(path))
     if layer is None and path.suffix.lower() in _SINGLE_LAYER:
@@ -261,7 +267,7 @@ def load_layer(
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         report.errors.append("the layer has no geometry column; it is a table, not a map layer. Use a polygon layer.")
         report.error_kind = GeometryError
-        return _finish(frame, report, strict)
+        return _finish(frame, report, strict, warn)
 
     # 3b. coordinates GEOS cannot compute with; heights the 2D ledger does not keep
     frame = _check_coordinates(frame, report, columns, ROLES[role] if role else None, rules)
@@ -286,12 +292,13 @@ def load_layer(
     frame = _check_geometry(frame, report, ROLES[role] if role else None)
     if role is not None and len(frame):
         frame = _role_specifics(frame, ROLES[role], report, rules)
-    return _finish(frame, report, strict)
+    return _finish(frame, report, strict, warn)
 
 
-def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool) -> LoadedLayer:
-    for w in report.warnings:
-        warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
+def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool, warn: bool = True) -> LoadedLayer:
+    if warn:
+        for w in report.warnings:
+            warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
     if report.errors and strict:
         raise report.error_kind(
             format_problems(
@@ -427,26 +434,52 @@ def _as_text(series: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
-_DATE_PARTS = r"^\s*(\d{4})\D?(\d{1,2})\D?(\d{1,2})\D*$"
+_DATE_DAY = r"^\s*(\d{4})(?:[-/.年]?)(\d{1,2})(?:[-/.月]?)(\d{1,2})(?:日)?\s*$"
+_DATE_COMPACT = r"^\s*(\d{4})(\d{2})(\d{2})\s*$"
+_DATE_MONTH = r"^\s*(\d{4})(?:[-/.年]?)(\d{1,2})(?:月)?\s*$"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # Excel's day 0 (its 1900 leap-year bug included)
+_EXCEL_SERIALS = (20000, 80000)  # 1954-10-03 .. 2119-01-10: a plausible image date
 
 
-def _parse_dates(series: pd.Series) -> tuple[pd.Series, list[Any]]:
-    """Dates like 2025-10-15, 20251015, 2025/10/15, 2025年10月15日 (vectorised); bad ones listed."""
+def _ymd(parts: pd.DataFrame) -> pd.Series:
+    cols = {k: pd.to_numeric(parts[i]).astype(float) for i, k in enumerate(("year", "month", "day"))}
+    return pd.to_datetime(pd.DataFrame(cols), errors="coerce")
+
+
+def _parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, list[Any]]:
+    """Dates as counties write them (vectorised): 2025-10-15, 20251015, 2025/9/15, 2025.9.15,
+    2025年9月15日, months 2025-09, 202509, 2025/9, 2025年9月, and Excel serial day numbers
+    (46280 = 2026-09-15, as a number or as text). Returns the dates (a month as its first day), the
+    precision of each (``day`` / ``month``; empty when absent) and the index of bad values."""
+    precision = pd.Series(pd.NA, index=series.index, dtype="string")
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series, []
-    text = series.astype("string").str.strip()
-    parts = text.str.extract(_DATE_PARTS)
-    parsed = pd.to_datetime(
-        pd.DataFrame({k: pd.to_numeric(parts[i]).astype(float) for i, k in enumerate(("year", "month", "day"))}),
-        errors="coerce",
-    )
+        out = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
+        return out, precision.mask(out.notna(), "day"), []
+    if pd.api.types.is_numeric_dtype(series):
+        text = series.astype("Float64").astype("string").str.replace(r"\.0$", "", regex=True)
+    else:
+        text = series.astype("string").str.strip()
+    day = _ymd(text.str.extract(_DATE_COMPACT))
+    day = day.where(day.notna(), _ymd(text.str.extract(_DATE_DAY)))
+    parts = text.str.extract(_DATE_MONTH)
+    month = _ymd(pd.DataFrame({0: parts[0], 1: parts[1], 2: parts[1].where(parts[1].isna(), "1")}))
+    month = month.where(day.isna())
+    serial = pd.to_numeric(text.where(text.str.fullmatch(r"\d{5}(\.\d+)?").fillna(False)), errors="coerce")
+    serial = serial.where((serial >= _EXCEL_SERIALS[0]) & (serial < _EXCEL_SERIALS[1]))
+    from_serial = _EXCEL_EPOCH + pd.to_timedelta(np.floor(serial.astype(float)), unit="D")
+    parsed = day.where(day.notna(), from_serial.where(serial.notna()))
+    precision = precision.mask(parsed.notna(), "day")
+    parsed = parsed.where(parsed.notna(), month)
+    precision = precision.mask(month.notna(), "month")
     # date objects (e.g. from a GeoPackage DATE column read as object)
-    objs = series.map(lambda v: pd.Timestamp(v) if hasattr(v, "year") and hasattr(v, "month") else pd.NaT) if series.dtype == object else None
-    if objs is not None:
-        parsed = parsed.where(parsed.notna(), objs)
+    if series.dtype == object:
+        objs = series.map(lambda v: pd.Timestamp(v) if hasattr(v, "year") and hasattr(v, "month") else pd.NaT)
+        fill = parsed.isna() & objs.notna()
+        parsed = parsed.where(~fill, objs)
+        precision = precision.mask(fill, "day")
     present = text.notna() & (text != "")
     bad = list(series.index[present & parsed.isna()])
-    return parsed.astype("datetime64[ns]"), bad
+    return parsed.astype("datetime64[ns]"), precision, bad
 
 
 def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
@@ -506,13 +539,18 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
                 num = num.round().astype("Int64")
             out[f.name] = num
         elif f.kind == "date":
-            parsed, bad_dates = _parse_dates(col)
+            parsed, precision, bad_dates = _parse_dates(col)
             if bad_dates:
                 report.warnings.append(
-                    f"field {src}: {len(bad_dates)} value(s) are not dates (use YYYY-MM-DD) and were left empty: "
+                    f"field {src}: {len(bad_dates)} value(s) are not dates (use YYYY-MM-DD or YYYY-MM) and were left empty: "
                     + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad_dates[:5])
                 )
             out[f.name] = parsed
+            months = precision == "month"
+            if months.any():
+                # a month stays a month: the date is its first day, the precision says so
+                out[f"{f.name}_precision"] = precision
+                report.notes.append(f"field {src}: {int(months.sum())} value(s) give a month only (kept as month precision, column {f.name}_precision)")
     return _check_ids(out, role, report)
 
 

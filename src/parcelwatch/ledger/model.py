@@ -73,6 +73,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from parcelwatch.errors import LedgerError, SchemaError, StatusTransitionError, format_problems
+from parcelwatch.labels import CLASS_LABELS, CLASS_ORDER, CONFIRMED_CLASS_CODES, STATUS_EN
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -163,19 +164,7 @@ class Status(str, Enum):
         raise SchemaError(f"Unknown status {key!r}. Use one of: {', '.join(s.value for s in cls)}.")
 
 
-_STATUS_EN = {
-    Status.UNVERIFIED: "not verified",
-    Status.LEGAL: "legal",
-    Status.OTHER: "other (not new construction)",
-    Status.ILLEGAL: "confirmed illegal, not rectified",
-    Status.RECTIFYING: "being rectified",
-    Status.AWAITING_ACCEPTANCE: "awaiting acceptance",
-    Status.CLOSED: "closed",
-    Status.RETURNED: "returned by the upper level",
-    Status.CASE_BY_CASE: "case-by-case decision pending",
-    Status.ROUTINE: "handed to routine enforcement",
-    Status.REBOUND: "rebound (reopened)",
-}
+_STATUS_EN = {s: STATUS_EN[s.value] for s in Status}
 _STATUS_ALIASES = {
     "已认定违法": Status.ILLEGAL,
     "违法": Status.ILLEGAL,
@@ -309,27 +298,21 @@ MEASURES = (
 )
 # Measures after which the building legally stays (a matching building is no rebound).
 LEGALISING_MEASURES = frozenset({"补办手续", "补办设施农用地备案", "一事一议"})
-CONFIRMED_CLASSES: dict[str, str] = {
-    "I": "第一类",
-    "II": "第二类",
-    "III": "第三类",
-    "conversion": "耕地非农化",
-    "non_dpf": "非大棚房",
-}
+CONFIRMED_CLASSES: dict[str, str] = {c: CLASS_LABELS["zh"][c] for c in CONFIRMED_CLASS_CODES}
 CANDIDATE_CLASS_LABELS: dict[str, str] = {
     **{k: v for k, v in CONFIRMED_CLASSES.items() if k != "non_dpf"},
-    "none": "无",
+    "none": CLASS_LABELS["zh"]["none"],
 }
 _CLASS_ALIASES = {
     "一类": "I", "二类": "II", "三类": "III", "1": "I", "2": "II", "3": "III",
     "非农化": "conversion", "耕地非农化": "conversion", "非大棚房转日常执法": "non_dpf", "非大棚房(转日常执法)": "non_dpf",
 }  # fmt: skip
-_SEVERITY = {"I": 0, "II": 1, "III": 2, "conversion": 3, "non_dpf": 4, "none": 5, "": 6}
+_SEVERITY = {**{c: i for i, c in enumerate(CLASS_ORDER)}, "": len(CLASS_ORDER)}
 
 
 def severity(cls: str | None) -> int:
     """Rank of a class, most severe first (I < II < III < conversion < none)."""
-    return _SEVERITY.get(cls or "", 6)
+    return _SEVERITY.get(cls or "", len(CLASS_ORDER))
 
 
 def class_label(cls: str | None) -> str:

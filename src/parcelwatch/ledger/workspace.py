@@ -263,20 +263,26 @@ def check_batch(
     user: str,
     issued: date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> CheckSummary:
     """Classify a batch with the workspace rules and reconcile it with the ledger (回头看).
 
     ``sources`` maps layer roles (parcels, farmland, pbf, greenhouses, buildings, approvals, parks,
     townships, villages) to files (``file`` or ``file:LAYER`` or a LayerSource). All changes are
     applied in one transaction; checking the same batch again changes nothing.
+    ``progress(done, total)`` follows the recording; ``on_stage(name)`` is called as each stage
+    starts (the CLI renders both).
     """
     from parcelwatch.pipeline import classify_inputs
     from parcelwatch.reference import closed_problem_boxes, load_batch_inputs
+
+    stage = on_stage or (lambda _name: None)
 
     if "parcels" not in sources or sources["parcels"] is None:
         raise InputError("check_batch needs the batch's parcels layer (--parcels).")
     with _opened(ws) as w:
         rules = w.rules
+        stage("读取图层")
         # layers given here win; the other roles come from the registered reference layers,
         # read by the extents of the batch's parcels (and of closed problems, for rebounds)
         closed_at_start = w.store.snapshot()
@@ -286,6 +292,7 @@ def check_batch(
             rules=rules,
             extra_building_boxes=lambda crs: closed_problem_boxes(closed_at_start, crs),
         )
+        stage("叠加分析与分类")
         result = classify_inputs(inputs, rules=rules)
         for attempt in (1, 2):
             try:
@@ -298,6 +305,7 @@ def check_batch(
                     user=user,
                     issued=issued,
                     progress=progress,
+                    stage=stage,
                 )
             except LedgerConflictError as exc:
                 # Someone changed the ledger between our read and our write: read it again and
@@ -321,8 +329,10 @@ def _reconcile(
     user: str,
     issued: date | None,
     progress: Callable[[int, int], None] | None,
+    stage: Callable[[str], None] = lambda _name: None,
 ) -> CheckSummary:
     """Read the ledger, reconcile the classified batch with it and record the changes."""
+    stage("回头看核对")
     rules = w.rules
     snap = w.store.snapshot()
     rc = recheck(
@@ -335,6 +345,7 @@ def _reconcile(
         buildings=inputs.get("buildings"),
     )
     notes = [
+        *(f"WARNING: {n}" for n in inputs.notices),
         *inputs.notes,
         *result.notes,
         *rc.notes,
@@ -354,6 +365,7 @@ def _reconcile(
     events = 0
     ids: list[str | None] = []
     if rc.changes or batch not in known:
+        stage("写入台账")
         info = BatchInfo(
             batch,
             rc.issued,
@@ -362,7 +374,11 @@ def _reconcile(
             int(len(result.parcels)),
             counts,
             result.rules_digest,
-            {role: str(getattr(rep, "where", "")) for role, rep in inputs.reports.items()},
+            {
+                **{role: str(getattr(rep, "where", "")) for role, rep in inputs.reports.items()},
+                # the loader's data-quality notices, kept with the batch record
+                **({"notices": "\n".join(inputs.notices)} if inputs.notices else {}),
+            },
         )
         applied = w.store.apply(
             rc.changes,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from parcelwatch.errors import InputError, OutputError, SchemaError
+from parcelwatch.labels import TRANSITION_MEANING_ZH
 from parcelwatch.ledger.model import (
     CONFIRMED_CLASSES,
     EDIT_DATE_MAX,
@@ -347,7 +348,11 @@ def _write_help_sheet(wb: Any) -> None:
             _HEADER_OF_FIELD.get(n, FIELD_BY_NAME[n].zh if n in FIELD_BY_NAME else n)
             for n in tr.needs
         )
-        ws.write_row(k, 0, [tr.source.value, tr.target.value, needs, tr.meaning])
+        ws.write_row(
+            k,
+            0,
+            [tr.source.value, tr.target.value, needs, TRANSITION_MEANING_ZH.get(tr.meaning, tr.meaning)],
+        )
     ws.set_column(0, 1, 12)
     ws.set_column(2, 2, 24)
     ws.set_column(3, 3, 50)
@@ -756,7 +761,7 @@ def import_xlsx(
             try:
                 value = _parse_cell(col, raw)
             except SchemaError as exc:
-                issue(col.header, raw, str(exc).split(". Use")[0] + _choices(col))
+                issue(col.header, raw, _cell_problem(col, raw, exc))
                 continue
             if col.kind == "note":
                 note = value or ""
@@ -815,7 +820,7 @@ def import_xlsx(
             for ci in found:
                 header = _HEADER_OF_FIELD.get(ci.field, ci.field)
                 value = status.value if ci.field == "status" and status is not None else ci.value
-                issue(header, value, ci.message)
+                issue(header, value, _need_problem(ci, header, rec.status, status))
         if row_issues:
             issues += row_issues
             continue
@@ -829,6 +834,36 @@ def import_xlsx(
     result = store.apply(changes, user=user, now=now, progress=progress)
     report.applied = [p for p in result.problem_ids if p is not None]
     return report
+
+
+# The words of the workbook's dropdowns, for messages about a column (what a clerk can pick).
+def _dropdown_words(field_name: str) -> str:
+    if field_name == "confirmed_class":
+        return "、".join(CONFIRMED_CLASSES.values())
+    if field_name == "judgement_type":
+        return "、".join(t for k in ("合法", "其他", "违法") for t in JUDGEMENT_TYPES[k])
+    if field_name == "measure":
+        return "、".join(MEASURES) + "（可用+组合，例如 拆除+复耕）"
+    if field_name == "status":
+        return "、".join(s.value for s in Status)
+    return ""
+
+
+def _cell_problem(col: Column, raw: Any, exc: Exception) -> str:
+    """Why a cell cannot be read, in the words of the dropdowns (第一类, not ``I``)."""
+    field_name = {"class": "confirmed_class", "measure": "measure", "status": "status"}.get(col.kind)
+    if field_name and str(exc).startswith("Unknown"):  # a value not in the dropdown
+        return f"“{raw}”不是可选的{col.header}；请从下拉列表选择：{_dropdown_words(field_name)}"
+    return str(exc).split(". Use")[0] + _choices(col)
+
+
+def _need_problem(ci: Any, header: str, before: Status, after: Status | None) -> str:
+    """A refused status change as the workbook says it: which column to fill, with its choices."""
+    needs = ("judgement_type", "confirmed_class", "measure", "decision_ref", "note")
+    if not ci.transition or after is None or ci.field not in needs or ci.value not in ("", None):
+        return str(ci.message)
+    words = _dropdown_words(ci.field)
+    return f"状态由“{before.value}”改为“{after.value}”时须填写“{header}”" + (f"（可选：{words}）" if words else "")
 
 
 def _choices(col: Column) -> str:

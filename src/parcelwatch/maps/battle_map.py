@@ -23,6 +23,8 @@ import shapely
 
 from parcelwatch import crs as crsmod
 from parcelwatch.errors import InputError
+from parcelwatch.labels import CLASS_LABELS, CLASS_ORDER, OVERDUE_STYLE, STATUS_EN, STATUS_STYLE
+from parcelwatch.ledger.figures import figure_rows_from_view, map_figures
 from parcelwatch.maps.offline import assert_offline, leaflet_assets, own_asset
 
 __all__ = ["MAP_COLUMNS", "STATUS_STYLE", "Basemap", "build_map", "CONTEXT_STYLE"]
@@ -51,22 +53,9 @@ MAP_COLUMNS: dict[str, str] = {
     "chip_after": "后时相",
 }
 
-# Status colours: 未核查/合法/违法 follow a real county style file (DOMAIN §3.4); the rest are ours.
-STATUS_STYLE: dict[str, dict[str, Any]] = {
-    "未核查": {"color": "#FFFF00", "stroke": "#9a8a00", "visible": True},
-    "未整改": {"color": "#FF0000", "stroke": "#990000", "visible": True},
-    "整改中": {"color": "#FF8C00", "stroke": "#a35400", "visible": True},
-    "待验收": {"color": "#1E90FF", "stroke": "#0b4f8f", "visible": True},
-    "已销号": {"color": "#00A651", "stroke": "#006130", "visible": True},
-    "反弹": {"color": "#C000C0", "stroke": "#600060", "visible": True},
-    "退回": {"color": "#FF69B4", "stroke": "#a03a6c", "visible": True},
-    "一事一议": {"color": "#8B5A2B", "stroke": "#4a2e12", "visible": True},
-    "转日常执法": {"color": "#808080", "stroke": "#404040", "visible": True},
-    "合法": {"color": "#00CC33", "stroke": "#007a1f", "visible": False},
-    "其他": {"color": "#0000FF", "stroke": "#000080", "visible": False},
-}
-STATUS_EN = {"未核查": "not verified", "未整改": "illegal, not rectified", "整改中": "rectifying", "待验收": "awaiting acceptance", "已销号": "closed", "反弹": "rebound", "退回": "returned", "一事一议": "case-by-case", "转日常执法": "routine enforcement", "合法": "legal", "其他": "other"}
-CLASS_NAMES = {"I": "第一类", "II": "第二类", "III": "第三类", "conversion": "耕地非农化", "none": "其他/未分类"}
+FARMLAND_CODES = ("0101", "0102", "0103")  # 耕地: 水田, 水浇地, 旱地 (DOMAIN §4.1)
+# Status colours, English labels and class names: one source, parcelwatch.labels.
+CLASS_NAMES = {c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c]) for c in CLASS_ORDER if c != "non_dpf"}
 CONTEXT_STYLE: dict[str, dict[str, Any]] = {
     "townships": {"label": "乡镇界线", "color": "#333333", "weight": 2, "fill": False, "dashArray": "8 4", "visible": True},
     "farmland": {"label": "耕地", "color": "#c8a400", "weight": 0.5, "fill": True, "fillOpacity": 0.25, "visible": False},
@@ -196,8 +185,15 @@ def build_map(
     basemap: Basemap | None = None,
     simplify_m: float = 0.5,
     links: Sequence[tuple[str, str]] = (),
+    farmland_codes: Sequence[str] = FARMLAND_CODES,
 ) -> str:
-    """The whole page as a string. ``generated_at`` is passed in (pure function)."""
+    """The whole page as a string. ``generated_at`` is passed in (pure function).
+
+    The statistics panel shows figures computed here by :mod:`parcelwatch.ledger.figures` (the
+    page only looks them up by township), so the map says what the forms and ``ledger stats``
+    say. The ``farmland`` context layer shows 耕地 only (DLBM in ``farmland_codes``, default
+    0101/0102/0103); 永久基本农田 is its own layer (``pbf``).
+    """
     if simplify_m > 0.5:
         raise InputError("build_map: simplify_m must be at most 0.5 m (display only).")
     basemap = basemap or Basemap()
@@ -216,8 +212,11 @@ def build_map(
     cols = [*MAP_COLUMNS, "overdue", "map_class", "status_en"]
     frame["status_en"] = frame["status"].map(STATUS_EN)
     data = _features(frame, cols, _to_display(frame, simplify_m, gcj))
+    figures = map_figures(figure_rows_from_view(frame))
     ctx = {}
     for name, layer in (context or {}).items():
+        if layer is not None and name == "farmland" and "dlbm" in layer.columns:
+            layer = layer[layer["dlbm"].isin(list(farmland_codes))]  # 耕地 only, not every land class
         if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
             continue
         keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use") if c in layer.columns]
@@ -230,6 +229,8 @@ def build_map(
         "dataDate": data_date,
         "generated": generated,
         "statusStyle": STATUS_STYLE,
+        "overdueStyle": OVERDUE_STYLE,
+        "figures": figures,
         "statusEn": STATUS_EN,
         "classNames": CLASS_NAMES,
         "labels": MAP_COLUMNS,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 
 from parcelwatch.errors import InputError, OutputError
+from parcelwatch.ledger.figures import mu_value
 from parcelwatch.maps.battle_map import Basemap, build_map
-from parcelwatch.units import m2_to_mu
 
 __all__ = ["problems_view", "parse_basemap", "geotiff_basemap", "write_map"]
 
@@ -54,9 +54,9 @@ def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *
                 "candidate_class": r.candidate_class or "none",
                 "confirmed_class": r.confirmed_class or None,
                 "reasons": r.candidate_reasons,
-                "parcel_area_mu": m2_to_mu(r.parcel_area_m2) if r.parcel_area_m2 is not None else None,
-                "farmland_mu": m2_to_mu(r.farmland_m2) if r.farmland_m2 is not None else None,
-                "pbf_mu": m2_to_mu(r.pbf_m2) if r.pbf_m2 is not None else None,
+                "parcel_area_mu": mu_value(r.parcel_area_m2),
+                "farmland_mu": mu_value(r.farmland_m2),
+                "pbf_mu": mu_value(r.pbf_m2),
                 "measure": r.measure,
                 "deadline": due,
                 "overdue": overdue,
@@ -66,6 +66,12 @@ def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *
                 "recent_events": [_event_text(e) for e in reversed(evs)],
                 "chip_before": (chips or {}).get(r.problem_id, (None, None))[0],
                 "chip_after": (chips or {}).get(r.problem_id, (None, None))[1],
+                # inputs of the precomputed figures (parcelwatch.ledger.figures); not embedded
+                "judgement": r.judgement,
+                "year": r.year,
+                "parcel_area_m2": r.parcel_area_m2,
+                "illegal_m2": r.illegal_occupied_m2,
+                "remaining_m2": r.remaining_unrectified_m2,
                 "geometry": r.geometry,
             }
         )
@@ -175,26 +181,32 @@ def write_map(
     split_by_township: bool = False,
     split_threshold: int = 20_000,
     chips: Mapping[str, tuple[str, str]] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the battle map of a workspace; returns the files written (index first when split).
 
     Above ``split_threshold`` problems the map is split by township even when not asked, so that
     each page stays light enough for an intranet PC. ``chips`` (problem id -> before/after data
     URIs) are shown in the popups; without it the chips stored in ``WS/imagery/chips/`` are used.
+    ``on_stage(name)`` is called as each stage starts (the CLI renders it).
     """
+    stage = on_stage or (lambda _name: None)
     from parcelwatch.ledger.workspace import _opened
 
     out = Path(out)
+    stage("读取台账")
     with _opened(ws) as w:
         records = w.store.records()
         events: dict[str, list[Any]] = {}
         for e in w.store.events():
             events.setdefault(e.problem_id, []).append(e)
         county = w.rules.county.name
+        farmland_codes = tuple(w.rules.farmland.codes)
         if chips is None:
             from parcelwatch.imagery.chips import chip_data_uris
 
             chips = chip_data_uris(w.path, [r.problem_id for r in records])
+    stage("生成地图")
     view = problems_view(records, events, today=today, chips=chips)
     if townships:
         known = set(view["township_name"])
@@ -203,7 +215,7 @@ def write_map(
             raise InputError(f"No problems in township(s) {', '.join(unknown)}. Townships in the ledger: {', '.join(sorted(known))}.")
         view = view[view["township_name"].isin(list(townships))]
     batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
-    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context}
+    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context, "farmland_codes": farmland_codes}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not (split_by_township or len(view) > split_threshold):

@@ -15,15 +15,14 @@ import numpy as np
 import pandas as pd
 
 from parcelwatch.config import Rules
+from parcelwatch.labels import CLASS_LABELS as ALL_CLASS_LABELS
+from parcelwatch.labels import CLASS_ORDER as PROBLEM_CLASS_ORDER
 
 __all__ = ["Rule", "CATALOG", "CLASS_ORDER", "CLASS_LABELS", "use_category"]
 
 # Most severe first (a parcel's class is the first of its findings' classes in this order).
-CLASS_ORDER = ("I", "II", "III", "conversion")
-CLASS_LABELS = {
-    "zh": {"I": "第一类", "II": "第二类", "III": "第三类", "conversion": "耕地非农化", "none": "无"},
-    "en": {"I": "Class I", "II": "Class II", "III": "Class III", "conversion": "farmland conversion", "none": "none"},
-}
+CLASS_ORDER = PROBLEM_CLASS_ORDER[:4]  # I, II, III, conversion (parcelwatch.labels)
+CLASS_LABELS = {lang: {c: labels[c] for c in (*CLASS_ORDER, "none")} for lang, labels in ALL_CLASS_LABELS.items()}
 
 
 def use_category(uses: pd.Series, rules: Rules) -> pd.Series:

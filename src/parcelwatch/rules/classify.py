@@ -139,15 +139,20 @@ def classify(
     # --- farmland (耕地) and 永久基本农田 in each parcel
     if farmland is not None:
         farm_mask = farmland["dlbm"].isin(rules.farmland.codes).to_numpy()
-        F = _geoms(farmland)[farm_mask]
-        ratio = np.ones(len(F))
+        F_all = _geoms(farmland)
+        ratio_all = np.ones(len(F_all))
         if rules.farmland.deduct_tiankan and {"tbdlmj", "tbmj"} <= set(farmland.columns):
-            r = (farmland["tbdlmj"].to_numpy(dtype=float) / farmland["tbmj"].to_numpy(dtype=float))[farm_mask]
-            ratio = np.where(np.isfinite(r) & (r > 0) & (r <= 1), r, 1.0)
-        pf, _ = overlap_pairs(P, F, crs, left_area_m2=p_area)
-        p_farm = sum_by(pf.left, pf.area_m2 * ratio[pf.right], n_p)
+            r = farmland["tbdlmj"].to_numpy(dtype=float) / farmland["tbmj"].to_numpy(dtype=float)
+            ratio_all = np.where(np.isfinite(r) & (r > 0) & (r <= 1), r, 1.0)
+        F, ratio = F_all[farm_mask], ratio_all[farm_mask]
+        # one overlay with every land-use patch: 耕地 from the farmland ones, coverage from all
+        pf, _ = overlap_pairs(P, F_all, crs, left_area_m2=p_area)
+        on_farm = farm_mask[pf.right]
+        p_farm = sum_by(pf.left[on_farm], pf.area_m2[on_farm] * ratio_all[pf.right[on_farm]], n_p)
+        p_cover = np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0)
     else:
         F, ratio, p_farm = np.zeros(0, dtype=object), np.ones(0), np.full(n_p, np.nan)
+        p_cover = np.full(n_p, np.nan)
         notes.append("no farmland layer: 耕地 areas are unknown")
     Q = _geoms(pbf)
     # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
@@ -231,6 +236,10 @@ def classify(
     for k in ("legal", "temporary", "facility"):
         out[f"approval_{k}_share"] = p_share[k]
     _parcel_classes(out, findings, m, pb, bpos, alloc, rules)
+    if pbf is None:  # not checked: unknown, never 0
+        out["building_pbf_m2"] = np.nan
+        out["illegal_pbf_m2"] = np.nan
+    _coverage(out, p_cover, notes)
     _admin(out, townships, villages, P, p_area, crs)
     for c in [c for c in out.columns if c.endswith("_m2")]:
         out[c.replace("_m2", "_mu")] = m2_to_mu(out[c])
@@ -459,6 +468,31 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     out["reasons"] = ["；".join(r) + (f"。图斑候选类别：疑似{label[c[0]]}" if c else "") for r, c in zip(reasons, classes, strict=True)]
     out["reasons_en"] = [" ; ".join(r) for r in reasons_en]
     out["reasons"] = [r + ("；" + al if al else "") for r, al in zip(out["reasons"], out["alerts"], strict=True)]
+
+
+COVERAGE_MIN = 0.99  # a parcel less covered than this by the land-use layer is noted
+
+
+def _coverage(out: gpd.GeoDataFrame, cover: np.ndarray, notes: list[str]) -> None:
+    """Share of each parcel inside the farmland (land-use) layer's coverage; a parcel partly or
+    wholly outside is noted in its reasons: its 耕地 there was not checked (it is not 0)."""
+    out["farmland_coverage"] = cover
+    outside = np.isfinite(cover) & (cover < COVERAGE_MIN)
+    if not outside.any():
+        return
+    note = [
+        f"图斑{(1 - c):.0%}在地类图斑（三调）图层范围外：该部分未检查是否占用耕地" if o else ""
+        for c, o in zip(cover, outside, strict=True)
+    ]
+    out["reasons"] = [r + ("；" if r and n else "") + n for r, n in zip(out["reasons"], note, strict=True)]
+    out["reasons_en"] = [
+        r + (" ; " if r and o else "") + (f"{(1 - c):.0%} of the parcel lies outside the land-use layer: farmland there not checked" if o else "")
+        for r, c, o in zip(out["reasons_en"], cover, outside, strict=True)
+    ]
+    notes.append(
+        f"{int(outside.sum())} parcel(s) lie partly or wholly outside the farmland layer's coverage "
+        "(耕地 there not checked): " + ", ".join(map(str, out.loc[outside, "parcel_id"].head(5)))
+    )
 
 
 def _admin(out, townships, villages, P, p_area, crs) -> None:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -896,13 +897,21 @@ def _parcel_table(
     return gdf, ids[inv], {i: r for i, r in zip(ids.tolist(), remarks.tolist(), strict=True) if r}
 
 
-def make_samples(out_dir: str | Path, *, scale: str = "small", seed: int = 0) -> dict[str, Any]:
+def make_samples(
+    out_dir: str | Path,
+    *,
+    scale: str = "small",
+    seed: int = 0,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Write the sample county into ``out_dir``; return {logical name -> Path} plus ``counts``.
 
     ``scale`` is "small" (committed under data/samples, <= 10 MB), "medium" or "large". The same
     scale and seed always give the same features. Raises :class:`~parcelwatch.errors.OutputError`
-    when ``out_dir`` cannot be created or written.
+    when ``out_dir`` cannot be created or written. ``on_stage(name)`` is called as each stage
+    starts (the CLI renders it).
     """
+    stage = on_stage or (lambda _name: None)
     from .delivery import write_all  # local import: delivery imports this module's types
 
     if scale not in SCALES:
@@ -918,8 +927,10 @@ def make_samples(out_dir: str | Path, *, scale: str = "small", seed: int = 0) ->
             f"Cannot write the sample county to {out}: {exc}. Choose a writable folder (--out / out_dir)."
         ) from exc
     t0 = time.perf_counter()
+    stage("生成县域要素")
     county = build_county(SCALES[scale], seed)
     log.info("built %s sample county (seed %d) in %.1f s", scale, seed, time.perf_counter() - t0)
+    stage("写出文件")
     try:
         manifest = write_all(county, out)
     except OSError as exc:

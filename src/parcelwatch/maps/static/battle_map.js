@@ -104,10 +104,13 @@
   CLASSES.forEach(function (c) { state.classes[c] = true; });
   var classLayers = {}, byId = {}, drawn = [];
 
+  // Overdue (逾期) is not a status: it gets its own outline (cfg.overdueStyle, neutral black and
+  // dashed) and keeps the status fill, so an overdue 未核查 still reads yellow, never red.
+  var OD = cfg.overdueStyle;
   function style(f) {
     var p = f.properties, st = S[p.status] || { color: "#999", stroke: "#444" };
     var s = { renderer: renderer, color: st.stroke, weight: 1.5, fillColor: st.color, fillOpacity: 0.55, opacity: 1 };
-    if (p.overdue) { s.color = "#b00000"; s.weight = 3.5; s.dashArray = "7 5"; }
+    if (p.overdue) { s.color = OD.color; s.weight = OD.weight; s.dashArray = OD.dashArray; }
     return s;
   }
 
@@ -137,8 +140,9 @@
     row("status", text(p.status));
     row("reasons", text(p.reasons));
     row("parcel_area_mu", p.parcel_area_mu === null || p.parcel_area_mu === undefined ? "" : fmt(p.parcel_area_mu));
-    row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "" : fmt(p.farmland_mu));
-    row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "" : fmt(p.pbf_mu));
+    // a figure from a layer that was not given is 未检查 (not checked), never 0
+    row("farmland_mu", p.farmland_mu === null || p.farmland_mu === undefined ? "未检查" : fmt(p.farmland_mu));
+    row("pbf_mu", p.pbf_mu === null || p.pbf_mu === undefined ? "未检查" : fmt(p.pbf_mu));
     row("measure", text(p.measure)); row("deadline", text(p.deadline));
     if (p.overdue) { row("days_overdue", "逾期 " + text(p.days_overdue) + " 天", "pw-overdue"); }
     row("responsible_unit", text(p.responsible_unit)); row("responsible_person", text(p.responsible_person));
@@ -242,39 +246,30 @@
   el("pw-search-go").addEventListener("click", function () { search(el("pw-search").value); });
   el("pw-search").addEventListener("keydown", function (e) { if (e.key === "Enter") search(e.target.value); });
 
-  // ---- statistics and legend
+  // ---- statistics: figures precomputed in Python (parcelwatch.ledger.figures), looked up by
+  // township; the page never recomputes a figure, so it says what the forms and `ledger stats` say.
+  var F = cfg.figures;
   function stats() {
-    var shown = drawn.filter(function (p) { return state.classes[p.map_class]; });
-    var byStatus = {}, byClass = {}, byTown = {};
-    var confirmed = 0, closed = 0;
-    data.features.forEach(function (f) {
-      var p = f.properties;
-      if (state.township && p.township_name !== state.township) return;
-      var illegal = ["未整改", "整改中", "待验收", "已销号", "反弹", "退回", "一事一议"].indexOf(p.status) >= 0;
-      if (illegal) { confirmed++; if (p.status === "已销号") closed++; }
-      var t = p.township_name || "（未知）";
-      byTown[t] = byTown[t] || { n: 0, closed: 0, rectifying: 0, overdue: 0, mu: 0 };
-      byTown[t].n++; byTown[t].mu += num(p.parcel_area_mu);
-      if (p.status === "已销号") byTown[t].closed++;
-      if (p.status === "整改中") byTown[t].rectifying++;
-      if (p.overdue) byTown[t].overdue++;
-    });
-    shown.forEach(function (p) {
-      byStatus[p.status] = byStatus[p.status] || { n: 0, mu: 0 };
-      byStatus[p.status].n++; byStatus[p.status].mu += num(p.parcel_area_mu);
-      byClass[p.map_class] = byClass[p.map_class] || { n: 0, mu: 0 };
-      byClass[p.map_class].n++; byClass[p.map_class].mu += num(p.parcel_area_mu);
-    });
-    var h = '<div>整改完成率：<span class="pw-rate" id="pw-rate">' + (confirmed ? (100 * closed / confirmed).toFixed(1) + "%" : "—") +
-      "</span>（已销号 " + closed + " / 认定违法 " + confirmed + "）</div>";
+    var sc = state.township ? F.scopes[state.township] : F.county;
+    var FL = F.labels;
+    if (!sc) { el("pw-stats").innerHTML = ""; return; }
+    var h = '<div>' + esc(FL.completion_rate) + '：<span class="pw-rate" id="pw-rate">' + esc(sc.rate) +
+      "</span>（已销号 " + sc.closed + " / " + esc(FL.confirmed) + " " + sc.confirmed + "）</div>";
+    h += '<div class="pw-def">' + esc(F.definition) + "</div>";
+    h += '<div id="pw-illegal">' + esc(FL.illegal_confirmed) + "：" + esc(sc.illegal_confirmed_mu) + " 亩；" +
+      esc(FL.illegal_candidate) + "：" + esc(sc.illegal_candidate_mu) + " 亩</div>";
     h += '<table class="pw-table" id="pw-by-status"><thead><tr><th>状态</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
-    Object.keys(S).forEach(function (s) { if (byStatus[s]) h += '<tr data-status="' + esc(s) + '"><td><span class="pw-swatch" style="background:' + S[s].color + '"></span> ' + esc(s) + "</td><td>" + byStatus[s].n + "</td><td>" + fmt(byStatus[s].mu) + "</td></tr>"; });
-    h += '</tbody></table><table class="pw-table"><thead><tr><th>类别</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
-    CLASSES.forEach(function (c) { if (byClass[c]) h += "<tr><td>" + esc(cfg.classNames[c]) + "</td><td>" + byClass[c].n + "</td><td>" + fmt(byClass[c].mu) + "</td></tr>"; });
-    h += '</tbody></table><table class="pw-table" id="pw-by-township"><thead><tr><th>乡镇</th><th>图斑</th><th>已销号</th><th>整改中</th><th>逾期</th><th>完成率</th><th>面积(亩)</th></tr></thead><tbody>';
-    Object.keys(byTown).sort().forEach(function (t) {
-      var r = byTown[t];
-      h += "<tr><td>" + esc(t) + "</td><td>" + r.n + "</td><td>" + r.closed + "</td><td>" + r.rectifying + "</td><td>" + r.overdue + "</td><td>" + (r.n ? (100 * r.closed / r.n).toFixed(0) + "%" : "—") + "</td><td>" + fmt(r.mu) + "</td></tr>";
+    sc.by_status.forEach(function (r) {
+      var st = S[r.name] || { color: "#999" };
+      h += '<tr data-status="' + esc(r.name) + '"><td><span class="pw-swatch" style="background:' + st.color + '"></span> ' + esc(r.name) + "</td><td>" + r.count + "</td><td>" + esc(r.parcel_mu) + "</td></tr>";
+    });
+    h += '</tbody></table><table class="pw-table" id="pw-by-class"><thead><tr><th>类别</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
+    sc.by_class.forEach(function (r) { h += "<tr><td>" + esc(r.name) + "</td><td>" + r.count + "</td><td>" + esc(r.parcel_mu) + "</td></tr>"; });
+    h += '</tbody></table><table class="pw-table" id="pw-by-township"><thead><tr><th>乡镇</th><th>图斑</th><th>' + esc(FL.confirmed) +
+      "</th><th>已销号</th><th>整改中</th><th>逾期</th><th>" + esc(FL.completion_rate) + "</th><th>面积(亩)</th></tr></thead><tbody>";
+    F.townships.forEach(function (r) {
+      if (state.township && r.name !== state.township) return;
+      h += "<tr><td>" + esc(r.name) + "</td><td>" + r.count + "</td><td>" + r.confirmed + "</td><td>" + r.closed + "</td><td>" + r.rectifying + "</td><td>" + r.overdue + "</td><td>" + esc(r.rate) + "</td><td>" + esc(r.parcel_mu) + "</td></tr>";
     });
     el("pw-stats").innerHTML = h + "</tbody></table>";
   }
@@ -282,7 +277,7 @@
   (function legend() {
     var h = "<strong>图例</strong><div>";
     Object.keys(S).forEach(function (s) { h += '<div><span class="pw-swatch" style="background:' + S[s].color + ";border-color:" + S[s].stroke + '"></span> ' + esc(s) + (S[s].visible ? "" : "（默认隐藏）") + "</div>"; });
-    h += '<div><span class="pw-swatch" style="border:2px dashed #b00000;background:#fff"></span> 逾期未整改</div></div>';
+    h += '<div id="pw-legend-overdue"><span class="pw-swatch" style="border:2px dashed ' + OD.color + ';background:transparent"></span> ' + esc(OD.label) + "</div></div>";
     el("pw-legend").innerHTML = h;
     if (cfg.links && cfg.links.length) {
       el("pw-links").innerHTML = "<strong>分乡镇地图</strong><ul>" + cfg.links.map(function (l) { return '<li><a href="' + esc(l.href) + '">' + esc(l.label) + "</a></li>"; }).join("") + "</ul>";
