@@ -149,7 +149,9 @@ def classify(
         pf, _ = overlap_pairs(P, F_all, crs, left_area_m2=p_area)
         on_farm = farm_mask[pf.right]
         p_farm = sum_by(pf.left[on_farm], pf.area_m2[on_farm] * ratio_all[pf.right[on_farm]], n_p)
-        p_cover = np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0)
+        # a share for a notice: rounded to 1e-6 so that the order the patches were read in (whole
+        # files or the reference store's extents) cannot change it in the last bits
+        p_cover = np.round(np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6)
     else:
         F, ratio, p_farm = np.zeros(0, dtype=object), np.ones(0), np.full(n_p, np.nan)
         p_cover = np.full(n_p, np.nan)
@@ -158,7 +160,13 @@ def classify(
     # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
     q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
     if pbf is not None:
-        pq = pairs_via_identical(P, Q, q_twin, pf, crs, left_area_m2=p_area) if farmland is not None else overlap_pairs(P, Q, crs, left_area_m2=p_area)[0]
+        if farmland is not None:
+            # the parcel pairs ``pf`` index every land-use patch (F_all); ``q_twin`` indexes 耕地 (F)
+            farm_pos = np.r_[np.flatnonzero(farm_mask), -1]  # q_twin == -1 picks the -1 sentinel
+            q_twin_all = farm_pos[q_twin]
+            pq = pairs_via_identical(P, Q, q_twin_all, pf, crs, left_area_m2=p_area)
+        else:
+            pq = overlap_pairs(P, Q, crs, left_area_m2=p_area)[0]
         p_pbf = sum_by(pq.left, pq.area_m2, n_p)
     else:
         p_pbf = np.full(n_p, np.nan)
