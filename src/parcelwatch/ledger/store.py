@@ -69,6 +69,7 @@ __all__ = [
     "BatchInfo",
     "ApplyResult",
     "GpkgStore",
+    "open_store",
     "records_frame",
     "gpkg_geometry_blob",
     "geometry_from_blob",
@@ -763,3 +764,13 @@ class GpkgStore(SqlStore, LedgerStore):
     def stored_transitions(self) -> set[tuple[str, str]]:
         with self._engine.connect() as conn:
             return {tuple(r) for r in conn.exec_driver_sql("SELECT from_status, to_status FROM transitions")}  # type: ignore[misc]  # fmt: skip
+
+
+def open_store(location: str | Path) -> LedgerStore:
+    """The ledger at ``location``: a ``postgresql://`` address or a GeoPackage file."""
+    text = str(location)
+    if text.startswith(("postgresql:", "postgres:")):
+        from parcelwatch.ledger.pgstore import PgStore
+
+        return PgStore(text)
+    return GpkgStore(text)
