@@ -27,12 +27,18 @@ _counter = itertools.count()
 
 
 def _as_server_user(cmd: list) -> list:
-    return ["runuser", "-u", "postgres", "--", *map(str, cmd)] if os.geteuid() == 0 else list(map(str, cmd))
+    return (
+        ["runuser", "-u", "postgres", "--", *map(str, cmd)]
+        if os.geteuid() == 0
+        else list(map(str, cmd))
+    )
 
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI"):
-        pytest.fail(f"PostgreSQL test server: {reason} (CI is set, so this fails instead of skipping)")
+        pytest.fail(
+            f"PostgreSQL test server: {reason} (CI is set, so this fails instead of skipping)"
+        )
     pytest.skip(f"PostgreSQL test server: {reason}")
 
 
@@ -44,7 +50,9 @@ class PgServer:
         return f"postgresql://{user}@/{db}?host={self.socket_dir}"
 
     def admin(self, db: str = "postgres") -> psycopg.Connection:
-        return psycopg.connect(host=str(self.socket_dir), dbname=db, user="postgres", autocommit=True)
+        return psycopg.connect(
+            host=str(self.socket_dir), dbname=db, user="postgres", autocommit=True
+        )
 
     def new_db(self) -> str:
         name = f"t{os.getpid()}_{next(_counter)}"
@@ -56,7 +64,9 @@ class PgServer:
 @pytest.fixture(scope="session")
 def pg_server():
     if not (PG_BIN / "initdb").exists():
-        _unavailable(f"no initdb in {PG_BIN}; install postgresql-15 postgresql-15-postgis-3 or set PW_PG_BIN")
+        _unavailable(
+            f"no initdb in {PG_BIN}; install postgresql-15 postgresql-15-postgis-3 or set PW_PG_BIN"
+        )
     d = Path(tempfile.mkdtemp(prefix="pw-pg-"))
     if os.geteuid() == 0:
         shutil.chown(d, "postgres", "postgres")
@@ -79,14 +89,19 @@ def pg_server():
         with server.admin() as con:
             con.execute(f"CREATE DATABASE {TEMPLATE}")
         url = server.url(TEMPLATE)
-        init_store(url, now_iso="2026-03-05T09:30:00+08:00", county_code="370790", county_name="样例县")
+        init_store(
+            url, now_iso="2026-03-05T09:30:00+08:00", county_code="370790", county_name="样例县"
+        )
         add_user(url, "zhang", township=TOWN_ZHANG)
         add_user(url, "li", township=TOWN_LI)
         add_user(url, "wang", county=True)
         add_user(url, "reader", county=True, read_only=True)
         yield server
     finally:
-        subprocess.run(_as_server_user([PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_server_user([PG_BIN / "pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(d, ignore_errors=True)
 
 

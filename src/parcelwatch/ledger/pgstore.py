@@ -80,7 +80,9 @@ def _url(text: str) -> sa.engine.URL:
 
 def safe_url(text: str) -> str:
     """The address as shown in messages (never with a password)."""
-    return _url(text).render_as_string(hide_password=True).replace("postgresql+psycopg", "postgresql")
+    return (
+        _url(text).render_as_string(hide_password=True).replace("postgresql+psycopg", "postgresql")
+    )
 
 
 def engine_for(text: str) -> sa.engine.Engine:
@@ -521,7 +523,8 @@ class PgStore(SqlStore, LedgerStore):
     def stored_transitions(self) -> set[tuple[str, str]]:
         with self._engine.connect() as conn:
             return {
-                (r[0], r[1]) for r in _exec(conn, "SELECT from_status, to_status FROM pw.transitions")
+                (r[0], r[1])
+                for r in _exec(conn, "SELECT from_status, to_status FROM pw.transitions")
             }
 
 

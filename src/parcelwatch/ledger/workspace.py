@@ -169,7 +169,9 @@ def init_workspace(
         shared = PgStore(store)
         if store_url(path) != store:
             with rules_path.open("a", encoding="utf-8") as fh:
-                fh.write(f"\n[store]\n# the shared ledger on the county's server (passwords: ~/.pgpass or a service file)\nurl = {_toml_str(store)}\n")
+                fh.write(
+                    f"\n[store]\n# the shared ledger on the county's server (passwords: ~/.pgpass or a service file)\nurl = {_toml_str(store)}\n"
+                )
         return Workspace(path, load_rules(rules_path), shared)
     gpkg = GpkgStore.create(
         path / LEDGER_FILE, now=now, county_code=code, county_name=rules.county.name or county_name
@@ -189,7 +191,7 @@ def store_url(path: str | Path) -> str:
     section = data.get("store") or {}
     url = section.get("url", "") if isinstance(section, dict) else ""
     if not isinstance(url, str):
-        raise ConfigError(f"{rules_path}: [store] url must be text, e.g. \"postgresql://HOST/DB\".")
+        raise ConfigError(f'{rules_path}: [store] url must be text, e.g. "postgresql://HOST/DB".')
     return url
 
 
