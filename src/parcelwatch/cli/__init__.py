@@ -70,6 +70,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 def _register() -> None:
     from parcelwatch.cli import classify, demo, export, imagery, inspect, ledger, rules, samples
     from parcelwatch.cli import map as map_module
+    from parcelwatch.cli import store as store_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
@@ -80,6 +81,8 @@ def _register() -> None:
     cli.add_command(ledger.init_cmd)
     cli.add_command(ledger.check_cmd)
     cli.add_command(ledger.ledger)
+    ledger.ledger.add_command(store_module.verify_cmd)
+    cli.add_command(store_module.store)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
 

@@ -19,6 +19,7 @@ import getpass
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -35,6 +36,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from parcelwatch.crs import STORAGE_CRS
 from parcelwatch.errors import (
+    DataQualityWarning,
     LedgerBusyError,
     LedgerConflictError,
     LedgerError,
@@ -369,6 +371,19 @@ class SqlStore:
             f"No problem {problem_id!r} in the ledger {self.location}. List the ids with `parcelwatch ledger list WS`."
         )
 
+    _verified = False
+
+    def _warn_if_tampered(self) -> None:
+        """The fast ``ledger verify`` before the first write of this store (a visible warning)."""
+        if self._verified:
+            return
+        self._verified = True
+        from parcelwatch.ledger.verify import tamper_warning
+
+        text = tamper_warning(self)
+        if text:
+            warnings.warn(text, DataQualityWarning, stacklevel=3)
+
     # -- transactions
 
     @contextmanager
@@ -596,6 +611,7 @@ class SqlStore:
 
         if not user.strip():
             raise LedgerError("Every ledger change records who made it: pass a user name (--user).")
+        self._warn_if_tampered()
         at = now.isoformat(timespec="seconds")
         ids: list[str | None] = []
         evs: list[Event] = []

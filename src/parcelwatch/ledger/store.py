@@ -766,6 +766,19 @@ class GpkgStore(SqlStore, LedgerStore):
             return {tuple(r) for r in conn.exec_driver_sql("SELECT from_status, to_status FROM transitions")}  # type: ignore[misc]  # fmt: skip
 
 
+def expected_columns() -> dict[str, list[str]]:
+    """The columns parcelwatch creates in each ledger table of the GeoPackage."""
+    return {
+        "problems": ["fid", "geom", *PROBLEM_COLUMNS],
+        "problem_parcels": ["fid", "geom", *[c for c, _, _ in _PARCEL_COLUMNS]],
+        "findings": ["fid", "geom", *[c for c, _, _ in _FINDING_COLUMNS]],
+        "events": ["fid", *[c for c, _, _ in _EVENT_COLUMNS]],
+        "batches": ["fid", *[c for c, _, _ in _BATCH_COLUMNS]],
+        "meta": ["fid", *[c for c, _, _ in _META_COLUMNS]],
+        "transitions": ["from_status", "to_status"],
+    }
+
+
 def open_store(location: str | Path) -> LedgerStore:
     """The ledger at ``location``: a ``postgresql://`` address or a GeoPackage file."""
     text = str(location)
