@@ -57,29 +57,41 @@ def store_init_cmd(url: str, county_code: str, county_name: str) -> None:
 
 
 @store.group("users")
-def users() -> None:
-    """People who may use the shared ledger: one login each, scoped to a township or the county."""
+@click.argument("url")
+@click.pass_context
+def users(ctx: click.Context, url: str) -> None:
+    """People who may use the shared ledger at URL: one login each, scoped to a township or the county.
+
+    parcelwatch store users URL add NAME --township CODE | --county [--read-only];
+    parcelwatch store users URL list
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["store_url"] = url
 
 
 @users.command("add")
-@click.argument("url")
 @click.argument("name")
 @click.option("--township", default=None, help="The 9-digit township code the person works for.")
 @click.option("--county", is_flag=True, help="The person works for the whole county (自然资源局).")
 @click.option("--read-only", is_flag=True, help="May read but not change anything.")
-def users_add_cmd(url: str, name: str, township: str | None, county: bool, read_only: bool) -> None:
+@click.pass_context
+def users_add_cmd(
+    ctx: click.Context, name: str, township: str | None, county: bool, read_only: bool
+) -> None:
     """Add login NAME (no password is set here: set it with psql's \\password)."""
     from parcelwatch.ledger.pgstore import add_user
 
+    url = ctx.obj["store_url"]
     click.echo(add_user(url, name, township=township, county=county, read_only=read_only))
 
 
 @users.command("list")
-@click.argument("url")
-def users_list_cmd(url: str) -> None:
+@click.pass_context
+def users_list_cmd(ctx: click.Context) -> None:
     """List the logins and their scope."""
     from parcelwatch.ledger.pgstore import list_users
 
+    url = ctx.obj["store_url"]
     for u in list_users(url):
         click.echo(f"{u['user']}\t{u['scope']}\t{'read-only' if u['read_only'] else 'read-write'}")
 
