@@ -189,3 +189,20 @@ def test_a_schema_1_ledger_is_migrated_with_a_backup(tmp_path):
     old = sqlite3.connect(tmp_path / "ledger.schema1-backup.gpkg")
     assert old.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone() == ("1",)
     old.close()
+
+
+def test_export_of_a_tampered_ledger_carries_a_visible_warning(tmp_path, capsys):
+    """An event deleted behind parcelwatch's back: `export` still writes, with the warning on
+    stderr naming the problem; an untouched ledger exports without it."""
+    ws = init_workspace(tmp_path / "ws", county_code="370790", now=NOW)
+    ids = make_problems(ws.store, 1)
+    ws.store.apply([Change(ids[0], Status.ILLEGAL, {"confirmed_class": "II"})], user="甲", now=NOW)
+    path = ws.store.path
+    ws.close()
+    args = ["export", str(tmp_path / "ws"), "--format", "csv", "--today", "2026-05-10", "-o"]
+    assert main([*args, str(tmp_path / "a.csv")]) == 0
+    assert "警告" not in capsys.readouterr().err
+    _tamper(path, 'DROP TRIGGER "events_append_only_delete"', "DELETE FROM events WHERE seq = 2")
+    assert main([*args, str(tmp_path / "b.csv")]) == 0
+    err = capsys.readouterr().err
+    assert f"警告：台账在 parcelwatch 之外被改动（问题 {ids[0]}）" in err and "ledger verify" in err

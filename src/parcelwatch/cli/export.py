@@ -96,6 +96,10 @@ def export_cmd(
     day = today or datetime.now(timezone.utc).astimezone().date()
     filters = Filters(statuses, classes, townships, batches, overdue)
     with open_workspace(workspace) as ws:
+        from parcelwatch.ledger.verify import tamper_warning
+
+        if tampered := tamper_warning(ws.store):
+            click.echo(tampered, err=True)
         if fmt == "all":
             written = list(export_all(ws, output, today=day, filters=filters).values())
         else:

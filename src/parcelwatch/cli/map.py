@@ -30,6 +30,10 @@ def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, ti
     from parcelwatch.pipeline import load_inputs
 
     w = open_workspace(ws)
+    from parcelwatch.ledger.verify import tamper_warning
+
+    if tampered := tamper_warning(w.store):
+        click.echo(tampered, err=True)
     sources = {("townships" if k == "townships_layer" else k): v for k, v in layers.items() if v}
     context = load_inputs(sources, rules=w.rules).layers if sources else None
     day = today.date() if today else datetime.now().astimezone().date()
