@@ -341,3 +341,48 @@ def test_sigkill_in_the_middle_of_check_leaves_the_store_as_before(ws_any, tmp_p
         assert s.counts["new"] == 40
     finally:
         again.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Busy, network shares
+
+
+def test_a_held_lock_is_busy_not_a_hang(store):
+    """Another session holds the problem (PostgreSQL: a row lock; GeoPackage: the write lock):
+    after the lock timeout the change fails with LedgerBusyError and changes nothing."""
+    from parcelwatch.errors import LedgerBusyError
+
+    pid = make_problems(store, 1)[0]
+    if isinstance(store, GpkgStore):
+        import sqlite3
+
+        holder = sqlite3.connect(str(store.path), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        quick = GpkgStore(store.path, busy_timeout_ms=300)
+    else:
+        from parcelwatch.ledger.pgstore import PgStore
+
+        url = store.url.replace("wang@", "postgres@")
+        holder = psycopg.connect(host=url.split("host=")[1], dbname=url.split("/")[3].split("?")[0], user="postgres")  # fmt: skip
+        holder.execute(f"SELECT 1 FROM pw.problems WHERE problem_id = '{pid}' FOR UPDATE")
+        quick = PgStore(store.url, lock_timeout_s=1)
+    try:
+        with pytest.raises(LedgerBusyError, match="busy"):
+            quick.apply([Change(pid, None, {"notes": "x"})], user="u", now=NOW)
+    finally:
+        holder.rollback() if not isinstance(store, GpkgStore) else holder.execute("ROLLBACK")
+        holder.close()
+        quick.close()
+    assert store.get(pid).version == 1
+
+
+def test_a_geopackage_on_a_network_share_is_refused(tmp_path):
+    from parcelwatch.ledger.store import network_share
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"server:/export {tmp_path / 'net'} nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n")
+    assert "nfs4 network file system" in network_share(tmp_path / "net" / "ws", str(mounts))
+    assert network_share(tmp_path / "local", str(mounts)) == ""
+    assert "UNC network path" in network_share(Path("//fileserver/台账/ws/ledger.gpkg"))
+    with pytest.raises(LedgerError, match=r"UNC network path.*--store postgresql://"):
+        GpkgStore.create(Path("//fileserver/share/ledger.gpkg"), now=NOW)

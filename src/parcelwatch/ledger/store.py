@@ -20,8 +20,10 @@ call registered on the connection, in WAL mode, each batch of changes in one ``B
 transaction: a crash or ``kill -9`` leaves the file as it was before or after, never in between.
 Every update is ``UPDATE ... WHERE problem_id=? AND version=?`` after its event was inserted in the
 same transaction; a version that moved is a :class:`~parcelwatch.errors.LedgerConflictError`.
-Triggers refuse a change of a problem without its event, and any update or delete of events, so
-editing the table in QGIS cannot bypass the history.
+Triggers refuse a change of a problem without its event, any update or delete of events, and an
+event that is not the next legal transition (``transitions`` table in the file); every write to
+the other ledger tables needs a function only parcelwatch's connections register. The statements
+themselves are in :mod:`parcelwatch.ledger.sqlstore` (shared with the PostgreSQL store).
 """
 
 from __future__ import annotations
@@ -544,7 +546,7 @@ _UNC = ("\\\\", "//")
 _NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "afs", "ncpfs", "davfs", "fuse.rclone"}  # fmt: skip
 
 
-def network_share(path: Path) -> str:
+def network_share(path: Path, mounts: str = "/proc/mounts") -> str:
     """Why ``path`` is on a network share ('' when it is on a local disk)."""
     text = str(path)
     if text.startswith(_UNC):
@@ -552,7 +554,7 @@ def network_share(path: Path) -> str:
     try:
         target = os.path.realpath(path)
         best, fstype = "", ""
-        with open("/proc/mounts", encoding="utf-8") as fh:
+        with open(mounts, encoding="utf-8") as fh:
             for line in fh:
                 parts = line.split()
                 if len(parts) >= 3:
