@@ -9,6 +9,7 @@ need it are skipped with a reason when the PostgreSQL binaries are absent.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -61,8 +62,9 @@ class PgServer:
         return name
 
 
-@pytest.fixture(scope="session")
-def pg_server():
+@contextlib.contextmanager
+def running_server():
+    """Start the server, set up the template ledger with its logins, stop it at the end."""
     if not (PG_BIN / "initdb").exists():
         _unavailable(
             f"no initdb in {PG_BIN}; install postgresql-15 postgresql-15-postgis-3 or set PW_PG_BIN"
@@ -103,6 +105,12 @@ def pg_server():
             capture_output=True,
         )
         shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture
