@@ -108,6 +108,10 @@ def test_stats_list_and_export_as_a_township_user_show_only_that_township(county
     sheet = openpyxl.load_workbook(xlsx).worksheets[0]
     found = {c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)}
     assert ids[0] in found and ids[2] in found and ids[1] not in found
+    page = tmp_path / "map.html"
+    assert main(["map", str(tmp_path / "zhang"), "-o", str(page), "--today", "2026-05-10"]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert ids[0] in html and ids[2] in html and ids[1] not in html and ids[3] not in html
 
 
 def test_copy_geopackage_to_server_and_back_gives_the_same_ledger(tmp_path, pg_db, gpkg_store):
