@@ -535,7 +535,7 @@ class SqlStore:
                 )
             ).scalar()
         row["hash"] = event_hash(prev, row)
-        conn.execute(sa.insert(events).values(**row))
+        conn.execute(sa.insert(events), row)  # parameters, not .values(): one cached statement
 
     def _insert_links(
         self,
@@ -689,7 +689,7 @@ class SqlStore:
         record = apply_event(None, ev)
         self._insert_event(conn, ev)
         values = {c: column_value(c, getattr(record, c)) for c in PROBLEM_COLUMNS}
-        conn.execute(sa.insert(problems).values(geom=change.geometry, **values))
+        conn.execute(sa.insert(problems), {"geom": change.geometry, **values})
         return ev
 
     def _update(
@@ -720,9 +720,11 @@ class SqlStore:
         values = {c: column_value(c, getattr(after, c)) for c in dict.fromkeys(cols)}
         values["version"] = after.version
         res = conn.execute(
-            sa.update(problems)
-            .where(problems.c.problem_id == change.problem_id, problems.c.version == expected)
-            .values(**values)
+            sa.update(problems).where(
+                problems.c.problem_id == sa.bindparam("b_problem_id"),
+                problems.c.version == sa.bindparam("b_expected"),
+            ),
+            {**values, "b_problem_id": change.problem_id, "b_expected": expected},
         )
         if res.rowcount != 1:  # pragma: no cover - guarded by the locked read above
             actual = conn.execute(
