@@ -263,6 +263,8 @@ def rules_from_mapping(data: Mapping[str, Any], *, where: str = "rules") -> Rule
     rules = Rules(source=where)
     top = [*SECTIONS, "fields"]
     for sec_name, sec_value in data.items():
+        if sec_name == "store":  # where the ledger is: read by parcelwatch.ledger.workspace
+            continue
         if sec_name not in top:
             raise ConfigError(f"{where}: unknown section [{sec_name}].{_suggest(sec_name, top)}")
         if not isinstance(sec_value, dict):

@@ -79,7 +79,8 @@ def sample_sources(samples_dir: Path, *, batch: int = 1) -> dict[str, LayerSourc
     return {role: LayerSource(samples_dir / f, layer) for role, (f, layer) in DEMO_LAYERS.items()}
 
 
-def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | None = None) -> DemoResult:
+def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | None = None, store: str = "") -> DemoResult:
+    """``store``: a ``postgresql://`` address to run the ledger round on a server (default: ledger.gpkg)."""
     samples_dir, out_dir = Path(samples_dir), Path(out_dir)
     if rules is None:
         rules_file = samples_dir / "rules.toml"
@@ -144,7 +145,7 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
         summary.append(f"  rule {rid} did not run: {why}")
 
     summary.append("")
-    summary += _ledger_round(samples_dir, out_dir, outputs)
+    summary += _ledger_round(samples_dir, out_dir, outputs, store=store)
 
     report = out_dir / "load_report.txt"
     text = "\n\n".join(r.to_text() for r in inputs.reports.values())
@@ -157,7 +158,7 @@ def _at(d: date, hour: int = 9) -> datetime:
     return datetime(d.year, d.month, d.day, hour, tzinfo=TZ)
 
 
-def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) -> list[str]:
+def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *, store: str = "") -> list[str]:
     """Workspace -> check batch 1 -> staff decisions -> check batch 2 (回头看) -> stats, Excel."""
     import shutil
 
@@ -175,7 +176,7 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) ->
         shutil.rmtree(ws_dir)
     from parcelwatch.reference import add_references
 
-    ws = init_workspace(ws_dir, rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"), now=_at(BATCH1_ISSUED, 8))
+    ws = init_workspace(ws_dir, rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"), now=_at(BATCH1_ISSUED, 8), store=store)
     lines = [f"Ledger workspace {ws_dir}:"]
     # the county's reference layers are registered once; each batch then brings only its parcels
     # (and, for batch 2, the buildings as surveyed then, which win over the registered ones)

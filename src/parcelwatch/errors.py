@@ -21,6 +21,9 @@ __all__ = [
     "LedgerError",
     "StatusTransitionError",
     "LedgerConflictError",
+    "LedgerBusyError",
+    "LedgerPermissionError",
+    "NotInTownshipError",
     "ImageryError",
     "ReferenceStoreError",
     "DataQualityWarning",
@@ -92,6 +95,18 @@ class StatusTransitionError(LedgerError, ValueError):
 
 class LedgerConflictError(LedgerError):
     """A problem was changed by someone else since it was read (optimistic version check)."""
+
+
+class LedgerBusyError(LedgerError):
+    """The ledger is locked by another writer longer than the lock timeout; run the command again."""
+
+
+class LedgerPermissionError(LedgerError, PermissionError):
+    """The database login may not do this (read-only user, column or row not granted)."""
+
+
+class NotInTownshipError(LedgerPermissionError):
+    """The problem exists but belongs to a township outside the user's scope."""
 
 
 class ImageryError(ParcelwatchError, OSError):

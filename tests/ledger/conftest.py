@@ -88,14 +88,38 @@ def write_batch(
 
 
 @pytest.fixture
-def store(tmp_path: Path):
+def gpkg_store(tmp_path: Path):
     s = GpkgStore.create(tmp_path / "ledger.gpkg", now=NOW, county_code="370790")
     yield s
     s.close()
 
 
+@pytest.fixture(params=["gpkg", "postgis"])
+def store(request, tmp_path: Path):
+    """The contract fixture: every test that takes ``store`` runs on the GeoPackage and on a fresh
+    PostgreSQL/PostGIS ledger (as the county login ``wang``)."""
+    if request.param == "gpkg":
+        s = GpkgStore.create(tmp_path / "ledger.gpkg", now=NOW, county_code="370790")
+    else:
+        from parcelwatch.ledger.pgstore import PgStore
+
+        s = PgStore(request.getfixturevalue("pg_db")("wang"))
+    yield s
+    s.close()
+
+
+def location(store) -> str:
+    """What :func:`~parcelwatch.ledger.store.open_store` opens again (in another process)."""
+    return getattr(store, "url", None) or str(store.path)
+
+
 def make_problems(
-    store: GpkgStore, n: int, *, batch: str = "2026年第1批", status: Status = Status.UNVERIFIED
+    store: GpkgStore,
+    n: int,
+    *,
+    batch: str = "2026年第1批",
+    status: Status = Status.UNVERIFIED,
+    townships: tuple[str, ...] = ("370790101", "370790102"),
 ) -> list[str]:
     """n problems (10 m squares in a row) created in one transaction; returns their ids."""
     changes = []
@@ -113,7 +137,7 @@ def make_problems(
             Change(
                 kind="create", status=status, batch=batch, geometry=g,
                 fields={"county_code": "370790", "year": 2026, "first_batch": batch, "batches": (batch,), "parcel_ids": (pid,),
-                        "candidate_class": "II", "township_name": "禾丰镇" if i % 2 else "东河乡", "verify_due": date(2026, 4, 30),
+                        "candidate_class": "II", "township_name": "禾丰镇" if i % 2 else "东河乡", "township_code": townships[i % len(townships)], "verify_due": date(2026, 4, 30),
                         "parcel_area_m2": 100.0, "illegal_farmland_m2": 60.0, "remaining_unrectified_m2": 60.0},
                 parcels=(ParcelLink(pid, batch, g),),
             )
@@ -126,3 +150,6 @@ def stripped(records: dict[str, ProblemRecord] | list[ProblemRecord]) -> dict[st
     if isinstance(records, dict):
         return dict(records)
     return {r.problem_id: r for r in records}
+
+
+from tests.ledger.pg import pg_db, pg_server  # noqa: E402,F401  (fixtures)

@@ -82,6 +82,7 @@ def _register() -> None:
         samples,
     )
     from parcelwatch.cli import map as map_module
+    from parcelwatch.cli import store as store_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
@@ -92,6 +93,8 @@ def _register() -> None:
     cli.add_command(ledger.init_cmd)
     cli.add_command(ledger.check_cmd)
     cli.add_command(ledger.ledger)
+    ledger.ledger.add_command(store_module.verify_cmd)
+    cli.add_command(store_module.store)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)

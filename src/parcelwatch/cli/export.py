@@ -97,6 +97,10 @@ def export_cmd(
     day = today or datetime.now(timezone.utc).astimezone().date()
     filters = Filters(statuses, classes, townships, batches, overdue)
     with open_workspace(workspace) as ws:
+        from parcelwatch.ledger.verify import tamper_warning
+
+        if tampered := tamper_warning(ws.store):
+            click.echo(tampered, err=True)
         if fmt == "all":
             rep = reporter("导出")
             names = ["读取台账", "shp", "gpkg", "geojson", "csv", "kml", "kmz", "xlsx"]

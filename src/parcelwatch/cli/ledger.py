@@ -136,16 +136,31 @@ def _progress(label: str) -> Any:
     type=click.Path(exists=True, dir_okay=False),
     help="A county rules file (TOML) to copy into the workspace.",
 )
-def init_cmd(workspace: str, county_code: str, county_name: str, rules_path: str | None) -> None:
+@click.option(
+    "--store",
+    "store_url",
+    default="",
+    help="Keep the ledger on the county's PostgreSQL server instead of ledger.gpkg: "
+    "postgresql://HOST/DB or postgresql:///DB?service=NAME (never a password: use ~/.pgpass or a service file).",
+)
+def init_cmd(
+    workspace: str, county_code: str, county_name: str, rules_path: str | None, store_url: str
+) -> None:
     """Create a workspace: a ledger QGIS opens (ledger.gpkg) and a rules file (rules.toml)."""
     from parcelwatch.ledger.workspace import init_workspace
 
     text = Path(rules_path).read_text(encoding="utf-8") if rules_path else None
     with init_workspace(
-        workspace, rules_text=text, county_code=county_code, county_name=county_name, now=_now()
+        workspace,
+        rules_text=text,
+        county_code=county_code,
+        county_name=county_name,
+        now=_now(),
+        store=store_url,
     ) as ws:
+        where = ws.store.location if store_url else ws.ledger_path.name
         click.echo(
-            f"Workspace {ws.path}: ledger {ws.ledger_path.name}, rules {ws.rules_path.name} (county {ws.rules.county.code or '-'} {ws.rules.county.name})"
+            f"Workspace {ws.path}: ledger {where}, rules {ws.rules_path.name} (county {ws.rules.county.code or '-'} {ws.rules.county.name})"
         )
         click.echo(
             f"Next: parcelwatch reference add {ws.path} --farmland FILE --pbf FILE ... --year YEAR (once a year), "

@@ -34,6 +34,10 @@ def map_cmd(ws: str, out_path: str, townships: tuple[str, ...], basemap: str, ti
     from parcelwatch.reference import context_layers
 
     w = open_workspace(ws)
+    from parcelwatch.ledger.verify import tamper_warning
+
+    if tampered := tamper_warning(w.store):
+        click.echo(tampered, err=True)
     sources = {("townships" if k == "townships_layer" else k): v for k, v in layers.items() if v}
     rep = reporter("挂图作战图")
     with rep.stages(["读取参考图层", "读取台账", "生成地图"]):

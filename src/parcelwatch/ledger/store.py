@@ -20,20 +20,20 @@ call registered on the connection, in WAL mode, each batch of changes in one ``B
 transaction: a crash or ``kill -9`` leaves the file as it was before or after, never in between.
 Every update is ``UPDATE ... WHERE problem_id=? AND version=?`` after its event was inserted in the
 same transaction; a version that moved is a :class:`~parcelwatch.errors.LedgerConflictError`.
-Triggers refuse a change of a problem without its event, and any update or delete of events, so
-editing the table in QGIS cannot bypass the history.
+Triggers refuse a change of a problem without its event, any update or delete of events, and an
+event that is not the next legal transition (``transitions`` table in the file); every write to
+the other ledger tables needs a function only parcelwatch's connections register. The statements
+themselves are in :mod:`parcelwatch.ledger.sqlstore` (shared with the PostgreSQL store).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import struct
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -41,27 +41,27 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+import sqlalchemy as sa
 from pyproj import CRS
 
 from parcelwatch.crs import STORAGE_CRS
-from parcelwatch.errors import LedgerConflictError, LedgerError
+from parcelwatch.errors import LedgerBusyError, LedgerError, ParcelwatchError
 from parcelwatch.ledger.model import (
-    FIELD_BY_NAME,
     FIELDS,
+    TRANSITIONS,
     Change,
     Event,
-    Evidence,
-    FootprintFinding,
     LedgerSnapshot,
-    ParcelLink,
     ProblemRecord,
     Status,
-    apply_event,
-    from_plain,
-    plan_create,
-    plan_event,
-    problem_id_prefix,
-    to_plain,
+)
+from parcelwatch.ledger.sqlstore import (
+    PROBLEM_COLUMNS,
+    SqlStore,
+    column_value,
+    conflict_error,
+    jdump,
+    os_user_name,
 )
 
 __all__ = [
@@ -71,12 +71,13 @@ __all__ = [
     "BatchInfo",
     "ApplyResult",
     "GpkgStore",
+    "open_store",
     "records_frame",
     "gpkg_geometry_blob",
     "geometry_from_blob",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SRS_ID = 4490
 Progress = Callable[[int, int], None]
 
@@ -261,22 +262,6 @@ def _register_functions(con: sqlite3.Connection) -> None:
         con.create_function(name, 1, _st_bound(i), deterministic=True)
 
 
-def _multi(geom: Any) -> Any:
-    if geom is None:
-        return None
-    if isinstance(geom, shapely.Polygon):
-        return shapely.MultiPolygon([geom])
-    if isinstance(geom, shapely.GeometryCollection) and not isinstance(geom, shapely.MultiPolygon):
-        polys = [
-            g
-            for g in shapely.get_parts(geom)
-            if isinstance(g, (shapely.Polygon, shapely.MultiPolygon))
-        ]
-        parts = [p for g in polys for p in shapely.get_parts(g)]
-        return shapely.MultiPolygon(parts) if parts else shapely.MultiPolygon()
-    return geom
-
-
 # ------------------------------------------------------------------------------------------
 # Schema
 
@@ -311,6 +296,8 @@ _EVENT_COLUMNS = (
     ("problem_id", "TEXT NOT NULL", "问题编号"), ("seq", "INTEGER NOT NULL", "序号"), ("at", "TEXT NOT NULL", "时间"), ("user", "TEXT NOT NULL", "操作人"),
     ("kind", "TEXT NOT NULL", "类型"), ("from_status", "TEXT", "原状态"), ("to_status", "TEXT NOT NULL", "新状态"), ("measure", "TEXT", "整改措施"),
     ("note", "TEXT", "说明"), ("evidence", "TEXT", "佐证材料"), ("batch", "TEXT", "批次"), ("changes", "TEXT NOT NULL", "变更内容"),
+    ("os_user", "TEXT", "系统用户"), ("hash", "TEXT", "校验值"), ("actor", "TEXT", "数据库用户"),
+    ("recorded_at", "TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))", "记录时间"),
 )  # fmt: skip
 _BATCH_COLUMNS = (
     ("batch", "TEXT NOT NULL UNIQUE", "批次"), ("issued", "DATE", "下发日期"), ("year", "INTEGER", "年度"), ("verify_due", "DATE", "核查期限"),
@@ -340,13 +327,32 @@ _RTREE_TRIGGERS = [
 ]
 
 _GUARD_MSG = "parcelwatch ledger: {what}. Change problems with `parcelwatch ledger set` or `import-xlsx`, which record an event for every change."
+_WRITER_FN = "parcelwatch_writer"  # registered only on parcelwatch's own connections
 _GUARDS = [
-    'CREATE TRIGGER "problems_need_event_insert" BEFORE INSERT ON "problems" WHEN NEW.version IS NOT 1 OR NOT EXISTS (SELECT 1 FROM "events" WHERE problem_id = NEW.problem_id AND seq = 1) BEGIN SELECT RAISE(ABORT, \'{m1}\'); END',
-    'CREATE TRIGGER "problems_need_event_update" BEFORE UPDATE ON "problems" WHEN NEW.version IS NOT OLD.version + 1 OR NEW.problem_id IS NOT OLD.problem_id OR NOT EXISTS (SELECT 1 FROM "events" WHERE problem_id = NEW.problem_id AND seq = NEW.version) BEGIN SELECT RAISE(ABORT, \'{m2}\'); END',
+    'CREATE TRIGGER "problems_need_event_insert" BEFORE INSERT ON "problems" WHEN NEW.version IS NOT 1 OR NEW.status IS NOT (SELECT to_status FROM "events" WHERE problem_id = NEW.problem_id AND seq = 1) BEGIN SELECT RAISE(ABORT, \'{m1}\'); END',
+    'CREATE TRIGGER "problems_need_event_update" BEFORE UPDATE ON "problems" WHEN NEW.version IS NOT OLD.version + 1 OR NEW.problem_id IS NOT OLD.problem_id OR NEW.status IS NOT (SELECT to_status FROM "events" WHERE problem_id = NEW.problem_id AND seq = NEW.version) BEGIN SELECT RAISE(ABORT, \'{m2}\'); END',
     'CREATE TRIGGER "problems_no_delete" BEFORE DELETE ON "problems" BEGIN SELECT RAISE(ABORT, \'{m3}\'); END',
     'CREATE TRIGGER "events_append_only_update" BEFORE UPDATE ON "events" BEGIN SELECT RAISE(ABORT, \'{m4}\'); END',
     'CREATE TRIGGER "events_append_only_delete" BEFORE DELETE ON "events" BEGIN SELECT RAISE(ABORT, \'{m4}\'); END',
+    'CREATE TRIGGER "events_next_seq" BEFORE INSERT ON "events" WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM "events" WHERE problem_id = NEW.problem_id) OR (NEW.seq > 1 AND NEW.seq IS NOT (SELECT version + 1 FROM "problems" WHERE problem_id = NEW.problem_id)) BEGIN SELECT RAISE(ABORT, \'{m5}\'); END',
+    'CREATE TRIGGER "events_first_is_create" BEFORE INSERT ON "events" WHEN NEW.seq = 1 AND (NEW.from_status IS NOT NULL OR NEW.kind IS NOT \'create\' OR EXISTS (SELECT 1 FROM "problems" WHERE problem_id = NEW.problem_id)) BEGIN SELECT RAISE(ABORT, \'{m6}\'); END',
+    'CREATE TRIGGER "events_from_current_status" BEFORE INSERT ON "events" WHEN NEW.seq > 1 AND NEW.from_status IS NOT (SELECT status FROM "problems" WHERE problem_id = NEW.problem_id) BEGIN SELECT RAISE(ABORT, \'{m7}\'); END',
+    'CREATE TRIGGER "events_legal_transition" BEFORE INSERT ON "events" WHEN NEW.seq > 1 AND NEW.from_status IS NOT NEW.to_status AND NOT EXISTS (SELECT 1 FROM "transitions" t WHERE t.from_status = NEW.from_status AND t.to_status = NEW.to_status) BEGIN SELECT RAISE(ABORT, \'{m8}\'); END',
 ]
+# Tables only parcelwatch writes: every write needs the function parcelwatch registers on its own
+# connections (QGIS, sqlite3 and GDAL get "no such function: parcelwatch_writer"); rows of
+# problem_parcels and findings are never updated or deleted, not even by parcelwatch.
+_WRITER_ONLY = ("problem_parcels", "findings", "batches", "meta", "transitions")
+_NEVER_CHANGED = ("problem_parcels", "findings", "transitions")
+GUARD_TRIGGERS = tuple(
+    [g.split('"')[1] for g in _GUARDS]
+    + [
+        f"{t}_parcelwatch_only_{op.lower()}"
+        for t in _WRITER_ONLY
+        for op in ("INSERT", "UPDATE", "DELETE")
+    ]
+    + [f"{t}_never_{op.lower()}" for t in _NEVER_CHANGED for op in ("UPDATE", "DELETE")]
+)
 
 
 def _guard_sql() -> list[str]:
@@ -355,12 +361,35 @@ def _guard_sql() -> list[str]:
         "m2": _GUARD_MSG.format(what="a problem changes only with its event and the next version"),
         "m3": _GUARD_MSG.format(what="problems are never deleted"),
         "m4": _GUARD_MSG.format(what="the events table is append-only"),
-    }
-    return [g.format(**msgs) for g in _GUARDS]
+        "m5": _GUARD_MSG.format(what="an event must carry the next sequence number of its problem (version + 1)"),
+        "m6": _GUARD_MSG.format(what="the first event of a problem is its creation, written with the problem"),
+        "m7": _GUARD_MSG.format(what="an event must start from the current status of its problem"),
+        "m8": _GUARD_MSG.format(what="that status change is not in the transition table (`parcelwatch ledger transitions`)"),
+    }  # fmt: skip
+    out = [g.format(**msgs) for g in _GUARDS]
+    for t in _WRITER_ONLY:
+        msg = f"parcelwatch ledger: table {t} is written only by parcelwatch."
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            out.append(
+                f'CREATE TRIGGER "{t}_parcelwatch_only_{op.lower()}" BEFORE {op} ON "{t}" '
+                f"WHEN {_WRITER_FN}() IS NOT 1 BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+            )
+    for t in _NEVER_CHANGED:
+        msg = f"parcelwatch ledger: rows of {t} are never changed or deleted (history)."
+        for op in ("UPDATE", "DELETE"):
+            out.append(
+                f'CREATE TRIGGER "{t}_never_{op.lower()}" BEFORE {op} ON "{t}" BEGIN SELECT RAISE(ABORT, \'{msg}\'); END'
+            )
+    return out
 
 
 def _srs_definition() -> str:
     return CRS.from_epsg(SRS_ID).to_wkt("WKT1_GDAL")
+
+
+def _transition_rows() -> list[tuple[str, str]]:
+    pairs = {(t.source.value, t.target.value) for t in TRANSITIONS}
+    return sorted(pairs)
 
 
 def _schema_sql() -> list[str]:
@@ -409,6 +438,9 @@ def _schema_sql() -> list[str]:
         'CREATE INDEX "findings_problem" ON "findings" (problem_id)',
         'CREATE INDEX "problems_status" ON "problems" (status)',
     ]
+    stmts.append(
+        'CREATE TABLE "transitions" ("from_status" TEXT NOT NULL, "to_status" TEXT NOT NULL, PRIMARY KEY ("from_status", "to_status"))'
+    )
     stmts += _guard_sql()
     return stmts
 
@@ -500,31 +532,74 @@ def _metadata_rows(con: sqlite3.Connection) -> None:
 # ------------------------------------------------------------------------------------------
 # GeoPackage store
 
-
-def _jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _column_value(name: str, value: Any) -> Any:
-    plain = to_plain(name, value)
-    kind = FIELD_BY_NAME[name].kind
-    if kind in ("list", "evidence"):
-        return _jdump(plain or [])
-    return plain
+_jdump = jdump
+_column_value = column_value
+_conflict = conflict_error
+_PROBLEM_COLUMNS = PROBLEM_COLUMNS
 
 
-class GpkgStore(LedgerStore):
+def _register_writer(con: sqlite3.Connection) -> None:
+    con.create_function(_WRITER_FN, 0, lambda: 1, deterministic=True)
+
+
+_UNC = ("\\\\", "//")
+_NETWORK_FS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "afs", "ncpfs", "davfs", "fuse.rclone"}  # fmt: skip
+
+
+def network_share(path: Path, mounts: str = "/proc/mounts") -> str:
+    """Why ``path`` is on a network share ('' when it is on a local disk)."""
+    text = str(path)
+    if text.startswith(_UNC):
+        return f"{text} is a UNC network path"
+    try:
+        target = os.path.realpath(path)
+        best, fstype = "", ""
+        with open(mounts, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3:
+                    mount = parts[1].replace("\\040", " ")
+                    if (target == mount or target.startswith(mount.rstrip("/") + "/")) and len(
+                        mount
+                    ) > len(best):
+                        best, fstype = mount, parts[2]
+    except OSError:
+        return ""
+    return f"{text} is on a {fstype} network file system ({best})" if fstype in _NETWORK_FS else ""
+
+
+class GpkgStore(SqlStore, LedgerStore):
     """The ledger in one GeoPackage file (see the module docstring). One office, one disk."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 15_000) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout_ms: int = 15_000, os_user: str | None = None
+    ) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        self.os_user = os_user if os_user is not None else os_user_name()
         if not self.path.is_file():
             raise LedgerError(
                 f"No ledger at {self.path}. Create a workspace with `parcelwatch init WS`."
             )
+        why = network_share(self.path)
+        if why:
+            raise LedgerError(
+                f"{why}. A GeoPackage ledger must stay on a local disk (SQLite's WAL needs one machine). "
+                "For a ledger several offices share, put it on the county's server: `parcelwatch init WS --store postgresql://HOST/DB`."
+            )
         self._busy_ms = busy_timeout_ms
-        self._con = self._connect(self.path, busy_timeout_ms)
+        self._conn_options = {"schema_translate_map": {"pw": None}}
+        self._engine = sa.create_engine(
+            "sqlite://",
+            creator=lambda: self._connect(self.path, busy_timeout_ms),
+            poolclass=sa.pool.StaticPool,
+        )
+
+        @sa.event.listens_for(self._engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            mode = "IMMEDIATE" if conn.get_execution_options().get("pw_write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
         self._check_schema()
 
     # -- connection and schema
@@ -539,6 +614,7 @@ class GpkgStore(LedgerStore):
                 check_same_thread=False,
             )
             _register_functions(con)
+            _register_writer(con)
             con.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -553,11 +629,13 @@ class GpkgStore(LedgerStore):
         return con
 
     def _check_schema(self) -> None:
+        with self._engine.connect() as conn:
+            self._check_schema_on(conn.connection.driver_connection)
+
+    def _check_schema_on(self, con: Any) -> None:
         try:
-            app = self._con.execute("PRAGMA application_id").fetchone()[0]
-            row = self._con.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
+            app = con.execute("PRAGMA application_id").fetchone()[0]
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise LedgerError(
                 f"{self.path} is not a parcelwatch ledger ({exc}). Point to the workspace's ledger.gpkg, or create one with `parcelwatch init WS`."
@@ -566,7 +644,12 @@ class GpkgStore(LedgerStore):
             raise LedgerError(
                 f"{self.path} is not a parcelwatch ledger. Create one with `parcelwatch init WS`."
             )
-        if int(row[0]) != SCHEMA_VERSION:
+        version = int(row[0])
+        if version < SCHEMA_VERSION:
+            from parcelwatch.ledger.migrate import migrate_gpkg
+
+            migrate_gpkg(self.path, con, version)
+        elif version > SCHEMA_VERSION:
             raise LedgerError(
                 f"{self.path} has ledger schema version {row[0]}; this parcelwatch reads version {SCHEMA_VERSION}. Use the matching parcelwatch version."
             )
@@ -581,6 +664,11 @@ class GpkgStore(LedgerStore):
             raise LedgerError(
                 f"{path} already exists. Open it, or choose another workspace folder."
             )
+        why = network_share(path.parent)
+        if why:
+            raise LedgerError(
+                f"{why}. A GeoPackage ledger must stay on a local disk. For a shared ledger use `parcelwatch init WS --store postgresql://HOST/DB`."
+            )
         tmp = path.with_name(path.name + ".creating")
         for extra in (
             tmp,
@@ -593,12 +681,17 @@ class GpkgStore(LedgerStore):
         try:
             con = sqlite3.connect(str(tmp), isolation_level=None)
             _register_functions(con)
+            _register_writer(con)
             con.execute("PRAGMA application_id = 1196444487")  # 'GPKG'
             con.execute("PRAGMA user_version = 10400")  # GeoPackage 1.4
             con.execute("BEGIN")
             for stmt in _schema_sql():
                 con.execute(stmt)
             _metadata_rows(con)
+            con.executemany(
+                "INSERT INTO transitions (from_status, to_status) VALUES (?, ?)",
+                _transition_rows(),
+            )
             at = now.isoformat(timespec="seconds")
             con.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -623,440 +716,76 @@ class GpkgStore(LedgerStore):
         return cls(path)
 
     def close(self) -> None:
-        try:
-            self._con.close()
-        except sqlite3.Error:  # pragma: no cover
-            pass
+        self._engine.dispose()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-        try:
-            self._con.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise LedgerError(
-                f"The ledger {self.path} is busy ({exc}); another parcelwatch command or QGIS edit session holds it. "
+    # -- hooks of SqlStore
+
+    def _after_write(self, conn: sa.Connection) -> None:
+        conn.exec_driver_sql(
+            "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN ('problems','problem_parcels','findings','events','batches','meta')"
+        )
+
+    def _translate(self, exc: sa.exc.DBAPIError) -> ParcelwatchError | None:
+        text = str(exc.orig)
+        if "locked" in text or "busy" in text:
+            return LedgerBusyError(
+                f"The ledger {self.path} is busy ({text}); another parcelwatch command or QGIS edit session holds it. "
                 "Finish or close that, then run the command again."
-            ) from exc
-        try:
-            yield self._con
-            self._con.execute("COMMIT")
-        except BaseException:
-            if self._con.in_transaction:
-                self._con.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        self._con.execute("BEGIN")
-        try:
-            yield self._con
-        finally:
-            if self._con.in_transaction:
-                self._con.execute("COMMIT")
-
-    # -- reading
-
-    def _rows_to_records(
-        self, rows: Iterable[Sequence[Any]], geometry: bool
-    ) -> list[ProblemRecord]:
-        out = []
-        for row in rows:
-            values = {name: from_plain(name, row[i]) for i, name in enumerate(_PROBLEM_COLUMNS)}
-            geom = geometry_from_blob(row[-1]) if geometry else None
-            out.append(ProblemRecord(**values, geometry=geom))
-        return out
-
-    def _select_records(
-        self, con: sqlite3.Connection, ids: Sequence[str] | None, geometry: bool
-    ) -> list[ProblemRecord]:
-        cols = ", ".join(f'"{c}"' for c in _PROBLEM_COLUMNS) + (
-            ', "geom"' if geometry else ", NULL"
-        )
-        if ids is None:
-            rows = con.execute(f"SELECT {cols} FROM problems ORDER BY problem_id").fetchall()
-        else:
-            rows = []
-            ids = list(dict.fromkeys(ids))
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                rows += con.execute(
-                    f"SELECT {cols} FROM problems WHERE problem_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchall()
-            rows.sort(key=lambda r: r[0])
-        return self._rows_to_records(rows, geometry)
-
-    def get(self, problem_id: str) -> ProblemRecord:
-        recs = self.records([problem_id])
-        if not recs:
-            raise LedgerError(
-                f"No problem {problem_id!r} in the ledger {self.path}. List the ids with `parcelwatch ledger list WS`."
             )
-        return recs[0]
-
-    def records(
-        self, problem_ids: Iterable[str] | None = None, *, geometry: bool = True
-    ) -> list[ProblemRecord]:
-        with self._read() as con:
-            return self._select_records(
-                con, None if problem_ids is None else list(problem_ids), geometry
-            )
-
-    def snapshot(self) -> LedgerSnapshot:
-        with self._read() as con:
-            recs = self._select_records(con, None, True)
-            prow = con.execute(
-                "SELECT problem_id, parcel_id, batch, role, geom FROM problem_parcels ORDER BY fid"
-            ).fetchall()
-            frow = con.execute(
-                "SELECT problem_id, parcel_id, batch, footprint_id, rule_id, problem_class, geom FROM findings ORDER BY fid"
-            ).fetchall()
-        parcels = gpd.GeoDataFrame(
-            {
-                "problem_id": [r[0] for r in prow],
-                "parcel_id": [r[1] for r in prow],
-                "batch": [r[2] for r in prow],
-                "role": [r[3] for r in prow],
-            },
-            geometry=gpd.GeoSeries([geometry_from_blob(r[4]) for r in prow], crs=STORAGE_CRS),
-        )
-        findings = gpd.GeoDataFrame(
-            {
-                k: [r[i] for r in frow]
-                for i, k in enumerate(
-                    ("problem_id", "parcel_id", "batch", "footprint_id", "rule_id", "problem_class")
-                )
-            },
-            geometry=gpd.GeoSeries([geometry_from_blob(r[6]) for r in frow], crs=STORAGE_CRS),
-        )
-        return LedgerSnapshot({r.problem_id: r for r in recs}, parcels, findings)
-
-    def events(self, problem_id: str | None = None) -> list[Event]:
-        cols = 'problem_id, seq, at, "user", kind, from_status, to_status, measure, note, evidence, batch, changes'
-        with self._read() as con:
-            if problem_id is None:
-                rows = con.execute(f"SELECT {cols} FROM events ORDER BY problem_id, seq").fetchall()
-            else:
-                rows = con.execute(
-                    f"SELECT {cols} FROM events WHERE problem_id = ? ORDER BY seq", (problem_id,)
-                ).fetchall()
-        return [
-            Event(
-                r[0],
-                int(r[1]),
-                r[2],
-                r[3],
-                r[4],
-                Status(r[5]) if r[5] else None,
-                Status(r[6]),
-                r[7] or "",
-                r[8] or "",
-                tuple(Evidence.from_plain(e) for e in json.loads(r[9] or "[]")),
-                r[10] or "",
-                json.loads(r[11]),
-            )
-            for r in rows
-        ]
-
-    def problems_for_parcel(self, parcel_id: str, batch: str | None = None) -> list[str]:
-        sql = (
-            "SELECT DISTINCT problem_id FROM problem_parcels WHERE parcel_id = ?"
-            + (" AND batch = ?" if batch else "")
-            + " ORDER BY problem_id"
-        )
-        args: tuple[str, ...] = (str(parcel_id), batch) if batch else (str(parcel_id),)
-        with self._read() as con:
-            return [r[0] for r in con.execute(sql, args).fetchall()]
-
-    def batches(self) -> pd.DataFrame:
-        with self._read() as con:
-            cur = con.execute("SELECT * FROM batches ORDER BY fid")
-            names = [d[0] for d in cur.description]
-            return pd.DataFrame(cur.fetchall(), columns=names).drop(columns="fid")
-
-    def meta(self) -> dict[str, str]:
-        with self._read() as con:
-            return {
-                k: v for k, v in con.execute("SELECT key, value FROM meta ORDER BY fid").fetchall()
-            }
-
-    # -- writing
-
-    def _insert_event(self, con: sqlite3.Connection, ev: Event) -> None:
-        con.execute(
-            'INSERT INTO events (problem_id, seq, at, "user", kind, from_status, to_status, measure, note, evidence, batch, changes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
-            (
-                ev.problem_id,
-                ev.seq,
-                ev.at,
-                ev.user,
-                ev.kind,
-                ev.from_status.value if ev.from_status else None,
-                ev.to_status.value,
-                ev.measure,
-                ev.note,
-                _jdump([e.to_plain() for e in ev.evidence]),
-                ev.batch,
-                _jdump(dict(ev.changes)),
-            ),
-        )
-
-    def _insert_links(
-        self,
-        con: sqlite3.Connection,
-        problem_id: str,
-        parcels: Sequence[ParcelLink],
-        findings: Sequence[FootprintFinding],
-        at: str,
-    ) -> None:
-        if parcels:
-            con.executemany(
-                "INSERT INTO problem_parcels (geom, problem_id, parcel_id, batch, role, iou, share, candidate_class, added_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        gpkg_geometry_blob(_multi(p.geometry)),
-                        problem_id,
-                        str(p.parcel_id),
-                        p.batch,
-                        p.role,
-                        p.iou,
-                        p.share,
-                        p.candidate_class,
-                        at,
-                    )
-                    for p in parcels
-                ],
-            )
-        if findings:
-            con.executemany(
-                "INSERT INTO findings (geom, problem_id, parcel_id, batch, footprint_id, rule_id, problem_class, reason, reason_en, suggested_judgement, document, footprint_m2, farmland_m2, pbf_m2) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        gpkg_geometry_blob(_multi(f.geometry)),
-                        problem_id,
-                        f.parcel_id,
-                        f.batch,
-                        f.footprint_id,
-                        f.rule_id,
-                        f.problem_class,
-                        f.reason,
-                        f.reason_en,
-                        f.suggested_judgement,
-                        f.document,
-                        f.footprint_m2,
-                        f.farmland_m2,
-                        f.pbf_m2,
-                    )
-                    for f in findings
-                ],
-            )
-
-    def _next_seq(self, con: sqlite3.Connection, prefix: str) -> int:
-        row = con.execute(
-            "SELECT MAX(problem_id) FROM problems WHERE problem_id LIKE ? AND length(problem_id) = ?",
-            (prefix + "%", len(prefix) + 6),
-        ).fetchone()
-        return int(row[0][len(prefix) :]) + 1 if row and row[0] else 1
-
-    def apply(
-        self,
-        changes: Sequence[Change],
-        *,
-        user: str,
-        now: datetime,
-        batch: BatchInfo | None = None,
-        rules_digest: str = "",
-        progress: Progress | None = None,
-    ) -> ApplyResult:
-        if not user.strip():
-            raise LedgerError("Every ledger change records who made it: pass a user name (--user).")
-        at = now.isoformat(timespec="seconds")
-        ids: list[str | None] = []
-        events: list[Event] = []
-        next_seq: dict[str, int] = {}
-        total = len(changes)
-        with self._write() as con:
-            for n, change in enumerate(changes, start=1):
-                ev: Event | None
-                if change.kind == "create":
-                    ev = self._create(con, change, now=now, user=user, next_seq=next_seq)
-                else:
-                    ev = self._update(con, change, now=now, user=user)
-                if ev is not None:
-                    events.append(ev)
-                    if change.parcels or change.findings:
-                        self._insert_links(con, ev.problem_id, change.parcels, change.findings, at)
-                ids.append(ev.problem_id if ev is not None else None)
-                if progress is not None:
-                    progress(n, total)
-            if batch is not None:
-                self._record_batch(con, batch, at=at, user=user)
-            if events or batch is not None:
-                n_runs = con.execute("SELECT COUNT(*) FROM meta WHERE key LIKE 'run:%'").fetchone()[
-                    0
-                ]
-                con.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?)",
-                    (
-                        f"run:{n_runs + 1:06d}",
-                        _jdump(
-                            {
-                                "at": at,
-                                "user": user,
-                                "batch": batch.batch if batch else "",
-                                "events": len(events),
-                                "rules_digest": rules_digest,
-                            }
-                        ),
-                    ),
-                )
-                con.execute(
-                    "UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN ('problems','problem_parcels','findings','events','batches','meta')"
-                )
-        return ApplyResult(ids, events)
-
-    def _create(
-        self,
-        con: sqlite3.Connection,
-        change: Change,
-        *,
-        now: datetime,
-        user: str,
-        next_seq: dict[str, int],
-    ) -> Event:
-        for p in change.parcels:
-            hit = con.execute(
-                "SELECT problem_id FROM problem_parcels WHERE parcel_id = ? AND batch = ?",
-                (str(p.parcel_id), p.batch),
-            ).fetchone()
-            if hit:
-                raise LedgerConflictError(
-                    f"Parcel {p.parcel_id} of batch {p.batch} is already recorded on problem {hit[0]} (another run recorded it meanwhile). "
-                    "Nothing was changed; run the check again: it reloads the ledger and links the parcel instead."
-                )
-        fields_ = dict(change.fields)
-        if not fields_.get("county_code"):
-            row = con.execute("SELECT value FROM meta WHERE key = 'county_code'").fetchone()
-            if row and row[0]:
-                fields_["county_code"] = row[0]
-                change = replace(change, fields=fields_)
-        prefix = problem_id_prefix(
-            str(fields_.get("county_code") or ""), int(fields_.get("year") or now.year)
-        )
-        seq = next_seq.get(prefix) or self._next_seq(con, prefix)
-        next_seq[prefix] = seq + 1
-        problem_id = f"{prefix}{seq:06d}"
-        ev = plan_create(problem_id, change, now=now, user=user)
-        record = apply_event(None, ev)
-        self._insert_event(con, ev)
-        cols = ["geom", *_PROBLEM_COLUMNS]
-        values = [
-            gpkg_geometry_blob(_multi(change.geometry)),
-            *[_column_value(c, getattr(record, c)) for c in _PROBLEM_COLUMNS],
-        ]
-        names = ", ".join(f'"{c}"' for c in cols)
-        con.execute(f"INSERT INTO problems ({names}) VALUES ({','.join('?' * len(cols))})", values)
-        return ev
-
-    def _update(
-        self, con: sqlite3.Connection, change: Change, *, now: datetime, user: str
-    ) -> Event | None:
-        if not change.problem_id:
-            raise LedgerError(
-                "A ledger change names no problem id. Give the id (e.g. 370790-2026-000001)."
-            )
-        recs = self._select_records(con, [change.problem_id], geometry=False)
-        if not recs:
-            raise LedgerError(
-                f"No problem {change.problem_id!r} in the ledger {self.path}{' (' + change.source + ')' if change.source else ''}. Check the id with `parcelwatch ledger list WS`."
-            )
-        record = recs[0]
-        expected = (
-            change.expected_version if change.expected_version is not None else record.version
-        )
-        if record.version != expected:
-            raise _conflict(change, expected, record.version)
-        ev = plan_event(record, change, seq=record.version + 1, now=now, user=user)
-        if ev is None:
-            return None
-        after = apply_event(record, ev)
-        self._insert_event(con, ev)
-        cols = [c for c in ev.changes if c in FIELD_BY_NAME] + ["updated_at", "updated_by"]
-        cols = list(dict.fromkeys(cols))
-        sets = ", ".join(f'"{c}" = ?' for c in cols) + ', "version" = ?'
-        args = [_column_value(c, getattr(after, c)) for c in cols] + [
-            after.version,
-            change.problem_id,
-            expected,
-        ]
-        cur = con.execute(f"UPDATE problems SET {sets} WHERE problem_id = ? AND version = ?", args)
-        if (
-            cur.rowcount != 1
-        ):  # pragma: no cover - guarded by the read above in the same transaction
-            actual = con.execute(
-                "SELECT version FROM problems WHERE problem_id = ?", (change.problem_id,)
-            ).fetchone()
-            raise _conflict(change, expected, int(actual[0]) if actual else -1)
-        return ev
-
-    def _record_batch(self, con: sqlite3.Connection, b: BatchInfo, *, at: str, user: str) -> None:
-        c = b.counts
-        row = con.execute(
-            "SELECT new_count, same_count, rebound_count, unchanged_count FROM batches WHERE batch = ?",
-            (b.batch,),
-        ).fetchone()
-        if row is None:
-            con.execute(
-                "INSERT INTO batches (batch, issued, year, verify_due, first_checked_at, last_checked_at, checked_by, parcel_count, new_count, same_count, rebound_count, unchanged_count, rules_digest, sources) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    b.batch,
-                    b.issued.isoformat() if b.issued else None,
-                    b.year,
-                    b.verify_due.isoformat() if b.verify_due else None,
-                    at,
-                    at,
-                    user,
-                    b.parcel_count,
-                    c.get("new", 0),
-                    c.get("same", 0),
-                    c.get("rebound", 0),
-                    c.get("unchanged", 0),
-                    b.rules_digest,
-                    _jdump(dict(b.sources)),
-                ),
-            )
-        else:
-            con.execute(
-                "UPDATE batches SET last_checked_at = ?, checked_by = ?, parcel_count = ?, new_count = new_count + ?, same_count = same_count + ?, rebound_count = rebound_count + ?, "
-                "unchanged_count = ?, rules_digest = ?, sources = ? WHERE batch = ?",
-                (
-                    at,
-                    user,
-                    b.parcel_count,
-                    c.get("new", 0),
-                    c.get("same", 0),
-                    c.get("rebound", 0),
-                    c.get("unchanged", 0),
-                    b.rules_digest,
-                    _jdump(dict(b.sources)),
-                    b.batch,
-                ),
-            )
+        return None
 
     # -- diagnostics
 
     def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` ('ok' when the file is sound)."""
-        return str(self._con.execute("PRAGMA integrity_check").fetchone()[0])
+        with self._engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+    def trigger_names(self) -> set[str]:
+        """The triggers in the file (``ledger verify`` checks every guard is there)."""
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            return {r[0] for r in rows}
+
+    def table_columns(self) -> dict[str, list[str]]:
+        """Columns of every ledger table, as the file has them."""
+        out = {}
+        with self._engine.connect() as conn:
+            for t in (
+                "problems",
+                "problem_parcels",
+                "findings",
+                "events",
+                "batches",
+                "meta",
+                "transitions",
+            ):
+                out[t] = [r[1] for r in conn.exec_driver_sql(f'PRAGMA table_info("{t}")')]
+        return out  # fmt: skip
+
+    def stored_transitions(self) -> set[tuple[str, str]]:
+        with self._engine.connect() as conn:
+            return {tuple(r) for r in conn.exec_driver_sql("SELECT from_status, to_status FROM transitions")}  # type: ignore[misc]  # fmt: skip
 
 
-def _conflict(change: Change, expected: int, actual: int) -> LedgerConflictError:
-    where = f" ({change.source})" if change.source else ""
-    return LedgerConflictError(
-        f"Problem {change.problem_id}{where} was changed by someone else: you edited version {expected}, the ledger now has version {actual}. "
-        "Nothing was changed. Reload the problem (`parcelwatch ledger show WS ID`, or export the Excel again), "
-        "redo your change on the current version and retry."
-    )
+def expected_columns() -> dict[str, list[str]]:
+    """The columns parcelwatch creates in each ledger table of the GeoPackage."""
+    return {
+        "problems": ["fid", "geom", *PROBLEM_COLUMNS],
+        "problem_parcels": ["fid", "geom", *[c for c, _, _ in _PARCEL_COLUMNS]],
+        "findings": ["fid", "geom", *[c for c, _, _ in _FINDING_COLUMNS]],
+        "events": ["fid", *[c for c, _, _ in _EVENT_COLUMNS]],
+        "batches": ["fid", *[c for c, _, _ in _BATCH_COLUMNS]],
+        "meta": ["fid", *[c for c, _, _ in _META_COLUMNS]],
+        "transitions": ["from_status", "to_status"],
+    }
+
+
+def open_store(location: str | Path) -> LedgerStore:
+    """The ledger at ``location``: a ``postgresql://`` address or a GeoPackage file."""
+    text = str(location)
+    if text.startswith(("postgresql:", "postgres:")):
+        from parcelwatch.ledger.pgstore import PgStore
+
+        return PgStore(text)
+    return GpkgStore(text)

@@ -103,11 +103,14 @@ def init_workspace(
     county_code: str = "",
     county_name: str = "",
     now: datetime | None = None,
+    store: str = "",
 ) -> Workspace:
     """Create a workspace folder with an empty ledger and a rules file, and open it.
 
     ``rules_text`` is the rules file to use (TOML); without it an existing ``rules.toml`` in the
     folder is kept, else the commented defaults are written with ``[county] code/name`` filled.
+    ``store`` (``postgresql://HOST/DB`` or ``postgresql:///DB?service=NAME``) puts the ledger on
+    the county's server, recorded as ``[store] url`` in rules.toml (never with a password).
     """
     from datetime import timezone
 
@@ -117,7 +120,7 @@ def init_workspace(
         raise ConfigError(
             f"County code {county_code!r} is not a 6-digit 行政区划代码 (e.g. 370790). Pass --county-code with the county's code."
         )
-    if (path / LEDGER_FILE).exists():
+    if (path / LEDGER_FILE).exists() or (store and store_url(path)):
         raise LedgerError(
             f"{path} already has a ledger ({LEDGER_FILE}). Open it with the other commands, or choose another folder."
         )
@@ -155,15 +158,51 @@ def init_workspace(
             f"Cannot create the workspace {path}: {exc}. Check the folder is writable."
         ) from exc
     code = rules.county.code or county_code
-    store = GpkgStore.create(
+    if store:
+        from parcelwatch.ledger.pgstore import PgStore, is_server_url, safe_url
+
+        if not is_server_url(store):
+            raise ConfigError(
+                f"--store {store!r}: give the server as postgresql://HOST/DB or postgresql:///DB?service=NAME."
+            )
+        safe_url(store)  # refuses a password in the address
+        shared = PgStore(store)
+        if store_url(path) != store:
+            with rules_path.open("a", encoding="utf-8") as fh:
+                fh.write(
+                    f"\n[store]\n# the shared ledger on the county's server (passwords: ~/.pgpass or a service file)\nurl = {_toml_str(store)}\n"
+                )
+        return Workspace(path, load_rules(rules_path), shared)
+    gpkg = GpkgStore.create(
         path / LEDGER_FILE, now=now, county_code=code, county_name=rules.county.name or county_name
     )
-    return Workspace(path, load_rules(rules_path), store)
+    return Workspace(path, load_rules(rules_path), gpkg)
+
+
+def store_url(path: str | Path) -> str:
+    """The shared ledger a workspace points to (``[store] url`` in rules.toml), '' for the file."""
+    rules_path = Path(path) / RULES_FILE
+    if not rules_path.is_file():
+        return ""
+    try:
+        data = tomllib.loads(rules_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return ""  # load_rules reports it with the line
+    section = data.get("store") or {}
+    url = section.get("url", "") if isinstance(section, dict) else ""
+    if not isinstance(url, str):
+        raise ConfigError(f'{rules_path}: [store] url must be text, e.g. "postgresql://HOST/DB".')
+    return url
 
 
 def open_workspace(path: str | Path) -> Workspace:
-    """Open an existing workspace (its rules file and ledger)."""
+    """Open an existing workspace (its rules file and ledger: the GeoPackage, or the server)."""
     path = Path(path)
+    url = store_url(path)
+    if url:
+        from parcelwatch.ledger.pgstore import PgStore
+
+        return Workspace(path, load_rules(path / RULES_FILE), PgStore(url))
     if not (path / LEDGER_FILE).is_file():
         hint = "" if path.is_dir() else " (the folder does not exist)"
         raise LedgerError(

@@ -1,0 +1,784 @@
+"""The ledger's SQL, written once with SQLAlchemy 2 Core, for the GeoPackage and PostgreSQL stores.
+
+:class:`SqlStore` implements every :class:`~parcelwatch.ledger.store.LedgerStore` method with
+the ``Table`` objects below; :class:`~parcelwatch.ledger.store.GpkgStore` (SQLite, one file) and
+:class:`~parcelwatch.ledger.pgstore.PgStore` (PostgreSQL/PostGIS, schema ``pw``) only supply the
+engine, the geometry encoding and the way a write transaction starts and locks. A record type added
+later gets its ``Table`` here and is then multi-user on both stores.
+
+A change is one transaction: the problem row is read (``FOR UPDATE`` on PostgreSQL; SQLite holds
+the whole file from ``BEGIN IMMEDIATE``), the transition checked in Python against the version that
+was read, the event inserted (with the hash of the previous event of that problem and its own
+content: :func:`event_hash`), then ``UPDATE ... WHERE problem_id = ? AND version = ?``. Database
+triggers (each store's DDL) refuse anything else, even from QGIS or psql.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import GenericFunction
+
+from parcelwatch.crs import STORAGE_CRS
+from parcelwatch.errors import (
+    DataQualityWarning,
+    LedgerBusyError,
+    LedgerConflictError,
+    LedgerError,
+    LedgerPermissionError,
+    ParcelwatchError,
+)
+from parcelwatch.ledger.model import (
+    FIELD_BY_NAME,
+    FIELDS,
+    Change,
+    Event,
+    Evidence,
+    FootprintFinding,
+    LedgerSnapshot,
+    ParcelLink,
+    ProblemRecord,
+    Status,
+    apply_event,
+    from_plain,
+    plan_create,
+    plan_event,
+    problem_id_prefix,
+    to_plain,
+)
+
+__all__ = ["SqlStore", "event_hash", "TABLES", "metadata", "os_user_name"]
+
+SRS_ID = 4490
+Progress = Callable[[int, int], None]
+
+
+# ------------------------------------------------------------------------------------------
+# Geometry: GeoPackage blob on SQLite, PostGIS geometry (sent and read as ISO WKB) on PostgreSQL
+
+
+class _GeomIn(GenericFunction):  # type: ignore[type-arg]
+    name = "pw_geom_in"
+    inherit_cache = True
+
+
+class _GeomOut(GenericFunction):  # type: ignore[type-arg]
+    name = "pw_geom_out"
+    inherit_cache = True
+
+
+@compiles(_GeomIn)
+def _geom_in_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_GeomIn, "postgresql")
+def _geom_in_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"ST_GeomFromWKB({compiler.process(element.clauses, **kw)}, {SRS_ID})"
+
+
+@compiles(_GeomOut)
+def _geom_out_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_GeomOut, "postgresql")
+def _geom_out_pg(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"ST_AsBinary({compiler.process(element.clauses, **kw)})"
+
+
+def _multi(geom: Any) -> Any:
+    if geom is None:
+        return None
+    if isinstance(geom, shapely.Polygon):
+        return shapely.MultiPolygon([geom])
+    if isinstance(geom, shapely.GeometryCollection) and not isinstance(geom, shapely.MultiPolygon):
+        polys = [
+            g
+            for g in shapely.get_parts(geom)
+            if isinstance(g, (shapely.Polygon, shapely.MultiPolygon))
+        ]
+        parts = [p for g in polys for p in shapely.get_parts(g)]
+        return shapely.MultiPolygon(parts) if parts else shapely.MultiPolygon()
+    return geom
+
+
+class Geom(sa.types.UserDefinedType):  # type: ignore[type-arg]
+    """A MultiPolygon in EPSG:4490 (shapely in Python)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return f"geometry(MultiPolygon, {SRS_ID})"
+
+    def bind_expression(self, bindvalue: Any) -> Any:
+        return _GeomIn(bindvalue, type_=self)
+
+    def column_expression(self, col: Any) -> ColumnElement[Any]:
+        return _GeomOut(col, type_=self)
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
+        if dialect.name == "sqlite":
+            from parcelwatch.ledger.store import gpkg_geometry_blob
+
+            return lambda g: gpkg_geometry_blob(_multi(g))
+        return lambda g: None if g is None else shapely.to_wkb(_multi(g), flavor="iso")
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any]:
+        if dialect.name == "sqlite":
+            from parcelwatch.ledger.store import geometry_from_blob
+
+            return geometry_from_blob
+        return lambda b: None if b is None else shapely.from_wkb(bytes(b))
+
+
+# ------------------------------------------------------------------------------------------
+# Tables (schema "pw" on PostgreSQL; translated to no schema on SQLite)
+
+_SA_TYPE: dict[str, Any] = {
+    "text": sa.Text,
+    "int": sa.Integer,
+    "real": sa.Float,
+    "date": sa.Date,
+    "status": sa.Text,
+    "list": sa.Text,
+    "evidence": sa.Text,
+}
+PROBLEM_COLUMNS = [f.name for f in FIELDS]
+metadata = sa.MetaData(schema="pw")
+
+problems = sa.Table(
+    "problems",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    sa.Column("geom", Geom()),
+    *[sa.Column(f.name, _SA_TYPE[f.kind]) for f in FIELDS if f.name != "fid"],
+)
+problem_parcels = sa.Table(
+    "problem_parcels",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    sa.Column("geom", Geom()),
+    *[
+        sa.Column(c, t)
+        for c, t in (
+            ("problem_id", sa.Text), ("parcel_id", sa.Text), ("batch", sa.Text), ("role", sa.Text),
+            ("iou", sa.Float), ("share", sa.Float), ("candidate_class", sa.Text), ("added_at", sa.Text),
+        )
+    ],
+)  # fmt: skip
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    sa.Column("geom", Geom()),
+    *[
+        sa.Column(c, t)
+        for c, t in (
+            ("problem_id", sa.Text), ("parcel_id", sa.Text), ("batch", sa.Text), ("footprint_id", sa.Text),
+            ("rule_id", sa.Text), ("problem_class", sa.Text), ("reason", sa.Text), ("reason_en", sa.Text),
+            ("suggested_judgement", sa.Text), ("document", sa.Text), ("footprint_m2", sa.Float),
+            ("farmland_m2", sa.Float), ("pbf_m2", sa.Float),
+        )
+    ],
+)  # fmt: skip
+EVENT_CONTENT = (
+    "problem_id", "seq", "at", "user", "kind", "from_status", "to_status", "measure", "note",
+    "evidence", "batch", "changes", "os_user",
+)  # fmt: skip
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    *[sa.Column(c, sa.Integer if c == "seq" else sa.Text) for c in EVENT_CONTENT],
+    sa.Column("hash", sa.Text),
+    sa.Column("actor", sa.Text),  # the database login (PostgreSQL: DEFAULT current_user)
+)
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    *[
+        sa.Column(c, t)
+        for c, t in (
+            ("batch", sa.Text), ("issued", sa.Date), ("year", sa.Integer), ("verify_due", sa.Date),
+            ("first_checked_at", sa.Text), ("last_checked_at", sa.Text), ("checked_by", sa.Text),
+            ("parcel_count", sa.Integer), ("new_count", sa.Integer), ("same_count", sa.Integer),
+            ("rebound_count", sa.Integer), ("unchanged_count", sa.Integer), ("rules_digest", sa.Text),
+            ("sources", sa.Text),
+        )
+    ],
+)  # fmt: skip
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("fid", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text),
+    sa.Column("value", sa.Text),
+)
+transitions = sa.Table(
+    "transitions",
+    metadata,
+    sa.Column("from_status", sa.Text, primary_key=True),
+    sa.Column("to_status", sa.Text, primary_key=True),
+)
+TABLES = {
+    t.name: t for t in (problems, problem_parcels, findings, events, batches, meta, transitions)
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Helpers
+
+
+def jdump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def column_value(name: str, value: Any) -> Any:
+    """A record field as stored: JSON text for lists and evidence, ``date`` for dates."""
+    kind = FIELD_BY_NAME[name].kind
+    if kind == "date":
+        if value is None or value == "":
+            return None
+        return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    plain = to_plain(name, value)
+    if kind in ("list", "evidence"):
+        return jdump(plain or [])
+    return plain
+
+
+def os_user_name() -> str:
+    """The operating-system user running parcelwatch (recorded beside ``--user``)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return str(os.getuid()) if hasattr(os, "getuid") else "?"
+
+
+def event_row(ev: Event, os_user: str) -> dict[str, Any]:
+    """An event's stored content (every column :func:`event_hash` covers)."""
+    return {
+        "problem_id": ev.problem_id,
+        "seq": ev.seq,
+        "at": ev.at,
+        "user": ev.user,
+        "kind": ev.kind,
+        "from_status": ev.from_status.value if ev.from_status else None,
+        "to_status": ev.to_status.value,
+        "measure": ev.measure,
+        "note": ev.note,
+        "evidence": jdump([e.to_plain() for e in ev.evidence]),
+        "batch": ev.batch,
+        "changes": jdump(dict(ev.changes)),
+        "os_user": os_user,
+    }
+
+
+def event_hash(prev_hash: str | None, row: dict[str, Any]) -> str:
+    """sha256 of the previous event's hash (of the same problem) and this event's content.
+
+    Rewriting, removing or inserting an event anywhere but at the end of a problem's history
+    breaks every later hash, which ``parcelwatch ledger verify`` recomputes.
+    """
+    content = json.dumps(
+        [prev_hash or "", *[row.get(c) for c in EVENT_CONTENT]],
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def event_from_row(r: Any) -> Event:
+    return Event(
+        r.problem_id,
+        int(r.seq),
+        r.at,
+        r.user,
+        r.kind,
+        Status(r.from_status) if r.from_status else None,
+        Status(r.to_status),
+        r.measure or "",
+        r.note or "",
+        tuple(Evidence.from_plain(e) for e in json.loads(r.evidence or "[]")),
+        r.batch or "",
+        json.loads(r.changes),
+    )
+
+
+_EVENT_COLS = [events.c[c] for c in EVENT_CONTENT if c != "os_user"]
+
+
+def conflict_error(change: Change, expected: int, actual: int) -> LedgerConflictError:
+    where = f" ({change.source})" if change.source else ""
+    return LedgerConflictError(
+        f"Problem {change.problem_id}{where} was changed by someone else: you edited version {expected}, the ledger now has version {actual}. "
+        "Nothing was changed. Reload the problem (`parcelwatch ledger show WS ID`, or export the Excel again), "
+        "redo your change on the current version and retry."
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# The store
+
+
+class SqlStore:
+    """Every ledger statement, on an SQLAlchemy engine (see the module docstring).
+
+    Subclasses set ``_engine``, ``location`` and override the hooks ``_start_write``,
+    ``_serialise``, ``_after_write``, ``_translate`` and ``_not_visible``.
+    """
+
+    location: str
+    _engine: sa.engine.Engine
+    _conn_options: dict[str, Any] = {}
+    os_user: str = ""
+
+    # -- hooks
+
+    def _start_write(self, conn: sa.Connection) -> None:
+        """Run at the start of every write transaction (timeouts on PostgreSQL)."""
+
+    def _serialise(self, conn: sa.Connection, key: str) -> None:
+        """Make transactions that take the same ``key`` run one after another (SQLite: already)."""
+
+    def _after_write(self, conn: sa.Connection) -> None:
+        """Run before COMMIT of a write that changed something (GeoPackage: last_change)."""
+
+    def _translate(self, exc: sa.exc.DBAPIError) -> ParcelwatchError | None:
+        """The project's error for a database error (busy, conflict, permission), if known."""
+        return None
+
+    def _not_visible(self, conn: sa.Connection, problem_id: str) -> LedgerError:
+        """The error for a problem the select did not return (PostgreSQL: maybe out of scope)."""
+        return LedgerError(
+            f"No problem {problem_id!r} in the ledger {self.location}. List the ids with `parcelwatch ledger list WS`."
+        )
+
+    _verified = False
+
+    def _warn_if_tampered(self) -> None:
+        """The fast ``ledger verify`` before the first write of this store (a visible warning)."""
+        if self._verified:
+            return
+        self._verified = True
+        from parcelwatch.ledger.verify import tamper_warning
+
+        text = tamper_warning(self)
+        if text:
+            warnings.warn(text, DataQualityWarning, stacklevel=3)
+
+    # -- transactions
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[sa.Connection]:
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(pw_write=write, **self._conn_options)
+                with conn.begin():
+                    if write:
+                        self._start_write(conn)
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            mapped = self._translate(exc)
+            if mapped is not None:
+                raise mapped from exc
+            raise LedgerError(
+                f"The ledger {self.location} refused the operation: {str(exc.orig).strip()}. Nothing was changed."
+            ) from exc
+
+    # -- reading
+
+    @staticmethod
+    def _records_from_rows(rows: Iterable[Any], geometry: bool) -> list[ProblemRecord]:
+        out = []
+        for row in rows:
+            m = row._mapping
+            values = {name: from_plain(name, _plain(name, m[name])) for name in PROBLEM_COLUMNS}
+            out.append(ProblemRecord(**values, geometry=m["geom"] if geometry else None))
+        return out
+
+    def _select_records(
+        self,
+        conn: sa.Connection,
+        ids: Sequence[str] | None,
+        geometry: bool,
+        *,
+        for_update: bool = False,
+    ) -> list[ProblemRecord]:
+        cols = [problems.c[c] for c in PROBLEM_COLUMNS]
+        cols.append(problems.c.geom if geometry else sa.null().label("geom"))
+        if ids is None:
+            rows = list(conn.execute(sa.select(*cols).order_by(problems.c.problem_id)))
+        else:
+            rows = []
+            uniq = list(dict.fromkeys(ids))
+            for i in range(0, len(uniq), 500):
+                q = sa.select(*cols).where(problems.c.problem_id.in_(uniq[i : i + 500]))
+                if for_update:
+                    q = q.with_for_update()
+                rows += list(conn.execute(q))
+            rows.sort(key=lambda r: r.problem_id)
+        return self._records_from_rows(rows, geometry)
+
+    def get(self, problem_id: str) -> ProblemRecord:
+        with self._tx(False) as conn:
+            recs = self._select_records(conn, [problem_id], True)
+            if not recs:
+                raise self._not_visible(conn, problem_id)
+        return recs[0]
+
+    def records(
+        self, problem_ids: Iterable[str] | None = None, *, geometry: bool = True
+    ) -> list[ProblemRecord]:
+        with self._tx(False) as conn:
+            return self._select_records(
+                conn, None if problem_ids is None else list(problem_ids), geometry
+            )
+
+    def snapshot(self) -> LedgerSnapshot:
+        pcols = ("problem_id", "parcel_id", "batch", "role")
+        fcols = ("problem_id", "parcel_id", "batch", "footprint_id", "rule_id", "problem_class")
+        with self._tx(False) as conn:
+            recs = self._select_records(conn, None, True)
+            prow = list(
+                conn.execute(
+                    sa.select(
+                        *[problem_parcels.c[c] for c in pcols], problem_parcels.c.geom
+                    ).order_by(problem_parcels.c.fid)
+                )
+            )
+            frow = list(
+                conn.execute(
+                    sa.select(*[findings.c[c] for c in fcols], findings.c.geom).order_by(
+                        findings.c.fid
+                    )
+                )
+            )
+        parcels = gpd.GeoDataFrame(
+            {k: [r[i] for r in prow] for i, k in enumerate(pcols)},
+            geometry=gpd.GeoSeries([r[-1] for r in prow], crs=STORAGE_CRS),
+        )
+        finds = gpd.GeoDataFrame(
+            {k: [r[i] for r in frow] for i, k in enumerate(fcols)},
+            geometry=gpd.GeoSeries([r[-1] for r in frow], crs=STORAGE_CRS),
+        )
+        return LedgerSnapshot({r.problem_id: r for r in recs}, parcels, finds)
+
+    def events(self, problem_id: str | None = None) -> list[Event]:
+        q = sa.select(*_EVENT_COLS)
+        if problem_id is None:
+            q = q.order_by(events.c.problem_id, events.c.seq)
+        else:
+            q = q.where(events.c.problem_id == problem_id).order_by(events.c.seq)
+        with self._tx(False) as conn:
+            rows = list(conn.execute(q))
+        return [event_from_row(r) for r in rows]
+
+    def event_rows(self) -> list[dict[str, Any]]:
+        """Every stored event column (with ``hash``, ``os_user`` and ``actor``), for verify/copy."""
+        with self._tx(False) as conn:
+            rows = conn.execute(
+                sa.select(*[events.c[c] for c in (*EVENT_CONTENT, "hash", "actor")]).order_by(
+                    events.c.problem_id, events.c.seq
+                )
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def problems_for_parcel(self, parcel_id: str, batch: str | None = None) -> list[str]:
+        q = sa.select(problem_parcels.c.problem_id).distinct()
+        q = q.where(problem_parcels.c.parcel_id == str(parcel_id))
+        if batch:
+            q = q.where(problem_parcels.c.batch == batch)
+        with self._tx(False) as conn:
+            return [r[0] for r in conn.execute(q.order_by(problem_parcels.c.problem_id))]
+
+    def batches(self) -> pd.DataFrame:
+        cols = [c for c in batches.c if c.name != "fid"]
+        with self._tx(False) as conn:
+            rows = list(conn.execute(sa.select(*cols).order_by(batches.c.fid)))
+        df = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in cols])
+        for c in ("issued", "verify_due"):
+            df[c] = [v.isoformat() if isinstance(v, date) else v for v in df[c]]
+        return df
+
+    def meta(self) -> dict[str, str]:
+        with self._tx(False) as conn:
+            rows = conn.execute(sa.select(meta.c.key, meta.c.value).order_by(meta.c.fid))
+            return {k: v for k, v in rows}
+
+    # -- writing
+
+    def _insert_event(self, conn: sa.Connection, ev: Event) -> None:
+        row = event_row(ev, self.os_user)
+        prev = None
+        if ev.seq > 1:
+            prev = conn.execute(
+                sa.select(events.c.hash).where(
+                    events.c.problem_id == ev.problem_id, events.c.seq == ev.seq - 1
+                )
+            ).scalar()
+        row["hash"] = event_hash(prev, row)
+        conn.execute(sa.insert(events), row)  # parameters, not .values(): one cached statement
+
+    def _insert_links(
+        self,
+        conn: sa.Connection,
+        problem_id: str,
+        parcels: Sequence[ParcelLink],
+        finds: Sequence[FootprintFinding],
+        at: str,
+    ) -> None:
+        if parcels:
+            conn.execute(
+                sa.insert(problem_parcels),
+                [
+                    {
+                        "geom": p.geometry,
+                        "problem_id": problem_id,
+                        "parcel_id": str(p.parcel_id),
+                        "batch": p.batch,
+                        "role": p.role,
+                        "iou": p.iou,
+                        "share": p.share,
+                        "candidate_class": p.candidate_class,
+                        "added_at": at,
+                    }
+                    for p in parcels
+                ],
+            )
+        if finds:
+            conn.execute(
+                sa.insert(findings),
+                [
+                    {
+                        "geom": f.geometry,
+                        "problem_id": problem_id,
+                        "parcel_id": f.parcel_id,
+                        "batch": f.batch,
+                        "footprint_id": f.footprint_id,
+                        "rule_id": f.rule_id,
+                        "problem_class": f.problem_class,
+                        "reason": f.reason,
+                        "reason_en": f.reason_en,
+                        "suggested_judgement": f.suggested_judgement,
+                        "document": f.document,
+                        "footprint_m2": f.footprint_m2,
+                        "farmland_m2": f.farmland_m2,
+                        "pbf_m2": f.pbf_m2,
+                    }
+                    for f in finds
+                ],
+            )
+
+    @staticmethod
+    def _next_seq(conn: sa.Connection, prefix: str) -> int:
+        top = conn.execute(
+            sa.select(sa.func.max(problems.c.problem_id)).where(
+                problems.c.problem_id.like(prefix + "%"),
+                sa.func.length(problems.c.problem_id) == len(prefix) + 6,
+            )
+        ).scalar()
+        return int(top[len(prefix) :]) + 1 if top else 1
+
+    def apply(
+        self,
+        changes: Sequence[Change],
+        *,
+        user: str,
+        now: datetime,
+        batch: Any = None,
+        rules_digest: str = "",
+        progress: Progress | None = None,
+    ) -> Any:
+        from parcelwatch.ledger.store import ApplyResult
+
+        if not user.strip():
+            raise LedgerError("Every ledger change records who made it: pass a user name (--user).")
+        self._warn_if_tampered()
+        at = now.isoformat(timespec="seconds")
+        ids: list[str | None] = []
+        evs: list[Event] = []
+        next_seq: dict[str, int] = {}
+        total = len(changes)
+        with self._tx(True) as conn:
+            if batch is not None or any(c.kind == "create" for c in changes):
+                self._serialise(conn, "create")
+            for n, change in enumerate(changes, start=1):
+                ev: Event | None
+                if change.kind == "create":
+                    ev = self._create(conn, change, now=now, user=user, next_seq=next_seq)
+                else:
+                    ev = self._update(conn, change, now=now, user=user)
+                if ev is not None:
+                    evs.append(ev)
+                    if change.parcels or change.findings:
+                        self._insert_links(conn, ev.problem_id, change.parcels, change.findings, at)
+                ids.append(ev.problem_id if ev is not None else None)
+                if progress is not None:
+                    progress(n, total)
+            if batch is not None:
+                self._record_batch(conn, batch, at=at, user=user)
+            if evs or batch is not None:
+                self._serialise(conn, "run")
+                n_runs = conn.execute(
+                    sa.select(sa.func.count()).select_from(meta).where(meta.c.key.like("run:%"))
+                ).scalar_one()
+                run = {
+                    "at": at,
+                    "user": user,
+                    "os_user": self.os_user,
+                    "batch": batch.batch if batch else "",
+                    "events": len(evs),
+                    "rules_digest": rules_digest,
+                }
+                conn.execute(sa.insert(meta).values(key=f"run:{n_runs + 1:06d}", value=jdump(run)))
+                self._after_write(conn)
+        return ApplyResult(ids, evs)
+
+    def _create(
+        self,
+        conn: sa.Connection,
+        change: Change,
+        *,
+        now: datetime,
+        user: str,
+        next_seq: dict[str, int],
+    ) -> Event:
+        for p in change.parcels:
+            hit = conn.execute(
+                sa.select(problem_parcels.c.problem_id).where(
+                    problem_parcels.c.parcel_id == str(p.parcel_id),
+                    problem_parcels.c.batch == p.batch,
+                )
+            ).first()
+            if hit:
+                raise LedgerConflictError(
+                    f"Parcel {p.parcel_id} of batch {p.batch} is already recorded on problem {hit[0]} (another run recorded it meanwhile). "
+                    "Nothing was changed; run the check again: it reloads the ledger and links the parcel instead."
+                )
+        fields_ = dict(change.fields)
+        if not fields_.get("county_code"):
+            code = conn.execute(sa.select(meta.c.value).where(meta.c.key == "county_code")).scalar()
+            if code:
+                fields_["county_code"] = code
+                change = replace(change, fields=fields_)
+        prefix = problem_id_prefix(
+            str(fields_.get("county_code") or ""), int(fields_.get("year") or now.year)
+        )
+        seq = next_seq.get(prefix) or self._next_seq(conn, prefix)
+        next_seq[prefix] = seq + 1
+        problem_id = f"{prefix}{seq:06d}"
+        ev = plan_create(problem_id, change, now=now, user=user)
+        record = apply_event(None, ev)
+        self._insert_event(conn, ev)
+        values = {c: column_value(c, getattr(record, c)) for c in PROBLEM_COLUMNS}
+        conn.execute(sa.insert(problems), {"geom": change.geometry, **values})
+        return ev
+
+    def _update(
+        self, conn: sa.Connection, change: Change, *, now: datetime, user: str
+    ) -> Event | None:
+        if not change.problem_id:
+            raise LedgerError(
+                "A ledger change names no problem id. Give the id (e.g. 370790-2026-000001)."
+            )
+        recs = self._select_records(conn, [change.problem_id], False, for_update=True)
+        if not recs:
+            err = self._not_visible(conn, change.problem_id)
+            if change.source:
+                err.args = (f"{err.args[0]} ({change.source})",)
+            raise err
+        record = recs[0]
+        expected = (
+            change.expected_version if change.expected_version is not None else record.version
+        )
+        if record.version != expected:
+            raise conflict_error(change, expected, record.version)
+        ev = plan_event(record, change, seq=record.version + 1, now=now, user=user)
+        if ev is None:
+            return None
+        after = apply_event(record, ev)
+        self._insert_event(conn, ev)
+        cols = [c for c in ev.changes if c in FIELD_BY_NAME] + ["updated_at", "updated_by"]
+        values = {c: column_value(c, getattr(after, c)) for c in dict.fromkeys(cols)}
+        values["version"] = after.version
+        res = conn.execute(
+            sa.update(problems).where(
+                problems.c.problem_id == sa.bindparam("b_problem_id"),
+                problems.c.version == sa.bindparam("b_expected"),
+            ),
+            {**values, "b_problem_id": change.problem_id, "b_expected": expected},
+        )
+        if res.rowcount != 1:  # pragma: no cover - guarded by the locked read above
+            actual = conn.execute(
+                sa.select(problems.c.version).where(problems.c.problem_id == change.problem_id)
+            ).scalar()
+            raise conflict_error(change, expected, int(actual) if actual else -1)
+        return ev
+
+    def _record_batch(self, conn: sa.Connection, b: Any, *, at: str, user: str) -> None:
+        c = b.counts
+        row = conn.execute(
+            sa.select(batches.c.fid).where(batches.c.batch == b.batch).with_for_update()
+        ).first()
+        common = {
+            "last_checked_at": at,
+            "checked_by": user,
+            "parcel_count": b.parcel_count,
+            "unchanged_count": c.get("unchanged", 0),
+            "rules_digest": b.rules_digest,
+            "sources": jdump(dict(b.sources)),
+        }
+        if row is None:
+            conn.execute(
+                sa.insert(batches).values(
+                    batch=b.batch,
+                    issued=b.issued,
+                    year=b.year,
+                    verify_due=b.verify_due,
+                    first_checked_at=at,
+                    new_count=c.get("new", 0),
+                    same_count=c.get("same", 0),
+                    rebound_count=c.get("rebound", 0),
+                    **common,
+                )
+            )
+        else:
+            conn.execute(
+                sa.update(batches)
+                .where(batches.c.batch == b.batch)
+                .values(
+                    new_count=batches.c.new_count + c.get("new", 0),
+                    same_count=batches.c.same_count + c.get("same", 0),
+                    rebound_count=batches.c.rebound_count + c.get("rebound", 0),
+                    **common,
+                )
+            )
+
+
+def _plain(name: str, value: Any) -> Any:
+    """A stored value as :func:`from_plain` reads it (dates come back as ``date``)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# re-exported for the error classes some callers catch
+__all__ += ["LedgerBusyError", "LedgerPermissionError"]
