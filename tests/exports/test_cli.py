@@ -117,3 +117,26 @@ def test_export_bad_class_is_an_error(
     assert rc == 1
     assert "Unknown class 'IV'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_export_gbk_shapefile_warns_with_the_records(
+    demo_workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 责任人 with a 生僻字 and an emoji: the GBK export warns naming the problem and field and
+    suggests --encoding UTF-8; the UTF-8 export keeps the name and says nothing."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    shutil.copytree(demo_workspace, ws)
+    with open_workspace(ws) as w:
+        pid = w.store.records(geometry=False)[0].problem_id
+    assert main(["ledger", "set", str(ws), pid, "--person", "王䶮😀", "--user", "测试"]) == 0
+    capsys.readouterr()
+    assert main(["export", str(ws), "--format", "shp", "-o", str(tmp_path / "g.shp"), "--today", TODAY]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"shapefile [责任人] characters not in GBK written as '?': {pid}" in err
+    assert "--encoding UTF-8" in err
+    assert main(["export", str(ws), "--format", "shp", "-o", str(tmp_path / "u.shp"), "--encoding", "UTF-8", "--today", TODAY]) == 0  # fmt: skip
+    assert "Warning" not in capsys.readouterr().err
+    df = pyogrio.read_dataframe(tmp_path / "u.shp", encoding="UTF-8")
+    assert set(df.loc[df["WTBH"] == pid, "ZRR"]) == {"王䶮😀"}

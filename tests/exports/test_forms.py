@@ -26,8 +26,11 @@ def rows(ws: Any) -> list[tuple[Any, ...]]:
 def check_print_setup(ws: Any, header_rows: str) -> None:
     assert ws.page_setup.orientation == "landscape"
     assert int(ws.page_setup.paperSize) == 9  # A4
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert ws.page_setup.fitToWidth in (None, 1) and int(ws.page_setup.fitToHeight) == 0
+    if ws.sheet_properties.pageSetUpPr.fitToPage:  # one page wide
+        assert ws.page_setup.fitToWidth in (None, 1) and int(ws.page_setup.fitToHeight) == 0
+    else:  # too wide for 8 pt: across pages at 100 % with the key column(s) repeated
+        assert ws.page_setup.scale in (None, 100) and ws.print_title_cols.startswith("$A:")
+        assert ws.col_breaks.count >= 1
     assert ws.print_title_rows == header_rows
     assert ws.freeze_panes is not None
 

@@ -30,6 +30,7 @@ from parcelwatch.exports.layers import (
     kml_color,
     write_csv,
     write_kml,
+    write_kmz,
     write_shapefile,
 )
 from parcelwatch.ledger.model import ProblemRecord, Status, class_label
@@ -115,7 +116,12 @@ def test_select_problems_filters_combine() -> None:
 def test_gpkg_layers_ids_areas_and_chinese(exported: Exported) -> None:
     path = exported.paths["gpkg"]
     layers = dict(pyogrio.list_layers(path))
-    assert layers == {"problems": "MultiPolygon", "findings": "MultiPolygon", "events": None}
+    assert layers == {
+        "problems": "MultiPolygon",
+        "findings": "MultiPolygon",
+        "events": None,
+        "layer_styles": None,  # QGIS default styles (test_qgis_style.py)
+    }
     df = pyogrio.read_dataframe(path, layer="problems")
     assert df.crs.to_epsg() == 4490
     by_id = {r.problem_id: r for r in exported.records}
@@ -178,9 +184,11 @@ def test_gpkg_chinese_aliases_in_data_columns(exported: Exported) -> None:
 def test_shapefile_gbk_cpg_field_names_and_values(exported: Exported) -> None:
     shp = exported.paths["shp"]
     assert shp.with_suffix(".cpg").read_text(encoding="ascii").strip() == "936"
-    names = dbf_field_names(shp.with_suffix(".dbf"))
+    names = [n.decode() for n in dbf_field_names(shp.with_suffix(".dbf"))]
     assert names and all(len(n) <= 10 and n.isascii() for n in names)
-    assert [n.decode() for n in names] == [f.code for f in EXPORT_FIELDS if f.shp]
+    # every exported field (疑似依据 too), continuation fields right after their base field
+    assert [n for n in names if "_" not in n] == [f.code for f in EXPORT_FIELDS]
+    assert names[names.index("YSYJ") + 1] == "YSYJ_2"
     df = pyogrio.read_dataframe(shp, encoding="GBK")
     assert df.crs.equals(CRS.from_epsg(4490))
     by_id = {r.problem_id: r for r in exported.records}
@@ -206,8 +214,15 @@ def test_shapefile_legend_names_every_field(exported: Exported) -> None:
     assert legend.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
     text = legend.read_text(encoding="utf-8-sig")
     for f in EXPORT_FIELDS:
-        if f.shp:
-            assert f"{f.code}\t{f.zh}\t" in text
+        assert f"{f.code}\t{f.zh}\t" in text
+    assert "YSYJ\t疑似依据\t文本" in text and "YSYJ_2\t疑似依据（续2）\t文本" in text
+    listed = {line.split("\t")[0] for line in text.splitlines() if "\t" in line}
+    dbf = {n.decode() for n in dbf_field_names(exported.paths["shp"].with_suffix(".dbf"))}
+    assert dbf <= listed
+    assert (
+        "TBMJ\t图斑面积(亩)\t数值 N(15,2)，2位小数" in text
+        and "FTCS\t反弹次数\t整数 N(10,0)" in text
+    )
     assert "254" in text and "GBK" in text
 
 
@@ -231,14 +246,96 @@ def test_shapefile_utf8_and_gauss_kruger_prj(exported: Exported, tmp_path: Path)
     assert CRS.from_wkt(explicit.with_suffix(".prj").read_text()).to_epsg() == 4548
 
 
-def test_shapefile_text_is_cut_to_254_bytes(exported: Exported, tmp_path: Path) -> None:
-    """A 200-character Chinese note is 400 GBK bytes: it is cut to 254 (127 characters)."""
+def test_shapefile_long_text_continues_in_extra_fields(exported: Exported, tmp_path: Path) -> None:
+    """A 200-character Chinese note is 400 GBK bytes: BZ holds 127 characters (254 bytes) and
+    BZ_2 the other 73; "²" is not in GBK, so it is written "?" and reported. A note of 700
+    characters (1,400 bytes) fills BZ .. BZ_4 (1,016 bytes = 508 characters) and is cut, with a
+    notice."""
     from dataclasses import replace
 
+    from parcelwatch.exports.layers import ExportNotice
+
     rec = replace(exported.records[0], notes="备" * 200 + "²")
-    shp = write_shapefile([rec], tmp_path / "long.shp", today=TODAY)
+    long = replace(exported.records[1], notes="注" * 700)
+    notices: list[ExportNotice] = []
+    shp = write_shapefile([rec, long], tmp_path / "long.shp", today=TODAY, notices=notices)
     df = pyogrio.read_dataframe(shp, encoding="GBK")
     assert df["BZ"][0] == "备" * (SHP_TEXT_BYTES // 2)
+    assert df["BZ_2"][0] == "备" * 73 + "?"
+    assert "".join(df[c][1] for c in ("BZ", "BZ_2", "BZ_3", "BZ_4")) == "注" * 508
+    assert [(n.problem_id, n.field) for n in notices] == [
+        (rec.problem_id, "备注"),
+        (long.problem_id, "备注"),
+    ]
+    assert "--encoding UTF-8" in str(notices[0]) and "²" in str(notices[0])
+    assert "cut to 1016" in str(notices[1])
+
+
+def _dbf_descriptors(dbf: Path) -> dict[str, tuple[str, int, int]]:
+    """name -> (type, width, decimals) from the DBF header."""
+    data = dbf.read_bytes()
+    header_len = struct.unpack("<H", data[8:10])[0]
+    out = {}
+    for off in range(32, header_len - 1, 32):
+        name = data[off : off + 11].split(b"\x00")[0].decode()
+        out[name] = (chr(data[off + 11]), data[off + 16], data[off + 17])
+    return out
+
+
+def _dbf_cell(dbf: Path, record: int, name: str) -> bytes:
+    data = dbf.read_bytes()
+    header_len, record_len = struct.unpack("<HH", data[8:12])
+    desc = _dbf_descriptors(dbf)
+    off = 1 + sum(w for n, (_, w, _) in list(desc.items())[: list(desc).index(name)])
+    start = header_len + record * record_len + off
+    return data[start : start + desc[name][1]]
+
+
+def test_shapefile_declared_widths_language_byte_and_blank_dates(tmp_path: Path) -> None:
+    """Areas N(15,2) (6504.55 m² is written "6504.55", not 6504.550000000000182), counts N(10,0),
+    dates D; an empty date is 8 blanks (read back as null), not 00000000; the DBF language
+    byte is 0x4D with a .cpg of 936 and 0 with UTF-8."""
+    rec = _kml_rec(
+        "P1", _CW_SQUARE, parcel_area_m2=6504.55, rebound_count=2, deadline=date(2026, 12, 31)
+    )
+    empty = _kml_rec("P2", _CW_SQUARE, parcel_area_m2=None)
+    shp = write_shapefile([rec, empty], tmp_path / "w.shp", today=TODAY)
+    dbf = shp.with_suffix(".dbf")
+    desc = _dbf_descriptors(dbf)
+    assert desc["TBMJM2"] == ("N", 15, 2) and desc["TBMJ"] == ("N", 15, 2)
+    assert desc["FTCS"] == ("N", 10, 0) and desc["ZGSX"] == ("D", 8, 0)
+    assert _dbf_cell(dbf, 0, "TBMJM2") == b"6504.55".rjust(15)
+    assert _dbf_cell(dbf, 0, "FTCS") == b"2".rjust(10)
+    assert _dbf_cell(dbf, 0, "ZGSX") == b"20261231"
+    assert _dbf_cell(dbf, 1, "ZGSX") == b" " * 8 and _dbf_cell(dbf, 1, "TBMJM2") == b" " * 15
+    assert dbf.read_bytes()[29] == 0x4D and shp.with_suffix(".cpg").read_text() == "936"
+    df = pyogrio.read_dataframe(shp, encoding="GBK")
+    assert df["TBMJM2"][0] == 6504.55 and df["FTCS"][0] == 2
+    assert str(df["ZGSX"][1]) in ("NaT", "None") and np.isnan(df["TBMJM2"][1])
+    utf = write_shapefile([rec], tmp_path / "u.shp", today=TODAY, encoding="UTF-8")
+    assert utf.with_suffix(".dbf").read_bytes()[29] == 0
+    assert utf.with_suffix(".cpg").read_text() == "UTF-8"
+
+
+def test_gbk_shapefile_reports_characters_it_cannot_hold(tmp_path: Path) -> None:
+    """生僻字 (𠀀, 䶮) and emoji are not in GBK: written "?" and each record is reported with
+    the field and the advice to export as UTF-8, which keeps them."""
+    from parcelwatch.exports.layers import ExportNotice
+
+    rec = _kml_rec("P1", _CW_SQUARE, village_name="𠀀家村", responsible_person="王䶮😀")
+    ok = _kml_rec("P2", _CW_SQUARE, village_name="张家村")
+    notices: list[ExportNotice] = []
+    shp = write_shapefile([rec, ok], tmp_path / "g.shp", today=TODAY, notices=notices)
+    df = pyogrio.read_dataframe(shp, encoding="GBK")
+    assert list(df["CMC"]) == ["?家村", "张家村"] and df["ZRR"][0] == "王??"
+    assert sorted((n.problem_id, n.field) for n in notices) == [("P1", "村名称"), ("P1", "责任人")]
+    assert all("--encoding UTF-8" in str(n) for n in notices)
+    utf_notices: list[ExportNotice] = []
+    utf = write_shapefile(
+        [rec], tmp_path / "u.shp", today=TODAY, encoding="UTF-8", notices=utf_notices
+    )
+    back = pyogrio.read_dataframe(utf, encoding="UTF-8")
+    assert back["CMC"][0] == "𠀀家村" and back["ZRR"][0] == "王䶮😀" and utf_notices == []
 
 
 def test_failed_export_leaves_nothing(exported: Exported, tmp_path: Path) -> None:
@@ -373,3 +470,161 @@ def test_filters_reach_the_files(exported: Exported, tmp_path: Path) -> None:
         if r.status is Status.UNVERIFIED and r.township_name == "东河乡"
     }
     assert got == want and want
+
+
+# ------------------------------------------------------------------------------------------
+# KML details for Google Earth / 奥维 (hand-drawn records)
+
+
+def _kml_rec(pid: str, geometry: object, **kw: object) -> ProblemRecord:
+    kw.setdefault("status", Status.UNVERIFIED)
+    kw.setdefault("parcel_area_m2", 666.67)
+    kw.setdefault("township_name", "禾丰镇")
+    return ProblemRecord(problem_id=pid, parcel_ids=(f"J{pid}",), geometry=geometry, **kw)  # type: ignore[arg-type]
+
+
+# Drawn clockwise (up, right, down) with a counter-clockwise hole: KML wants the reverse.
+_CW_SQUARE = shapely.Polygon(
+    [(120.0, 36.0), (120.0, 36.01), (120.01, 36.01), (120.01, 36.0)],
+    [[(120.004, 36.004), (120.006, 36.004), (120.006, 36.006), (120.004, 36.006)]],
+)
+
+
+def _rings(pm: ET.Element, kind: str) -> list[shapely.LinearRing]:
+    out = []
+    for c in pm.iter(f"{KML}{kind}"):
+        text = c.findtext(f"{KML}LinearRing/{KML}coordinates") or ""
+        out.append(shapely.LinearRing([tuple(map(float, p.split(","))) for p in text.split()]))
+    return out
+
+
+def test_kml_snippet_ring_orientation_and_folder_intro(tmp_path: Path) -> None:
+    """Outer rings counter-clockwise, holes clockwise (the input was drawn the other way round);
+    every Placemark has <Snippet maxLines="0">; the document says what each folder holds."""
+    assert not _CW_SQUARE.exterior.is_ccw and _CW_SQUARE.interiors[0].is_ccw
+    recs = [
+        _kml_rec("P1", _CW_SQUARE),
+        _kml_rec("P2", shapely.MultiPolygon([_CW_SQUARE]), status=Status.CLOSED),
+    ]
+    root = ET.parse(write_kml(recs, tmp_path / "o.kml", today=TODAY)).getroot()
+    pms = _placemarks(root)
+    assert len(pms) == 2
+    for pm in pms:
+        snippet = pm.find(f"{KML}Snippet")
+        assert snippet is not None and snippet.get("maxLines") == "0"
+        outer, inner = _rings(pm, "outerBoundaryIs"), _rings(pm, "innerBoundaryIs")
+        assert len(outer) == 1 and len(inner) == 1
+        assert outer[0].is_ccw and not inner[0].is_ccw
+    doc = root.find(f"{KML}Document")
+    intro = doc.findtext(f"{KML}description") or ""
+    assert "未核查（1）：已下发、尚未核查认定的图斑" in intro
+    assert "已销号（1）：验收合格、已销号" in intro
+    folders = doc.findall(f"{KML}Folder")
+    assert [f.findtext(f"{KML}description") for f in folders] == [
+        "已下发、尚未核查认定的图斑",
+        "验收合格、已销号",
+    ]
+    town = ET.parse(write_kml(recs, tmp_path / "t.kml", today=TODAY, folders="township"))
+    assert "按乡镇分文件夹" in (town.getroot().findtext(f"{KML}Document/{KML}description") or "")
+
+
+def test_kml_description_has_a_plain_text_fallback(exported: Exported) -> None:
+    """With the tags dropped (a reader that shows text only) each row reads "名称：值" on its
+    own line; the same fields are in ExtendedData for readers that show attributes."""
+    import re
+
+    root = ET.parse(exported.paths["kml"]).getroot()
+    by_id = {r.problem_id: r for r in exported.records}
+    for pm in _placemarks(root):
+        rec = by_id[(pm.get("id") or "").removeprefix("problem-")]
+        text = re.sub(r"<[^>]+>", "", pm.findtext(f"{KML}description") or "")
+        lines = [ln for ln in text.splitlines() if ln]
+        assert f"问题编号：{rec.problem_id}" in lines
+        assert f"乡镇名称：{rec.township_name}" in lines
+        assert f"整改状态：{rec.status.value}" in lines
+        data = {
+            d.findtext(f"{KML}displayName"): d.findtext(f"{KML}value") or ""
+            for d in pm.iter(f"{KML}Data")
+        }
+        assert data["图斑面积(亩)"] == f"{mu(rec.parcel_area_m2):.2f}"
+        assert data["整改状态"] == rec.status.value and len(data) == 18
+
+
+def test_kml_control_characters_dropped_and_reported(tmp_path: Path) -> None:
+    """A control character (U+0001, U+000B) would make the KML invalid XML: it is dropped, the
+    document parses, and a notice names the problem and field; U+2028 and emoji are kept."""
+    from parcelwatch.exports.layers import ExportNotice
+
+    rec = _kml_rec("P9", _CW_SQUARE, responsible_person="张\x01三\x0b", measure="拆除\u2028😀")
+    notices: list[ExportNotice] = []
+    path = write_kml([rec], tmp_path / "c.kml", today=TODAY, notices=notices)
+    pm = _placemarks(ET.parse(path).getroot())[0]
+    data = {d.get("name"): d.findtext(f"{KML}value") for d in pm.iter(f"{KML}Data")}
+    assert data["responsible_person"] == "张三"
+    assert data["measure"] == "拆除\u2028😀"
+    assert [(n.problem_id, n.field) for n in notices] == [("P9", "责任人")]
+    assert "control characters" in str(notices[0])
+
+
+def test_kml_reports_progress_to_the_end(exported: Exported, tmp_path: Path) -> None:
+    calls: list[tuple[int, int]] = []
+    write_kmz(
+        exported.records,
+        tmp_path / "p.kmz",
+        today=TODAY,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    n = len(exported.records)
+    assert calls and calls[-1] == (n, n)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_export_then_read_back_changes_nothing(tmp_path: Path) -> None:
+    """Hostile but legal values (formulas, HTML, U+2028, emoji, 生僻字, quotes, a 疑似依据 of
+    about 900 UTF-8 bytes) come back unchanged from the UTF-8 shapefile (continuation fields
+    joined), the GeoPackage, the GeoJSON and the KML's ExtendedData; no notice is raised."""
+    from parcelwatch.exports.fields import record_values
+    from parcelwatch.exports.layers import ExportNotice, write_geojson, write_gpkg
+
+    reasons = "建筑B00003（餐饮，64.0 m²）100% 位于大棚G00012内 → 疑似第二类；" * 12
+    rec = _kml_rec(
+        "P1",
+        _CW_SQUARE,
+        township_name="<b>禾丰镇</b>",
+        village_name="𠀀家村",
+        responsible_person='=HYPERLINK("x")',
+        measure="拆除\u2028复耕😀",
+        alerts="&amp; ]]> '\"",
+        candidate_reasons=reasons,
+        notes="+1+1",
+        deadline=date(2026, 12, 31),
+        rebound_count=1,
+    )
+    want = record_values(rec, today=TODAY)
+    notices: list[ExportNotice] = []
+    shp = write_shapefile([rec], tmp_path / "r.shp", today=TODAY, encoding="UTF-8", notices=notices)
+    df = pyogrio.read_dataframe(shp, encoding="UTF-8")
+    assert len(reasons.encode()) > 3 * SHP_TEXT_BYTES and "YSYJ_4" in df.columns
+    for f in EXPORT_FIELDS:
+        parts = [c for c in df.columns if c == f.code or c.startswith(f.code + "_")]
+        got = df[f.code][0] if f.kind != "text" else "".join(df[c][0] or "" for c in parts)
+        if f.kind == "date":
+            got = got.date() if want[f.key] else None
+        elif f.kind == "real":
+            got = None if np.isnan(got) else got
+        assert got == want[f.key], f.key
+    gpkg = pyogrio.read_dataframe(
+        write_gpkg([rec], tmp_path / "r.gpkg", today=TODAY), layer="problems"
+    )
+    gj = json.loads(write_geojson([rec], tmp_path / "r.geojson", today=TODAY).read_text())
+    props = gj["features"][0]["properties"]
+    for f in EXPORT_FIELDS:
+        if f.kind == "text":
+            assert gpkg[f.key][0] == want[f.key] and props[f.key] == want[f.key], f.key
+    pm = _placemarks(
+        ET.parse(write_kml([rec], tmp_path / "r.kml", today=TODAY, notices=notices)).getroot()
+    )[0]
+    data = {d.get("name"): d.findtext(f"{KML}value") or "" for d in pm.iter(f"{KML}Data")}
+    for key in ("township_name", "measure", "alerts", "responsible_person"):
+        assert data[key] == want[key], key
+    assert notices == []

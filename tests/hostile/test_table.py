@@ -61,7 +61,9 @@ XLSX_FORMS = (
     "乡镇整改进度.xlsx",
     "违法占用耕地面积比例.xlsx",
 )
-# Not mine: lossy GBK shapefile text and control characters in KML are issue 18 point 10 (h19).
+# Lossy by design (issue 18 point 10): a GBK shapefile writes characters outside GBK as "?" and
+# `export` reports them (tests/exports/test_cli.py); KML drops control characters, which XML cannot
+# carry, and reports them (tests/exports/test_layers.py). Those cases cannot read back unchanged.
 NOT_GBK = {"emoji", "rare", "u2028"}
 XML_INVALID = {"control"}
 
@@ -225,7 +227,9 @@ def test_csv_reads_back_with_formulas_neutralised(world, name):
 
 def _shp_case(name):
     mark = (
-        pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19") if name in NOT_GBK else ()
+        pytest.mark.xfail(strict=True, reason="not in GBK: written '?' and reported")
+        if name in NOT_GBK
+        else ()
     )
     return pytest.param(name, marks=mark)
 
@@ -241,7 +245,9 @@ def test_shapefile_reads_back(world, name):
 
 def _kml_case(name):
     mark = (
-        pytest.mark.xfail(strict=True, reason="issue 18 point 10, h19")
+        pytest.mark.xfail(
+            strict=True, reason="control characters are dropped from KML and reported"
+        )
         if name in XML_INVALID
         else ()
     )
@@ -259,9 +265,6 @@ def _kml_text(world, fmt: str) -> bytes:
         return z.read(z.namelist()[0])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 18 point 10, h19: control characters make the KML invalid"
-)
 @pytest.mark.parametrize("fmt", ["kml", "kmz"])
 def test_kml_is_well_formed_with_control_characters(world, fmt):
     ET.fromstring(_kml_text(world, fmt))
@@ -270,8 +273,8 @@ def test_kml_is_well_formed_with_control_characters(world, fmt):
 @pytest.mark.parametrize("fmt", ["kml", "kmz"])
 @pytest.mark.parametrize("name", [_kml_case(n) for n in NAMES])
 def test_kml_and_kmz_read_back(world, name, fmt):
-    """Read with the characters XML forbids removed (their case is h19's, xfail above), so that
-    every other value is checked."""
+    """Read with the characters XML forbids removed (the writer drops them too), so that every
+    other value is checked."""
     raw = expected(HOSTILE[name])
     ns = "{http://www.opengis.net/kml/2.2}"
     root = ET.fromstring(_XML_INVALID_CHARS.sub(b"", _kml_text(world, fmt)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timezone
 
 import click
@@ -96,6 +97,8 @@ def export_cmd(
 
     day = today or datetime.now(timezone.utc).astimezone().date()
     filters = Filters(statuses, classes, townships, batches, overdue)
+    notices: list = []
+    progress = _progress() if sys.stderr.isatty() else None
     with open_workspace(workspace) as ws:
         from parcelwatch.ledger.verify import tamper_warning
 
@@ -105,7 +108,16 @@ def export_cmd(
             rep = reporter("导出")
             names = ["读取台账", "shp", "gpkg", "geojson", "csv", "kml", "kmz", "xlsx"]
             with rep.stages(names):
-                written = list(export_all(ws, output, today=day, filters=filters, on_stage=rep.on_stage).values())
+                written = list(
+                    export_all(
+                        ws,
+                        output,
+                        today=day,
+                        filters=filters,
+                        on_stage=rep.on_stage,
+                        notices=notices,
+                    ).values()
+                )
         else:
             written = export(
                 ws,
@@ -117,8 +129,40 @@ def export_cmd(
                 projected=crs_kind == "gk",
                 epsg=int(epsg),
                 kml_folders=kml_folders,
+                notices=notices,
+                progress=progress,
             )
         n = len(filters.apply(ws.store.records(geometry=False), today=day))
     click.echo(f"Exported {n} problem(s):")
     for p in written:
         click.echo(f"  {p}")
+    _print_notices(notices)
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    """A one-line placemark counter on the terminal (stderr), ended with a newline."""
+
+    def show(done: int, total: int) -> None:
+        click.echo(f"\r  KML {done}/{total}", nl=done >= total, err=True)
+
+    return show
+
+
+def _print_notices(notices: list) -> None:
+    """What the files could not carry exactly, grouped by format and field, with the records."""
+    if not notices:
+        return
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for n in notices:
+        groups.setdefault((n.fmt, n.field, n.message.split(":")[0]), []).append(n.problem_id)
+    click.echo(f"Warning: {len(notices)} value(s) could not be written exactly:", err=True)
+    for (fmt, field, what), ids in groups.items():
+        shown = ", ".join(ids[:10]) + (f" ... and {len(ids) - 10} more" if len(ids) > 10 else "")
+        click.echo(f"  {fmt} [{field}] {what}: {shown}", err=True)
+    first = {n.fmt + n.field: n for n in notices}
+    for n in list(first.values())[:5]:
+        click.echo(f"  e.g. {n}", err=True)
+    if any(n.fmt == "shapefile" and "GBK" in n.message for n in notices):
+        click.echo(
+            "  To keep these characters, export the shapefile with --encoding UTF-8.", err=True
+        )

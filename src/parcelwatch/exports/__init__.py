@@ -29,6 +29,8 @@ from parcelwatch.exports.forms import (
     write_self_check_form,
 )
 from parcelwatch.exports.layers import (
+    ExportNotice,
+    ProgressCallback,
     select_problems,
     write_csv,
     write_geojson,
@@ -42,6 +44,7 @@ from parcelwatch.ledger.stats import ledger_stats
 
 __all__ = [
     "FORMATS",
+    "ExportNotice",
     "Filters",
     "ExportField",
     "EXPORT_FIELDS",
@@ -102,12 +105,16 @@ def export(
     projected: bool = False,
     epsg: int = 4490,
     kml_folders: str = "status",
+    notices: list[ExportNotice] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Write the workspace's (filtered) problems in one format; returns the files written.
 
     ``xlsx`` writes the four forms into the folder ``path`` (问题台账, 县级自验表, 乡镇整改进度,
     违法占用耕地面积比例); every other format writes the file ``path`` (a shapefile also writes
-    its sidecars and the field legend).
+    its sidecars and the field legend). What a format could not carry exactly (characters
+    outside GBK, cut texts, control characters in KML) is appended to ``notices``;
+    ``progress(done, total)`` follows the KML/KMZ placemarks.
     """
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -128,6 +135,7 @@ def export(
             encoding=encoding,
             projected=projected,
             gk_zone=ws.rules.county.gk_zone,
+            notices=notices,
         )
         return [shp.with_suffix(e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")] + [
             shp.with_name(f"{shp.stem}_字段说明.txt")
@@ -138,11 +146,27 @@ def export(
         return [write_csv(records, path, today=today)]
     if fmt == "kml":
         return [
-            write_kml(records, path, today=today, folders=kml_folders, name=f"{county}问题图斑")
+            write_kml(
+                records,
+                path,
+                today=today,
+                folders=kml_folders,
+                name=f"{county}问题图斑",
+                notices=notices,
+                progress=progress,
+            )
         ]
     if fmt == "kmz":
         return [
-            write_kmz(records, path, today=today, folders=kml_folders, name=f"{county}问题图斑")
+            write_kmz(
+                records,
+                path,
+                today=today,
+                folders=kml_folders,
+                name=f"{county}问题图斑",
+                notices=notices,
+                progress=progress,
+            )
         ]
     return list(_write_forms(ws, records, path, today=today).values())
 
@@ -180,6 +204,8 @@ def export_all(
     today: date,
     filters: Filters | None = None,
     on_stage: Callable[[str], None] | None = None,
+    notices: list[ExportNotice] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> dict[str, Path]:
     """Write every format into ``out_dir``; returns ``{key: path}``.
 
@@ -189,6 +215,8 @@ def export_all(
     ``ws`` is an open :class:`~parcelwatch.ledger.workspace.Workspace`; ``filters`` selects the
     problems (all by default; the 违法占用耕地面积比例 uses the selected problems too).
     ``on_stage(name)`` is called before each file is written (the CLI renders it).
+    ``notices`` and ``progress``: see :func:`export` (progress runs once for the KML, once for
+    the KMZ).
     """
     stage = on_stage or (lambda _name: None)
     out = Path(out_dir)
@@ -205,7 +233,11 @@ def export_all(
     name = "问题图斑"
     stage("shp")
     shp = write_shapefile(
-        records, out / f"{name}.shp", today=today, gk_zone=ws.rules.county.gk_zone
+        records,
+        out / f"{name}.shp",
+        today=today,
+        gk_zone=ws.rules.county.gk_zone,
+        notices=notices,
     )
     paths: dict[str, Path] = {"shp": shp, "shp_legend": shp.with_name(f"{name}_字段说明.txt")}
     stage("gpkg")
@@ -221,9 +253,18 @@ def export_all(
     stage("csv")
     paths["csv"] = write_csv(records, out / f"{name}.csv", today=today)
     stage("kml")
-    paths["kml"] = write_kml(records, out / f"{name}.kml", today=today, name=f"{county}{name}")
+    paths["kml"] = write_kml(
+        records,
+        out / f"{name}.kml",
+        today=today,
+        name=f"{county}{name}",
+        notices=notices,
+        progress=progress,
+    )
     stage("kmz")
-    paths["kmz"] = write_kmz(records, out / f"{name}.kmz", today=today, name=f"{county}{name}")
+    paths["kmz"] = write_kmz(
+        records, out / f"{name}.kmz", today=today, name=f"{county}{name}", progress=progress
+    )
     stage("xlsx")
     paths.update(_write_forms(ws, records, out, today=today))
     return paths

@@ -31,7 +31,7 @@ class ExportField:
     code: str
     zh: str
     kind: str  # text | real | int | date
-    shp: bool = True  # written to the shapefile (long free texts are left out)
+    shp: bool = True  # written to the shapefile (every field is; long texts continue in CODE_2 ...)
 
 
 def _f(key: str, code: str, zh: str, kind: str = "text", shp: bool = True) -> ExportField:
@@ -78,7 +78,7 @@ EXPORT_FIELDS: tuple[ExportField, ...] = (
     _f("acceptance_date", "YSRQ", "验收日期", "date"),
     _f("rebound_count", "FTCS", "反弹次数", "int"),
     _f("closed_at", "XHSJ", "销号时间"),
-    _f("candidate_reasons", "YSYJ", "疑似依据", shp=False),
+    _f("candidate_reasons", "YSYJ", "疑似依据"),
     _f("notes", "BZ", "备注"),
 )
 FIELD_BY_KEY: dict[str, ExportField] = {f.key: f for f in EXPORT_FIELDS}

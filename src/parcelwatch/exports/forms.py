@@ -1,6 +1,8 @@
 """Excel forms for county review (xlsxwriter; read back with openpyxl or calamine).
 
-Every workbook prints on A4 landscape, one page wide, repeats its header rows on each page,
+Every workbook prints on A4 landscape at a readable size (one page wide when that keeps the
+text >= 8 pt, else across pages with the key columns repeated; row heights fit wrapped text;
+:mod:`parcelwatch.print_layout`), repeats its header rows on each page,
 freezes the panes under the header, writes ids as text, dates as dates and areas in 亩 with 2
 decimals, and ends each table with a 合计 row whose totals are written as numbers (no formulas:
 readers without a calculation engine, such as openpyxl, see them as they are).
@@ -51,6 +53,7 @@ from parcelwatch.ledger.model import (
 )
 from parcelwatch.ledger.stats import LedgerStats, ledger_stats
 from parcelwatch.ledger.xlsx import atomic_workbook
+from parcelwatch.print_layout import RowHeights, first_page_columns, set_a4_landscape
 from parcelwatch.units import m2_to_mu
 
 __all__ = [
@@ -121,16 +124,50 @@ def _workbook(path: Path) -> Iterator[tuple[Any, _Formats]]:
 
 
 def _print_setup(
-    ws: Any, *, header_first: int, header_last: int, last_col: int, freeze_col: int = 0
+    ws: Any,
+    *,
+    header_first: int,
+    header_last: int,
+    widths: Sequence[float],
+    freeze_col: int = 0,
+    breaks_at: Sequence[int] | None = None,
 ) -> None:
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_first, header_last)
+    """A4 landscape at a readable size (see :mod:`parcelwatch.print_layout`): one page
+    wide when that keeps >= 80 %, else across pages with the first ``freeze_col`` columns (at
+    least one) and the header rows repeated."""
     ws.freeze_panes(header_last + 1, freeze_col)
-    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.set_footer("&C第 &P 页，共 &N 页")
-    ws.print_area(0, 0, max(header_last + 1, ws.dim_rowmax or 0), last_col)
+    set_a4_landscape(
+        ws,
+        widths,
+        header_first=header_first,
+        header_last=header_last,
+        repeat_cols=max(1, freeze_col),
+        breaks_at=breaks_at,
+        last_row=max(header_last + 1, ws.dim_rowmax or 0),
+    )
+
+
+def _fit_rows(
+    ws: Any,
+    first: int,
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    kinds: Sequence[str],
+) -> None:
+    """Row heights for the wrapped text cells of ``rows`` (written from row ``first``)."""
+    rh = RowHeights(font_pt=10)
+    for i, values in enumerate(rows):
+        rh.note_row(
+            first + i,
+            ((v, w) for v, w, k in zip(values, widths, kinds, strict=True) if k == "text"),
+        )
+    rh.apply(ws)
+
+
+def _fit_header(ws: Any, row: int, headers: Sequence[str], widths: Sequence[float]) -> None:
+    rh = RowHeights(font_pt=10)
+    rh.note_row(row, zip(headers, widths, strict=True))
+    rh.apply(ws, minimum=20)
 
 
 def _num(v: float | None) -> float | None:
@@ -144,14 +181,7 @@ def _mu(m2: float | None) -> float | None:
 
 def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> None:
     """Write one cell by kind: text, int, num2, pct, date (blank for ``None``)."""
-    fmt = {
-        "text": fm.text,
-        "center": fm.center,
-        "int": fm.int,
-        "num2": fm.num2,
-        "pct": fm.pct,
-        "date": fm.date,
-    }[kind]
+    fmt = getattr(fm, kind)  # the format attributes are named by kind
     if value is None or value == "":
         ws.write_blank(row, col, None, fmt)
     elif kind in ("int", "num2", "pct") and isinstance(value, str):
@@ -189,7 +219,19 @@ def _total(
     return total
 
 
-def _title(ws: Any, fm: _Formats, title: str, info: str, last_col: int) -> None:
+def _title(
+    ws: Any,
+    fm: _Formats,
+    title: str,
+    info: str,
+    last_col: int,
+    widths: Sequence[float] | None = None,
+    breaks_at: Sequence[int] | None = None,
+) -> None:
+    """Title and info rows; on a sheet printed across pages (``widths`` given) they span the
+    first page's columns only, so they print on page 1."""
+    if widths is not None:
+        last_col = min(last_col, first_page_columns(widths, breaks_at=breaks_at) - 1)
     ws.merge_range(0, 0, 0, last_col, title, fm.title)
     ws.set_row(0, 30)
     ws.merge_range(1, 0, 1, last_col, info, fm.info)
@@ -220,7 +262,9 @@ def _ledger_columns() -> list[tuple[str, str, str, float]]:
                 "evidence",
                 "alerts",
             )
-            cols.append((f.name, f.zh, "text", 40 if wide else 14))
+            # lists of ids: one 15-character id (监测编号, 批次) per line
+            ids = f.kind == "list"
+            cols.append((f.name, f.zh, "text", 40 if wide else 18 if ids else 14))
     cols.insert(3, ("overdue", "是否逾期", "center", 7))
     return cols
 
@@ -277,26 +321,37 @@ def write_ledger_form(
             f"{county_name}问题台账",
             f"导出日期：{today.isoformat()}    问题数：{len(records)}",
             last_col,
+            widths=[5.0, *(c[3] for c in cols)],
         )
         ws.write_string(2, 0, "序号", fm.head)
         ws.set_column(0, 0, 5)
         for j, (_, header, _, width) in enumerate(cols, start=1):
             ws.write_string(2, j, header, fm.head)
             ws.set_column(j, j, width)
-        ws.set_row(2, 36)
+        widths = [5.0, *(c[3] for c in cols)]
+        _fit_header(ws, 2, ["序号", *(c[1] for c in cols)], widths)
         first = 3
+        rh = RowHeights(font_pt=10)
+        sums: dict[str, list[Any]] = {key: [] for key, _, kind, _ in cols if kind == "num2"}
         for i, rec in enumerate(records):
             r = first + i
             ws.write_number(r, 0, i + 1, fm.int)
-            for j, (key, _, kind, _) in enumerate(cols, start=1):
-                _write(ws, r, j, _ledger_value(rec, key, today), kind, fm)
+            for j, (key, _, kind, width) in enumerate(cols, start=1):
+                value = _ledger_value(rec, key, today)
+                _write(ws, r, j, value, kind, fm)
+                if kind == "text":
+                    if value:
+                        rh.note(r, value, width)
+                elif kind == "num2":
+                    sums[key].append(value)
+        rh.apply(ws)
         tr = first + len(records)
         ws.write_string(tr, 0, "合计", fm.total_text)
         for j, (key, _, kind, _) in enumerate(cols, start=1):
             if key == "problem_id":
                 ws.write_string(tr, j, f"{len(records)}个问题", fm.total_text)
             elif kind == "num2" and key not in ("version",):
-                vals = [_ledger_value(rec, key, today) for rec in records]
+                vals = sums[key]  # the values written above
                 field_name = key[:-3] if key.endswith(":mu") else key
                 raw = [getattr(rec, field_name) for rec in records]
                 exact = sum(float(v) for v in raw if v is not None)
@@ -312,7 +367,7 @@ def write_ledger_form(
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
         ws.autofilter(2, 0, max(tr - 1, 2), last_col)
-        _print_setup(ws, header_first=2, header_last=2, last_col=last_col, freeze_col=2)
+        _print_setup(ws, header_first=2, header_last=2, widths=widths, freeze_col=2)
     return path
 
 
@@ -414,11 +469,18 @@ def _self_check_row(rec: ProblemRecord, seq: int, counts: ProjectCounts | None) 
     ]
 
 
+def _groups(columns: Sequence[tuple[tuple[str, ...], str, str, float]]) -> list[int]:
+    """First column of each top-level header group (where a printed page may start)."""
+    return [j for j, c in enumerate(columns) if j == 0 or c[0][0] != columns[j - 1][0][0]]
+
+
 def _merged_headers(
     ws: Any, fm: _Formats, top: int, columns: Sequence[tuple[tuple[str, ...], str, str, float]]
 ) -> int:
-    """Write a merged multi-level header starting at row ``top``; returns its last row."""
+    """Write a merged multi-level header starting at row ``top``; returns its last row (row
+    heights fit each header's wrapped text)."""
     depth = max(len(c[0]) for c in columns)
+    rh = RowHeights(font_pt=10)
     for level in range(depth):
         j = 0
         while j < len(columns):
@@ -439,7 +501,11 @@ def _merged_headers(
                 ws.write_string(r0, j, path[level], fm.head)
             else:
                 ws.merge_range(r0, j, r1, k, path[level], fm.head)
+            rh.note_span(r0, r1, path[level], sum(c[3] for c in columns[j : k + 1]))
             j = k + 1
+    for r in range(top, top + depth):
+        rh.note(r, "", 1)  # every header row at least one line high
+    rh.apply(ws, minimum=18)
     return top + depth - 1
 
 
@@ -471,14 +537,14 @@ def write_self_check_form(
             '"大棚房"问题专项清理整治县级自验表',
             f"县(市、区)：{county_name}        填报日期：{today.isoformat()}        （最后一列“问题编号(台账)”为本系统追溯用）",
             last_col,
+            widths=[c[3] for c in cols],
+            breaks_at=_groups(cols),
         )
         head_last = _merged_headers(ws, fm, 2, cols)
         unit_row = head_last + 1
         for j, (_, unit, _, width) in enumerate(cols):
             ws.write_string(unit_row, j, unit, fm.unit)
             ws.set_column(j, j, width)
-        for r in range(2, head_last + 1):
-            ws.set_row(r, 24)
         first = unit_row + 1
         data = [
             _self_check_row(rec, i + 1, counts.get(rec.problem_id)) for i, rec in enumerate(rows)
@@ -486,6 +552,8 @@ def write_self_check_form(
         for i, values in enumerate(data):
             for j, v in enumerate(values):
                 _write(ws, first + i, j, v, cols[j][2], fm)
+        widths = [c[3] for c in cols]
+        _fit_rows(ws, first, data, widths, [c[2] for c in cols])
         tr = first + len(data)
         ws.merge_range(tr, 0, tr, 2, f"合计（{len(data)}个项目）", fm.total_text)
         for j in range(3, len(cols)):
@@ -498,7 +566,14 @@ def write_self_check_form(
                     _total(ws, tr, j, vals, kind, fm)
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
-        _print_setup(ws, header_first=2, header_last=unit_row, last_col=last_col, freeze_col=3)
+        _print_setup(
+            ws,
+            header_first=2,
+            header_last=unit_row,
+            widths=widths,
+            freeze_col=3,
+            breaks_at=_groups(cols),
+        )
         _write_self_check_summary(wb, fm, rows, counts, today=today, county_name=county_name)
     return path
 
@@ -571,8 +646,8 @@ def _write_self_check_summary(
     for j, (head, unit, _) in enumerate(_SUMMARY_COLUMNS):
         ws.write_string(2, j, head, fm.head)
         ws.write_string(3, j, unit, fm.unit)
-        ws.set_column(j, j, 12)
-    ws.set_row(2, 30)
+        ws.set_column(j, j, 11)
+    _fit_header(ws, 2, [c[0] for c in _SUMMARY_COLUMNS], [11.0] * len(_SUMMARY_COLUMNS))
     data = self_check_summary(rows, counts)
     for i, values in enumerate(data):
         for j, v in enumerate(values):
@@ -585,7 +660,7 @@ def _write_self_check_summary(
         _total(
             ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None
         )
-    _print_setup(ws, header_first=2, header_last=3, last_col=last_col)
+    _print_setup(ws, header_first=2, header_last=3, widths=[11.0] * len(_SUMMARY_COLUMNS))
 
 
 # ------------------------------------------------------------------------------------------
@@ -655,7 +730,8 @@ def write_progress_form(
             ws.write_string(2, j, head, fm.head)
             ws.write_string(3, j, unit, fm.unit)
             ws.set_column(j, j, 14 if j == 0 else 11)
-        ws.set_row(2, 42)
+        widths = [14.0] + [11.0] * (len(cols) - 1)
+        _fit_header(ws, 2, [c[0] for c in cols], widths)
         for i, values in enumerate(data):
             for j, v in enumerate(values):
                 _write(ws, 4 + i, j, v, cols[j][2], fm)
@@ -667,7 +743,8 @@ def write_progress_form(
                 ws.write_blank(tr, j, None, fmt)
             else:
                 ws.write_number(tr, j, total[j], fmt)
-        _print_setup(ws, header_first=2, header_last=3, last_col=last_col, freeze_col=1)
+        _fit_rows(ws, 4, data, widths, [c[2] for c in cols])
+        _print_setup(ws, header_first=2, header_last=3, widths=widths, freeze_col=1)
     return path
 
 
@@ -698,15 +775,15 @@ def threshold_parcels(
 _THRESHOLD_COLUMNS = (
     ("序号", "", "int", 5),
     ("问题编号", "", "text", 19),
-    ("监测编号", "", "text", 17),
+    ("监测编号", "", "text", 16),
     ("乡镇(街道)", "", "text", 10),
-    ("村", "", "text", 10),
+    ("村", "", "text", 8),
     ("整改状态", "", "center", 9),
     ("核查结论", "", "center", 8),
     ("问题类型", "", "center", 10),
     ("违法占用永久基本农田", "亩", "num2", 11),
     ("违法占用耕地(不含永农)", "亩", "num2", 11),
-    ("达到刑事移送标准", "", "text", 22),
+    ("达到刑事移送标准", "", "text", 16),
 )
 
 
@@ -731,7 +808,7 @@ def write_ratio_form(
             fm,
             f"{rules.county.name}{st.year}年违法占用耕地面积比例",
             f"统计日期：{today.isoformat()}",
-            last_col,
+            3,  # the indicator sheet is four columns wide
         )
         rows = [
             ("年度", st.year, "int"),
@@ -758,10 +835,22 @@ def write_ratio_form(
                 kind if value is not None else "text",
                 fm,
             )
-        ws.merge_range(8, 0, 8, last_col, st.ratio_text(), fm.info)
+        info_wrap = wb.add_format({"font_name": "宋体", "font_size": 10, "text_wrap": True})
+        ws.merge_range(8, 0, 8, 3, st.ratio_text(), info_wrap)
         ws.set_column(0, 0, 24)
-        ws.set_column(1, last_col, 12)
-        _print_setup(ws, header_first=0, header_last=1, last_col=last_col)
+        ws.set_column(1, 3, 16)
+        rh = RowHeights(font_pt=10)
+        for i, (_, value, _) in enumerate(rows):
+            rh.note(
+                2 + i,
+                value
+                if value is not None
+                else "未知（rules.toml [ledger] new_construction_farmland_m2 未填写）",
+                48,
+            )
+        rh.note(8, st.ratio_text(), 24 + 16 * 3)
+        rh.apply(ws)
+        _print_setup(ws, header_first=0, header_last=1, widths=[24.0, 16.0, 16.0, 16.0])
         ws = wb.add_worksheet("刑事移送标准图斑")
         _title(
             ws,
@@ -795,6 +884,7 @@ def write_ratio_form(
             ]
             for j, v in enumerate(values):
                 _write(ws, first + i, j, v, cols[j][2], fm)
+            _fit_rows(ws, first + i, [values], [c[3] for c in cols], [c[2] for c in cols])
         tr = first + len(listed)
         ws.write_string(tr, 0, "合计", fm.total_text)
         ws.write_string(tr, 1, f"{len(listed)}个问题", fm.total_text)
@@ -807,5 +897,7 @@ def write_ratio_form(
                 _total(ws, tr, j, vals, "num2", fm)
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
-        _print_setup(ws, header_first=head, header_last=head + 1, last_col=last_col)
+        widths = [c[3] for c in cols]
+        _fit_header(ws, head, [c[0] for c in cols], widths)
+        _print_setup(ws, header_first=head, header_last=head + 1, widths=widths)
     return path

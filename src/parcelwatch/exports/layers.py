@@ -7,25 +7,30 @@ so a failed export leaves nothing half-written. Columns come from
 
 * GeoPackage: layers ``problems`` (EPSG:4490), ``findings`` and ``events``; Chinese aliases in
   ``gpkg_data_columns`` (the GeoPackage schema extension), which QGIS shows as field aliases.
-* Shapefile: GBK with a ``.cpg`` of ``936`` (UTF-8 on request), ASCII pinyin field names of at
-  most 10 bytes, a legend ``<name>_字段说明.txt`` (UTF-8 with BOM) giving each field's Chinese name,
-  and a CGCS2000 ``.prj`` (geographic EPSG:4490, or the county's 3° Gauss-Krüger zone).
+* Shapefile: GBK with a ``.cpg`` of ``936`` and the matching DBF language byte (UTF-8 on
+  request), every field of the GeoPackage export under an ASCII pinyin name of at most 10 bytes
+  (declared widths and decimals; long texts continued in ``CODE_2`` ...), a legend
+  ``<name>_字段说明.txt`` (UTF-8 with BOM) giving each field's Chinese name and type, and a
+  CGCS2000 ``.prj`` (geographic EPSG:4490, or the county's 3° Gauss-Krüger zone).
 * GeoJSON (EPSG:4490, or 4326 on request) and CSV (UTF-8 with BOM, Chinese headers).
-* KML / KMZ written with :mod:`xml.etree`: one shared style per status, a folder per status or
-  township, Placemark name = 监测编号, a Chinese description table; a KMZ holds one ``doc.kml``.
+* KML / KMZ written in one pass: one shared style per status, a folder per status or township
+  (the document says what each holds), Placemark name = 监测编号 with an empty Snippet, a Chinese
+  description table and the same fields as ExtendedData, outer rings counter-clockwise; a KMZ
+  holds one ``doc.kml``.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
-import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from pathlib import Path
@@ -41,7 +46,9 @@ from pyproj import CRS
 
 from parcelwatch.crs import STORAGE_CRS, ellipsoidal_area_m2, gk3_zone_from_lon, working_crs
 from parcelwatch.errors import CRSError, OutputError, SchemaError
-from parcelwatch.exports.fields import EXPORT_FIELDS, FIELD_BY_KEY, problem_table
+from parcelwatch.exports.dbf import DbfField, write_dbf
+from parcelwatch.exports.fields import EXPORT_FIELDS, FIELD_BY_KEY, ExportField, problem_table
+from parcelwatch.exports.qgis_style import write_layer_style
 from parcelwatch.ledger.model import (
     Event,
     ProblemRecord,
@@ -66,6 +73,20 @@ __all__ = [
 
 SHP_TEXT_BYTES = 254
 _KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+@dataclass(frozen=True)
+class ExportNotice:
+    """Something an export could not carry exactly (a value cut, a character replaced or
+    dropped): which file format, problem and field, and what happened."""
+
+    fmt: str
+    problem_id: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.fmt}: problem {self.problem_id} [{self.field}]: {self.message}"
 
 
 # ------------------------------------------------------------------------------------------
@@ -190,7 +211,9 @@ def write_gpkg(
     """Write layers ``problems``, ``findings`` (when given) and ``events`` with Chinese aliases.
 
     Aliases are rows of ``gpkg_data_columns`` (name and title = the Chinese name), registered with
-    the ``gpkg_schema`` extension as the GeoPackage standard requires; QGIS shows them.
+    the ``gpkg_schema`` extension as the GeoPackage standard requires (GDAL >= 3.7 reads them),
+    and every layer has a default QGIS style in ``layer_styles`` (aliases for any QGIS 3.x; the
+    problems coloured by 整改状态 and labelled by 监测编号; see :mod:`.qgis_style`).
     """
     path = Path(path)
     _require_geometry(records, path.name)
@@ -226,8 +249,23 @@ def write_gpkg(
             ev, out, driver="GPKG", layer="events", layer_options={"IDENTIFIER": "处理记录"}
         )
         _write_gpkg_aliases(out, aliases)
+        _write_gpkg_styles(out, aliases)
         _move_into_place(out, path)
     return path
+
+
+def _write_gpkg_styles(path: Path, aliases: dict[str, dict[str, str]]) -> None:
+    """QGIS default styles (``layer_styles``): Chinese aliases on every layer; problems coloured
+    by 整改状态 as on the battle map and labelled by 监测编号."""
+    for layer, cols in aliases.items():
+        write_layer_style(
+            path,
+            layer,
+            list(cols.items()),
+            status_field="status" if layer == "problems" else None,
+            label={"problems": "parcel_id", "findings": "footprint_id"}.get(layer),
+            description={"problems": "问题图斑：按整改状态着色，标注监测编号"}.get(layer, ""),
+        )
 
 
 def _multi(geom: Any) -> Any:
@@ -355,14 +393,118 @@ def shapefile_crs(records: Sequence[ProblemRecord], *, projected: bool, gk_zone:
     return working_crs(gk_zone)
 
 
-def _fit_text(value: Any, encoding: str, limit: int = SHP_TEXT_BYTES) -> Any:
-    """Text representable in ``encoding`` (unencodable characters become ``?``) within ``limit`` bytes."""
-    if not isinstance(value, str):
-        return value
-    raw = value.encode(encoding, errors="replace")
-    if len(raw) <= limit:
-        return raw.decode(encoding)
-    return raw[:limit].decode(encoding, errors="ignore")
+def _encodable(text: str, codec: str) -> tuple[str, str]:
+    """``text`` with the characters ``codec`` cannot encode replaced by ``?``, and those characters."""
+    try:
+        text.encode(codec)
+        return text, ""
+    except UnicodeEncodeError:
+        pass
+    lost = []
+    out = []
+    for ch in text:
+        try:
+            ch.encode(codec)
+            out.append(ch)
+        except UnicodeEncodeError:
+            lost.append(ch)
+            out.append("?")
+    return "".join(out), "".join(dict.fromkeys(lost))
+
+
+def _split_bytes(text: str, codec: str, limit: int = SHP_TEXT_BYTES) -> list[str]:
+    """``text`` cut into pieces of at most ``limit`` bytes in ``codec``, never inside a character."""
+    if len(text.encode(codec)) <= limit:
+        return [text]
+    pieces: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for ch in text:
+        n = len(ch.encode(codec))
+        if size + n > limit:
+            pieces.append("".join(cur))
+            cur, size = [], 0
+        cur.append(ch)
+        size += n
+    pieces.append("".join(cur))
+    return pieces
+
+
+# Shapefile field declarations; the legend states the same.
+SHP_MAX_PARTS = 4  # a text longer than 4 x 254 bytes is cut (with a notice)
+_SHP_REAL = (15, 2)
+_SHP_INT = (10, 0)
+
+
+def _shp_columns(
+    records: Sequence[ProblemRecord],
+    table: pd.DataFrame,
+    codec: str,
+    notices: list[ExportNotice] | None,
+) -> tuple[list[DbfField], list[list[Any]], list[tuple[str, str, str]]]:
+    """DBF fields, their columns and legend rows (code, Chinese name, type text) for every
+    exported field; texts longer than 254 bytes continue in ``CODE_2``, ``CODE_3`` ...."""
+    fields: list[DbfField] = []
+    columns: list[list[Any]] = []
+    legend: list[tuple[str, str, str]] = []
+    ids = [r.problem_id for r in records]
+
+    def note(i: int, f: ExportField, message: str) -> None:
+        if notices is not None:
+            notices.append(ExportNotice("shapefile", ids[i], f.zh, message))
+
+    for f in EXPORT_FIELDS:
+        col = list(table[f.key])
+        if f.kind == "real":
+            fields.append(DbfField(f.code, "N", *_SHP_REAL))
+            columns.append(col)
+            legend.append((f.code, f.zh, f"数值 N({_SHP_REAL[0]},{_SHP_REAL[1]})，2位小数"))
+            continue
+        if f.kind == "int":
+            fields.append(DbfField(f.code, "N", *_SHP_INT))
+            columns.append(col)
+            legend.append((f.code, f.zh, f"整数 N({_SHP_INT[0]},0)"))
+            continue
+        if f.kind == "date":
+            fields.append(DbfField(f.code, "D", 8))
+            columns.append([v if isinstance(v, date) else None for v in col])
+            legend.append((f.code, f.zh, "日期 D(8)，YYYYMMDD，无日期时为空"))
+            continue
+        parts_per_row: list[list[str]] = []
+        for i, v in enumerate(col):
+            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            if codec == "gbk" and text:
+                text, lost = _encodable(text.replace("m²", "平方米"), codec)
+                if lost:
+                    note(
+                        i,
+                        f,
+                        f"characters not in GBK written as '?': {lost} "
+                        "(export with --encoding UTF-8 to keep them)",
+                    )
+            parts = _split_bytes(text, codec)
+            if len(parts) > SHP_MAX_PARTS:
+                note(
+                    i,
+                    f,
+                    f"text of {len(text.encode(codec))} bytes cut to {SHP_MAX_PARTS * SHP_TEXT_BYTES} "
+                    f"({SHP_MAX_PARTS} fields of {SHP_TEXT_BYTES} bytes)",
+                )
+                parts = parts[:SHP_MAX_PARTS]
+            parts_per_row.append(parts)
+        n_parts = max((len(p) for p in parts_per_row), default=1)
+        for k in range(n_parts):
+            code = f.code if k == 0 else f"{f.code}_{k + 1}"
+            piece = [p[k] if k < len(p) else "" for p in parts_per_row]
+            width = max((len(x.encode(codec)) for x in piece), default=1) or 1
+            fields.append(DbfField(code, "C", width))
+            columns.append(piece)
+            zh = f.zh if k == 0 else f"{f.zh}（续{k + 1}）"
+            what = f"文本 C({width})" + (f"，接在 {f.code} 之后" if k else "")
+            legend.append((code, zh, what))
+    names = [f.name for f in fields]
+    assert len(set(names)) == len(names) and all(len(n) <= 10 for n in names)
+    return fields, columns, legend
 
 
 def write_shapefile(
@@ -373,50 +515,45 @@ def write_shapefile(
     encoding: str = "GBK",
     projected: bool = False,
     gk_zone: int = 0,
+    notices: list[ExportNotice] | None = None,
 ) -> Path:
     """Write a shapefile with pinyin field names, a ``.cpg`` and a field legend beside it.
 
-    ``encoding`` is ``GBK`` (``.cpg`` = ``936``, for ArcMap-era county systems) or ``UTF-8``.
-    Text values are cut to 254 bytes in that encoding. ``projected`` writes the county's
-    Gauss-Krüger zone (``gk_zone``, else from the data's longitude) instead of EPSG:4490.
-    Returns the ``.shp`` path; the legend is ``<name>_字段说明.txt`` (UTF-8 with BOM).
+    ``encoding`` is ``GBK`` (``.cpg`` = ``936``, DBF language byte 0x4D, for ArcMap-era county
+    systems) or ``UTF-8``. Every field of the GeoPackage export is written, declared as the
+    legend states (areas N(15,2), counts N(10,0), dates D, blank when empty); a text longer than
+    254 bytes continues in ``CODE_2``, ``CODE_3``, ... (cut after 4 fields). Characters GBK
+    cannot hold become ``?`` and, like any cut, are reported in ``notices``. ``projected`` writes
+    the county's Gauss-Krüger zone (``gk_zone``, else from the data's longitude) instead of
+    EPSG:4490. Returns the ``.shp`` path; the legend is ``<name>_字段说明.txt`` (UTF-8 with BOM).
     """
     path = Path(path)
     if path.suffix.lower() != ".shp":
         path = path.with_suffix(".shp")
     enc = encoding.upper().replace("_", "-")
     if enc in ("UTF8", "UTF-8"):
-        enc, cpg = "UTF-8", "UTF-8"
+        enc, cpg, codec = "UTF-8", "UTF-8", "utf-8"
     elif enc in ("GBK", "CP936", "936", "GB2312"):
-        enc, cpg = "GBK", "936"
+        enc, cpg, codec = "GBK", "936", "gbk"
     else:
         raise OutputError(
             f"Cannot write {path.name} in encoding {encoding!r}: shapefiles are written as GBK (default) or UTF-8. Pass --encoding GBK or --encoding UTF-8."
         )
     _require_geometry(records, path.name)
     crs = shapefile_crs(records, projected=projected, gk_zone=gk_zone)
-    fields = [f for f in EXPORT_FIELDS if f.shp]
-    table = _as_dates(problem_table(records, today=today))
-    data = {}
-    for f in fields:
-        col = table[f.key]
-        data[f.code] = col.map(lambda v: _fit_text(v, enc)) if f.kind == "text" else col
-    frame = gpd.GeoDataFrame(data, geometry=table.geometry.apply(_multi).values, crs=STORAGE_CRS)
+    table = problem_table(records, today=today)
+    fields, columns, legend_rows = _shp_columns(records, table, codec, notices)
+    shapes = gpd.GeoDataFrame(geometry=table.geometry.apply(_multi).values, crs=STORAGE_CRS)
     if not crs.equals(STORAGE_CRS):
-        frame = frame.to_crs(crs)
+        shapes = shapes.to_crs(crs)
     stem = path.stem
     legend = path.with_name(f"{stem}_字段说明.txt")
     with _staging(path) as tmp:
         shp = tmp / "export.shp"
-        _pyogrio_write(
-            frame,
-            shp,
-            driver="ESRI Shapefile",
-            encoding=enc,
-            geometry_type="MultiPolygon",
-        )
+        _pyogrio_write(shapes, shp, driver="ESRI Shapefile", geometry_type="MultiPolygon")
+        write_dbf(tmp / "export.dbf", fields, columns, encoding=enc, today=today)
         (tmp / "export.cpg").write_text(cpg, encoding="ascii")
-        (tmp / "legend.txt").write_text(_legend_text(fields, enc, crs), encoding="utf-8-sig")
+        (tmp / "legend.txt").write_text(_legend_text(legend_rows, enc, crs), encoding="utf-8-sig")
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
             if not (tmp / f"export{ext}").exists():
                 raise OutputError(f"GDAL did not write the {ext} file of {path.name}.")
@@ -426,17 +563,22 @@ def write_shapefile(
     return path
 
 
-def _legend_text(fields: Sequence[Any], enc: str, crs: CRS) -> str:
-    kinds = {"text": "文本", "real": "数值(2位小数)", "int": "整数", "date": "日期"}
+def _legend_text(rows: Sequence[tuple[str, str, str]], enc: str, crs: CRS) -> str:
     lines = [
         "字段说明（shapefile 字段名为拼音首字母缩写，不超过10个字节）",
-        f"文字编码：{'GBK（.cpg 为 936）' if enc == 'GBK' else 'UTF-8（.cpg 为 UTF-8）'}；"
-        f"文本值超过 {SHP_TEXT_BYTES} 个字节的部分已截断，编码中没有的字符以“?”代替。",
+        f"文字编码：{'GBK（.cpg 为 936，DBF 语言标识 0x4D）' if enc == 'GBK' else 'UTF-8（.cpg 为 UTF-8）'}；"
+        f"文本每个字段最多 {SHP_TEXT_BYTES} 个字节，更长的文本接续写在“字段名_2”“字段名_3”等字段中"
+        f"（最多 {SHP_MAX_PARTS} 段，超出部分截断并在导出时提示）"
+        + (
+            "；GBK 中没有的字符以“?”代替并在导出时提示（需要保留时请用 UTF-8 导出）。"
+            if enc == "GBK"
+            else "。"
+        ),
         f"坐标系：{crs.name}（EPSG:{crs.to_epsg() or '-'}）；面积为椭球面积。",
         "",
         "字段名\t中文名称\t类型",
     ]
-    lines += [f"{f.code}\t{f.zh}\t{kinds[f.kind]}" for f in fields]
+    lines += [f"{code}\t{zh}\t{what}" for code, zh, what in rows]
     return "\r\n".join(lines) + "\r\n"
 
 
@@ -560,106 +702,196 @@ _KML_DESCRIPTION = (
 )
 
 
+_STATUS_MEANING = {
+    "未核查": "已下发、尚未核查认定的图斑",
+    "未整改": "已认定违法、尚未开始整改",
+    "整改中": "正在整改",
+    "待验收": "整改完成、等待验收",
+    "已销号": "验收合格、已销号",
+    "反弹": "销号或认定合法后在新批次中再次发现",
+    "退回": "被上级退回、需重新处理",
+    "一事一议": "按“一事一议”等待决定",
+    "转日常执法": "不属于“大棚房”问题，转日常执法",
+    "合法": "核查认定合法（如已批准用地）",
+    "其他": "核查认定为其他（如设施农用地，非新增建设）",
+}
+
+# Characters XML 1.0 cannot carry, even as character references (C0 controls but tab, LF, CR;
+# lone surrogates; U+FFFE/U+FFFF). They are dropped from KML text and each drop is reported.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _style_id(status: str) -> str:
     return "status-" + Status(status).name.lower()
 
 
-def _coords(ring: Any) -> str:
-    return " ".join(f"{x:.7f},{y:.7f}" for x, y in np.asarray(ring.coords)[:, :2])
+def _ring(coords: np.ndarray) -> str:
+    xy = coords[:, :2]
+    return " ".join(["%.7f,%.7f"] * len(xy)) % tuple(xy.ravel().tolist())
 
 
-def _kml_polygon(parent: ET.Element, poly: Any) -> None:
-    p = ET.SubElement(parent, "Polygon")
-    ET.SubElement(
-        ET.SubElement(ET.SubElement(p, "outerBoundaryIs"), "LinearRing"), "coordinates"
-    ).text = _coords(poly.exterior)
+def _kml_polygon(out: list[str], poly: Any) -> None:
+    """A ``<Polygon>``; ``poly`` is already oriented (outer ring counter-clockwise, holes clockwise
+    as the KML 2.2 reference asks)."""
+    out.append("<Polygon><outerBoundaryIs><LinearRing><coordinates>")
+    out.append(_ring(shapely.get_coordinates(poly.exterior)))
+    out.append("</coordinates></LinearRing></outerBoundaryIs>")
     for hole in poly.interiors:
-        ET.SubElement(
-            ET.SubElement(ET.SubElement(p, "innerBoundaryIs"), "LinearRing"), "coordinates"
-        ).text = _coords(hole)
+        out.append("<innerBoundaryIs><LinearRing><coordinates>")
+        out.append(_ring(shapely.get_coordinates(hole)))
+        out.append("</coordinates></LinearRing></innerBoundaryIs>")
+    out.append("</Polygon>")
 
 
-def _description(values: dict[str, Any]) -> str:
-    rows = []
-    for key in _KML_DESCRIPTION:
-        v = values.get(key)
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            text = ""
-        elif isinstance(v, float):
-            text = f"{v:.2f}"
-        elif isinstance(v, date):
-            text = v.isoformat()
-        else:
-            text = str(v)
-        rows.append(f"<tr><th>{escape(FIELD_BY_KEY[key].zh)}</th><td>{escape(text)}</td></tr>")
-    return '<table border="1" cellpadding="2">' + "".join(rows) + "</table>"
+def _text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, float):
+        return f"{v:.2f}"
+    if isinstance(v, date):
+        return v.isoformat()
+    return str(v)
+
+
+def _description(values: dict[str, str]) -> str:
+    """The Chinese description table (``values`` already XML-escaped). Each row is one line and
+    each header ends with a colon, so a reader that shows descriptions as plain text (tags
+    dropped) still reads "名称：值" lines."""
+    rows = [
+        f"<tr><th>{_KML_HEAD[key]}：</th><td>{values[key]}</td></tr>" for key in _KML_DESCRIPTION
+    ]
+    return '<table border="1" cellpadding="2">\n' + "\n".join(rows) + "\n</table>"
+
+
+_KML_HEAD = {k: escape(FIELD_BY_KEY[k].zh) for k in _KML_DESCRIPTION}
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+ProgressCallback = Callable[[int, int], None]
 
 
 def kml_document(
-    records: Sequence[ProblemRecord], *, today: date, folders: str = "status", name: str = ""
+    records: Sequence[ProblemRecord],
+    *,
+    today: date,
+    folders: str = "status",
+    name: str = "",
+    progress: ProgressCallback | None = None,
+    notices: list[ExportNotice] | None = None,
 ) -> bytes:
     """The KML document (UTF-8 bytes) for ``records``: styles per status, folders per
-    ``status`` or ``township``."""
+    ``status`` or ``township``, the top level saying what each folder holds.
+
+    Written in one pass (time linear in the number of problems). Each Placemark has
+    ``<Snippet maxLines="0">`` (lists show the 监测编号, not the table), the description table and
+    the same fields as plain ``ExtendedData``. Characters XML cannot carry (control characters)
+    are dropped and reported in ``notices``. ``progress(done, total)`` is called as placemarks
+    are written.
+    """
     from parcelwatch.maps.battle_map import STATUS_STYLE
 
     if folders not in ("status", "township"):
         raise OutputError(f"KML folders are by 'status' or 'township', not {folders!r}.")
     _require_geometry(records, "KML")
+    total = len(records)
     table = problem_table(records, today=today)
-    lonlat = table.geometry.to_crs(4326)
-    ET.register_namespace("", _KML_NS)
-    kml = ET.Element("kml", xmlns=_KML_NS)
-    doc = ET.SubElement(kml, "Document")
-    ET.SubElement(doc, "name").text = name or "问题图斑"
-    for status in Status:
-        st = STATUS_STYLE.get(status.value, {"color": "#808080", "stroke": "#404040"})
-        style = ET.SubElement(doc, "Style", id=_style_id(status.value))
-        line = ET.SubElement(style, "LineStyle")
-        ET.SubElement(line, "color").text = kml_color(st["stroke"])
-        ET.SubElement(line, "width").text = "2"
-        poly = ET.SubElement(style, "PolyStyle")
-        ET.SubElement(poly, "color").text = kml_color(st["color"], 0x80)
-    values = table.drop(columns="geometry").to_dict("records")
+    geoms = shapely.orient_polygons(
+        np.asarray(table.geometry.to_crs(4326).values, dtype=object), exterior_cw=False
+    )
+    keys = list(dict.fromkeys(("parcel_id", *_KML_DESCRIPTION)))
+    cols = {k: [_text(v) for v in table[k]] for k in keys}
+    for k, column in cols.items():
+        for i, v in enumerate(column):
+            if _XML_ILLEGAL.search(v):
+                column[i] = _XML_ILLEGAL.sub("", v)
+                if notices is not None:
+                    notices.append(
+                        ExportNotice(
+                            "KML",
+                            records[i].problem_id,
+                            FIELD_BY_KEY[k].zh,
+                            "control characters removed (XML cannot carry them)",
+                        )
+                    )
+    esc = {k: [escape(x) for x in column] for k, column in cols.items()}
     groups: dict[str, list[int]] = {}
-    for i, v in enumerate(values):
-        key = v["status"] if folders == "status" else (v["township_name"] or "(未知乡镇)")
+    for i in range(total):
+        key = (
+            cols["status"][i] if folders == "status" else (cols["township_name"][i] or "(未知乡镇)")
+        )
         groups.setdefault(key, []).append(i)
     order = (
         [s.value for s in Status if s.value in groups] if folders == "status" else sorted(groups)
     )
-    cdata: list[str] = []
+    if folders == "status":
+        intro = "本文件按整改状态分文件夹，括号内为图斑数：\n" + "\n".join(
+            f"{k}（{len(groups[k])}）：{_STATUS_MEANING.get(k, '')}" for k in order
+        )
+    else:
+        intro = (
+            "本文件按乡镇分文件夹，每个文件夹是一个乡镇的问题图斑，括号内为图斑数：\n"
+            + "\n".join(f"{k}（{len(groups[k])}）" for k in order)
+        )
+    intro += "\n图斑颜色表示整改状态（与作战图相同）；点击图斑查看详情。"
+    out: list[str] = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        f'<kml xmlns="{_KML_NS}">\n<Document>\n',
+        f"<name>{escape(_XML_ILLEGAL.sub('', name or '问题图斑'), quote=False)}</name>\n",
+        "<open>1</open>\n",
+        f"<description>{escape(intro, quote=False)}</description>\n",
+    ]
+    for status in Status:
+        st = STATUS_STYLE.get(status.value, {"color": "#808080", "stroke": "#404040"})
+        out.append(
+            f'<Style id="{_style_id(status.value)}"><LineStyle><color>{kml_color(st["stroke"])}</color>'
+            f"<width>2</width></LineStyle><PolyStyle><color>{kml_color(st['color'], 0x80)}</color>"
+            "</PolyStyle></Style>\n"
+        )
+    done = 0
+    step = max(1, min(500, total // 20 or 1))
     for key in order:
-        folder = ET.SubElement(doc, "Folder")
-        ET.SubElement(folder, "name").text = f"{key}（{len(groups[key])}）"
+        label = escape(_XML_ILLEGAL.sub("", key), quote=False)
+        meaning = _STATUS_MEANING.get(key, "") if folders == "status" else f"{label}的问题图斑"
+        out.append(
+            f"<Folder>\n<name>{label}（{len(groups[key])}）</name>\n"
+            f"<description>{escape(meaning, quote=False)}</description>\n"
+        )
         for i in groups[key]:
-            v = values[i]
-            pm = ET.SubElement(folder, "Placemark", id="problem-" + v["problem_id"])
-            ET.SubElement(pm, "name").text = v["parcel_id"] or v["problem_id"]
-            ET.SubElement(pm, "description").text = f"\x00CDATA{len(cdata)}\x00"
-            cdata.append(_description(v))
-            ET.SubElement(pm, "styleUrl").text = "#" + _style_id(v["status"])
-            ext = ET.SubElement(pm, "ExtendedData")
-            for k in ("problem_id", "status", "township_name", "parcel_area_mu"):
-                d = ET.SubElement(ext, "Data", name=k)
-                ET.SubElement(d, "displayName").text = FIELD_BY_KEY[k].zh
-                val = v[k]
-                ET.SubElement(d, "value").text = (
-                    f"{val:.2f}" if isinstance(val, float) else str(val or "")
+            row = {k: esc[k][i] for k in keys}
+            pid = row["problem_id"]
+            out.append(
+                f'<Placemark id="problem-{pid}">\n'
+                f"<name>{row['parcel_id'] or pid}</name>\n"
+                '<Snippet maxLines="0"></Snippet>\n'
+                f"<description>{_cdata(_description(row))}</description>\n"
+                f"<styleUrl>#{_style_id(row['status'])}</styleUrl>\n<ExtendedData>"
+            )
+            for k in _KML_DESCRIPTION:
+                out.append(
+                    f'<Data name="{k}"><displayName>{_KML_HEAD[k]}</displayName>'
+                    f"<value>{row[k]}</value></Data>"
                 )
-            geom = lonlat.iloc[i]
-            polys = list(shapely.get_parts(geom)) if geom is not None else []
+            out.append("</ExtendedData>\n")
+            polys = list(shapely.get_parts(geoms[i])) if geoms[i] is not None else []
             if len(polys) == 1:
-                _kml_polygon(pm, polys[0])
+                _kml_polygon(out, polys[0])
             else:
-                mg = ET.SubElement(pm, "MultiGeometry")
+                out.append("<MultiGeometry>")
                 for p in polys:
-                    _kml_polygon(mg, p)
-    ET.indent(kml, space=" ")
-    text = ET.tostring(kml, encoding="unicode", xml_declaration=False)
-    for n, html in enumerate(cdata):
-        safe = html.replace("]]>", "]]]]><![CDATA[>")
-        text = text.replace(f"\x00CDATA{n}\x00", f"<![CDATA[{safe}]]>", 1)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n").encode("utf-8")
+                    _kml_polygon(out, p)
+                out.append("</MultiGeometry>")
+            out.append("\n</Placemark>\n")
+            done += 1
+            if progress is not None and (done % step == 0 or done == total):
+                progress(done, total)
+        out.append("</Folder>\n")
+    out.append("</Document>\n</kml>\n")
+    if progress is not None and total == 0:
+        progress(0, 0)
+    return "".join(out).encode("utf-8")
 
 
 def write_kml(
@@ -669,10 +901,17 @@ def write_kml(
     today: date,
     folders: str = "status",
     name: str = "",
+    progress: ProgressCallback | None = None,
+    notices: list[ExportNotice] | None = None,
 ) -> Path:
-    """Write a KML file for Google Earth / 奥维互动地图 (coordinates lon,lat EPSG:4326, 7 dp)."""
+    """Write a KML file for Google Earth / 奥维互动地图 (coordinates lon,lat EPSG:4326, 7 dp).
+
+    ``progress`` and ``notices``: see :func:`kml_document`.
+    """
     path = Path(path)
-    data = kml_document(records, today=today, folders=folders, name=name)
+    data = kml_document(
+        records, today=today, folders=folders, name=name, progress=progress, notices=notices
+    )
     with _staging(path) as tmp:
         out = tmp / "doc.kml"
         out.write_bytes(data)
@@ -687,10 +926,14 @@ def write_kmz(
     today: date,
     folders: str = "status",
     name: str = "",
+    progress: ProgressCallback | None = None,
+    notices: list[ExportNotice] | None = None,
 ) -> Path:
-    """Write a KMZ: a zip holding a single ``doc.kml``."""
+    """Write a KMZ: a zip holding a single ``doc.kml`` (see :func:`kml_document`)."""
     path = Path(path)
-    data = kml_document(records, today=today, folders=folders, name=name)
+    data = kml_document(
+        records, today=today, folders=folders, name=name, progress=progress, notices=notices
+    )
     with _staging(path) as tmp:
         out = tmp / "export.kmz"
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -699,4 +942,4 @@ def write_kmz(
     return path
 
 
-__all__ += ["events_frame", "findings_frame", "kml_document"]
+__all__ += ["ExportNotice", "ProgressCallback", "events_frame", "findings_frame", "kml_document"]

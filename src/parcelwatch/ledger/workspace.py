@@ -176,6 +176,9 @@ def init_workspace(
     gpkg = GpkgStore.create(
         path / LEDGER_FILE, now=now, county_code=code, county_name=rules.county.name or county_name
     )
+    from parcelwatch.exports.qgis_style import write_ledger_styles
+
+    write_ledger_styles(path / LEDGER_FILE, now=now)  # QGIS: Chinese aliases, colours, read-only
     return Workspace(path, load_rules(rules_path), gpkg)
 
 

@@ -47,6 +47,7 @@ from parcelwatch.ledger.model import (
     parse_measure,
 )
 from parcelwatch.ledger.store import LedgerStore
+from parcelwatch.print_layout import RowHeights, set_a4_landscape
 from parcelwatch.units import m2_to_mu, mu_to_m2
 
 __all__ = [
@@ -231,10 +232,12 @@ def _write_ledger_sheet(wb: Any, recs: Sequence[ProblemRecord], today: date) -> 
     num2 = wb.add_format({"num_format": "0.00", "valign": "top"})
     intf = wb.add_format({"num_format": "0", "valign": "top"})
     n = len(recs)
+    rh = RowHeights(font_pt=11)
     for j, col in enumerate(COLUMNS):
         ws.write_string(0, j, col.header, head_edit if col.editable else head)
+        rh.note(0, col.header, col.width)
         fmt = {"date": datef, "mu": num2, "wan": num2, "int": intf, "seq": intf}.get(
-            col.kind, wrap if col.width >= 24 else text
+            col.kind, wrap if col.width >= 24 or col.kind == "list" else text
         )
         ws.set_column(j, j, col.width, fmt)
     for i, rec in enumerate(recs, start=1):
@@ -254,8 +257,11 @@ def _write_ledger_sheet(wb: Any, recs: Sequence[ProblemRecord], today: date) -> 
             elif col.kind == "int":
                 ws.write_number(i, j, int(v), intf)
             else:
-                ws.write_string(i, j, str(v), wrap if col.width >= 24 else text)
-    ws.set_row(0, 32)
+                wraps = col.width >= 24 or col.kind == "list"
+                ws.write_string(i, j, str(v), wrap if wraps else text)
+                if wraps:
+                    rh.note(i, str(v), col.width)
+    rh.apply(ws, minimum=15)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(n, 1), len(COLUMNS) - 1)
     last = max(n, 1) + 500  # room for sorting/filtering; validations cover the data rows and beyond
@@ -320,12 +326,17 @@ def _write_ledger_sheet(wb: Any, recs: Sequence[ProblemRecord], today: date) -> 
                 "error_message": f"请输入{EDIT_DATE_MIN.year}年至{EDIT_DATE_MAX.year}年之间的日期，例如 2026-12-31",
             },
         )
-    ws.set_landscape()
-    ws.set_paper(9)  # A4
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    # A4 landscape at 100 %: the editable columns first, the rest on the following pages, with
+    # 序号 / 问题编号 and the header row repeated on every page
+    set_a4_landscape(
+        ws,
+        [c.width for c in COLUMNS],
+        header_first=0,
+        header_last=0,
+        repeat_cols=2,
+        last_row=max(n, 1),
+    )
     ws.set_header('&C&"宋体,Bold"问题台账')
-    ws.set_footer("&C第 &P 页，共 &N 页")
 
 
 def _write_help_sheet(wb: Any) -> None:
@@ -338,8 +349,12 @@ def _write_help_sheet(wb: Any) -> None:
         "整改措施可组合，用+连接（例如 拆除+复耕）；一事一议销号须填写“决定文号”。",
         "导入默认全部有效才写入（任何一行有问题则不写入任何一行）。",
     ]
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    widths = (12, 12, 24, 50)
+    rh = RowHeights(font_pt=11)
     for i, line in enumerate(lines):
-        ws.write_string(i, 0, line)
+        ws.merge_range(i, 0, i, 3, line, wrap)
+        rh.note(i, line, sum(widths))
     r = len(lines) + 1
     for j, h in enumerate(("原状态", "新状态", "需要填写", "含义")):
         ws.write_string(r, j, h, bold)
@@ -348,14 +363,15 @@ def _write_help_sheet(wb: Any) -> None:
             _HEADER_OF_FIELD.get(n, FIELD_BY_NAME[n].zh if n in FIELD_BY_NAME else n)
             for n in tr.needs
         )
-        ws.write_row(
-            k,
-            0,
-            [tr.source.value, tr.target.value, needs, TRANSITION_MEANING_ZH.get(tr.meaning, tr.meaning)],
-        )
-    ws.set_column(0, 1, 12)
-    ws.set_column(2, 2, 24)
-    ws.set_column(3, 3, 50)
+        meaning = TRANSITION_MEANING_ZH.get(tr.meaning, tr.meaning)
+        ws.write_row(k, 0, [tr.source.value, tr.target.value, needs], wrap)
+        ws.write_string(k, 3, meaning, wrap)
+        rh.note(k, needs, widths[2])
+        rh.note(k, meaning, widths[3])
+    rh.apply(ws)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+    set_a4_landscape(ws, widths, header_first=r, header_last=r, last_row=r + len(TRANSITIONS))
 
 
 # ------------------------------------------------------------------------------------------
@@ -851,7 +867,9 @@ def _dropdown_words(field_name: str) -> str:
 
 def _cell_problem(col: Column, raw: Any, exc: Exception) -> str:
     """Why a cell cannot be read, in the words of the dropdowns (第一类, not ``I``)."""
-    field_name = {"class": "confirmed_class", "measure": "measure", "status": "status"}.get(col.kind)
+    field_name = {"class": "confirmed_class", "measure": "measure", "status": "status"}.get(
+        col.kind
+    )
     if field_name and str(exc).startswith("Unknown"):  # a value not in the dropdown
         return f"“{raw}”不是可选的{col.header}；请从下拉列表选择：{_dropdown_words(field_name)}"
     return str(exc).split(". Use")[0] + _choices(col)
@@ -863,7 +881,9 @@ def _need_problem(ci: Any, header: str, before: Status, after: Status | None) ->
     if not ci.transition or after is None or ci.field not in needs or ci.value not in ("", None):
         return str(ci.message)
     words = _dropdown_words(ci.field)
-    return f"状态由“{before.value}”改为“{after.value}”时须填写“{header}”" + (f"（可选：{words}）" if words else "")
+    return f"状态由“{before.value}”改为“{after.value}”时须填写“{header}”" + (
+        f"（可选：{words}）" if words else ""
+    )
 
 
 def _choices(col: Column) -> str:
