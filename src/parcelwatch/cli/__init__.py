@@ -82,6 +82,7 @@ def _register() -> None:
         samples,
     )
     from parcelwatch.cli import map as map_module
+    from parcelwatch.cli import province as province_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
@@ -95,6 +96,7 @@ def _register() -> None:
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
+    cli.add_command(province_module.province)
 
 
 _register()
