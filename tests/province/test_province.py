@@ -197,7 +197,11 @@ def test_version_mismatch_on_one_worker_refuses_to_run(province: Province, clien
 
 
 def test_scheduler_and_two_worker_processes_give_the_same_output(province: Province, global_overlay: pd.DataFrame, tmp_path: Path) -> None:
-    """`dask scheduler` + 2 `dask worker` on 127.0.0.1, reached with --cluster tcp://..."""
+    """`dask scheduler` + 2 `dask worker` on 127.0.0.1, reached with --cluster tcp://...
+
+    The workers run without a nanny only to start and stop faster on the test machine; worker
+    restarts by the nanny are tested on the LocalCluster.
+    """
     from distributed import Client
 
     dask_cli = Path(sys.executable).with_name("dask")
@@ -210,7 +214,7 @@ def test_scheduler_and_two_worker_processes_give_the_same_output(province: Provi
             time.sleep(0.1)
         address = json.loads(sched_file.read_text())["address"]
         for _ in range(2):
-            procs.append(subprocess.Popen([str(dask_cli), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard", "--memory-limit", "2GiB"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs.append(subprocess.Popen([str(dask_cli), "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard", "--no-nanny", "--memory-limit", "2GiB"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         with Client(address, timeout="30s") as c:
             c.wait_for_workers(2, timeout=60)
             assert len(c.scheduler_info()["workers"]) == 2
@@ -307,3 +311,33 @@ def test_no_dask_import_in_rules_io_or_pipeline() -> None:
     for f in [*src.glob("rules/*.py"), *src.glob("io/*.py"), src / "pipeline.py", src / "province" / "task.py", src / "province" / "store.py"]:
         text = f.read_text(encoding="utf-8")
         assert "import dask" not in text and "from dask" not in text and "distributed" not in text.replace("dask.distributed", ""), f
+
+
+def test_write_back_into_county_ledgers_is_idempotent(province: Province, client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each county's parcels land in its own ledger once (every 卫片 parcel is recorded, DOMAIN W1),
+    with the province run's candidate class; a second write-back adds nothing."""
+    from datetime import datetime, timedelta, timezone
+
+    from parcelwatch.ledger.workspace import find_problems, init_workspace
+    from parcelwatch.province import write_back
+
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    out = tmp_path / "out"
+    run_province(province.store, out, batch=synth.BATCH, client=client)
+    result = read_results(out)
+    for code in ("370101", "370102"):
+        init_workspace(tmp_path / "ledgers" / code, county_code=code, now=now).close()
+    first = write_back(province.store, tmp_path / "ledgers", batch=synth.BATCH, counties=CODES, now=now, user="省厅")
+    assert set(first.counts) == {"370101", "370102"}
+    assert any("370103 无台账工作区" in n for n in first.notes) and any("370104" in n for n in first.notes)
+    for code in ("370101", "370102"):
+        mine = result[result["xzqdm"] == code]
+        recs = find_problems(tmp_path / "ledgers" / code)
+        assert sorted(p for r in recs for p in r.parcel_ids) == sorted(mine["parcel_id"])
+        ledger_class = {p: r.candidate_class for r in recs for p in r.parcel_ids}
+        problems = mine[mine["problem_class"] != "none"]
+        assert len(problems) and {p: ledger_class[p] for p in problems["parcel_id"]} == dict(zip(problems["parcel_id"], problems["problem_class"], strict=True))
+        assert first.counts[code]["new"] == len(recs) and first.events[code] > 0
+    again = write_back(province.store, tmp_path / "ledgers", batch=synth.BATCH, counties=CODES, now=now + timedelta(days=1), user="省厅")
+    assert again.events == {"370101": 0, "370102": 0}
+    assert [len(find_problems(tmp_path / "ledgers" / c)) for c in ("370101", "370102")] == [first.counts[c]["new"] for c in ("370101", "370102")]

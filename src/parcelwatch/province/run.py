@@ -77,6 +77,7 @@ def province_client(*, workers: int | None = None, cluster: str | None = None, m
     if cluster and workers:
         raise ProvinceError("Give --workers (a cluster on this machine) or --cluster (a running scheduler), not both.")
     if cluster:
+        _probe(cluster)
         try:
             client = Client(cluster, timeout="20s")
         except (OSError, TimeoutError) as exc:
@@ -95,6 +96,27 @@ def province_client(*, workers: int | None = None, cluster: str | None = None, m
     kw: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, **kw) as lc, Client(lc) as client:
         yield client
+
+
+def _probe(address: str) -> None:
+    """Fail fast, with the fix, when nothing listens at the scheduler's address."""
+    import socket
+    from urllib.parse import urlsplit
+
+    u = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = u.hostname, u.port or 8786
+    except ValueError:
+        host, port = None, 0
+    if u.scheme not in ("tcp", "tls") or not host:
+        raise ProvinceError(f"{address!r} is not a dask scheduler address. Give it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786.")
+    try:
+        socket.create_connection((host, port), timeout=10).close()
+    except OSError as exc:
+        raise ProvinceError(
+            f"Cannot reach the dask scheduler at {address}: {exc}. Start it with `dask scheduler` on that machine "
+            "and check the address and port (default 8786) and the firewall."
+        ) from exc
 
 
 def _ask_workers() -> dict[str, str]:
