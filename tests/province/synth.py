@@ -68,9 +68,9 @@ def build() -> dict[str, dict[str, gpd.GeoDataFrame]]:
         q = np.flatnonzero(dl == "0103")[::2]
         out[code]["pbf"] = gpd.GeoDataFrame({"YJJBNTTBBH": [f"{code}P{k:04d}" for k in range(len(q))], "DLBM": dl[q]}, geometry=list(geoms[q]), crs=CRS)
         out[code]["townships"] = gpd.GeoDataFrame({"XZQDM": [code + "001"], "XZQMC": [f"{code}镇"]}, geometry=[county_box(code)], crs=CRS)
-    # parcels: 8 inside each county, plus one centred on each internal border segment
+    # parcels: 8 inside each county, plus 12 centred on the two internal border lines
     centres: list[tuple[float, float]] = []
-    for code, (i, j) in COUNTIES.items():
+    for i, j in COUNTIES.values():
         for _ in range(8):
             centres.append((LON0 + (i + rng.uniform(0.1, 0.9)) * SIZE, LAT0 + (j + rng.uniform(0.1, 0.9)) * SIZE))
     for k in range(6):  # straddling the vertical border (lon0 + SIZE) and the horizontal one
