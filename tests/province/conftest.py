@@ -61,9 +61,11 @@ def global_overlay(province: Province) -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def client():  # type: ignore[no-untyped-def]
-    from distributed import Client, LocalCluster
+    """The LocalCluster of `province classify --workers 2`: 2 processes x 1 thread on 127.0.0.1."""
+    from parcelwatch.province import province_client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as lc, Client(lc) as c:
+    with province_client(workers=2) as c:
+        assert len(c.scheduler_info()["workers"]) == 2
         yield c
 
 
