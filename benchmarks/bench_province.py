@@ -64,7 +64,9 @@ def build_store(data: Path, store: Path, n: int) -> dict:
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     rules = load_rules(data / "rules.toml")
-    inputs = load_inputs({r: LayerSource(data / f, layer) for r, (f, layer) in LAYERS.items()}, rules=rules)
+    inputs = load_inputs(
+        {r: LayerSource(data / f, layer) for r, (f, layer) in LAYERS.items()}, rules=rules
+    )
     layers = {r: g.to_crs(STORAGE_CRS) for r, g in inputs.layers.items()}
     t1 = time.perf_counter()
     px = shapely.get_x(shapely.centroid(np.asarray(layers["parcels"].geometry.values)))
@@ -83,7 +85,12 @@ def build_store(data: Path, store: Path, n: int) -> dict:
     pack_frames(frames, store, batch=BATCH)
     t2 = time.perf_counter()
     sizes = {c: len(frames[c]["parcels"]) for c in codes}
-    return {"load_s": t1 - t0, "pack_s": t2 - t1, "sizes": sizes, "rows": {r: len(g) for r, g in layers.items()}}
+    return {
+        "load_s": t1 - t0,
+        "pack_s": t2 - t1,
+        "sizes": sizes,
+        "rows": {r: len(g) for r, g in layers.items()},
+    }
 
 
 def _peak_mb() -> float:
@@ -136,7 +143,13 @@ def run_cluster(store: Path, out: Path, workers: int) -> dict:
         t2 = time.perf_counter()
         peaks = client.run(_worker_peak)
         hosts = {c: (m["pid"], round(m["seconds"], 2)) for c, m in run.results.items()}
-    return {"start_s": t1 - t0, "run_s": t2 - t1, "peak_rss_mb": _peak_mb(), "worker_peak_rss_mb": sorted(peaks.values()), "tasks": hosts}
+    return {
+        "start_s": t1 - t0,
+        "run_s": t2 - t1,
+        "peak_rss_mb": _peak_mb(),
+        "worker_peak_rss_mb": sorted(peaks.values()),
+        "tasks": hosts,
+    }
 
 
 def run_global(store: Path, out: Path) -> dict:
@@ -173,12 +186,19 @@ def run_naive(store: Path, out: Path) -> dict:
     def read(role: str) -> gpd.GeoDataFrame:
         base = store / ("parcels" if role == "parcels" else role)
         files = sorted(base.rglob("*.parquet"))
-        return pd.concat([gpd.read_parquet(f) for f in files], ignore_index=True).drop(columns="bbox", errors="ignore")
+        return pd.concat([gpd.read_parquet(f) for f in files], ignore_index=True).drop(
+            columns="bbox", errors="ignore"
+        )
 
-    parcels, dltb, pbf, gh, bld, appr, parks = (read(r) for r in ("parcels", "farmland", "pbf", "greenhouses", "buildings", "approvals", "parks"))
+    parcels, dltb, pbf, gh, bld, appr, parks = (
+        read(r)
+        for r in ("parcels", "farmland", "pbf", "greenhouses", "buildings", "approvals", "parks")
+    )
     lon0, _, lon1, _ = parcels.total_bounds
     work = working_crs(gk3_zone_from_lon((lon0 + lon1) / 2))
-    parcels, dltb, pbf, gh, bld, appr, parks = (g.to_crs(work) for g in (parcels, dltb, pbf, gh, bld, appr, parks))
+    parcels, dltb, pbf, gh, bld, appr, parks = (
+        g.to_crs(work) for g in (parcels, dltb, pbf, gh, bld, appr, parks)
+    )
     t1 = time.perf_counter()
 
     def area(g: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
@@ -203,7 +223,12 @@ def run_naive(store: Path, out: Path) -> dict:
     res["building_m2"] = pb.groupby("parcel_id")["a"].sum()
     cand = bld[bld["building_id"].isin(pb["building_id"])].copy()
     cand["area"] = area(cand)
-    bf = gpd.overlay(cand[["building_id", "geometry"]], farm[["ratio", "geometry"]], how="intersection", keep_geom_type=True)
+    bf = gpd.overlay(
+        cand[["building_id", "geometry"]],
+        farm[["ratio", "geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
     bf["a"] = area(bf) * bf["ratio"]
     cand = cand.set_index("building_id")
     cand["farm"] = bf.groupby("building_id")["a"].sum()
@@ -228,7 +253,12 @@ def run_naive(store: Path, out: Path) -> dict:
 
 def child(which: str, store: Path, out: Path, workers: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    fn = {"serial": lambda: run_serial(store, out), "cluster": lambda: run_cluster(store, out, workers), "global": lambda: run_global(store, out), "naive": lambda: run_naive(store, out)}[which]
+    fn = {
+        "serial": lambda: run_serial(store, out),
+        "cluster": lambda: run_cluster(store, out, workers),
+        "global": lambda: run_global(store, out),
+        "naive": lambda: run_naive(store, out),
+    }[which]
     print(json.dumps(fn()))
 
 
@@ -258,7 +288,9 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}")
     if not (args.reuse_store and (args.store / "province.json").exists()):
         info = build_store(args.data, args.store, args.counties)
-        print(f"store: loaded in {info['load_s']:.1f} s, packed in {info['pack_s']:.1f} s; rows {info['rows']}; parcels per county {info['sizes']}")
+        print(
+            f"store: loaded in {info['load_s']:.1f} s, packed in {info['pack_s']:.1f} s; rows {info['rows']}; parcels per county {info['sizes']}"
+        )
     runs: dict[str, list[dict]] = {}
     for rep in range(args.repeat):
         for which in ("serial", "cluster", "naive", "global"):
@@ -266,25 +298,61 @@ def main() -> None:
                 continue
             out = DATA / f"province-out-{which}"
             shutil.rmtree(out, ignore_errors=True)
-            proc = subprocess.run([sys.executable, __file__, "--child", which, "--store", str(args.store), "--out", str(out), "--workers", str(args.workers)], capture_output=True, text=True)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    which,
+                    "--store",
+                    str(args.store),
+                    "--out",
+                    str(out),
+                    "--workers",
+                    str(args.workers),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if proc.returncode:
                 sys.exit(f"{which} failed:\n{proc.stderr[-3000:]}")
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             runs.setdefault(which, []).append(r)
-            extra = f", cluster start {r['start_s']:.1f} s, worker peak RSS {r['worker_peak_rss_mb']} MB" if which == "cluster" else ""
-            print(f"[{rep + 1}] {which:>7}: {r['run_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB{extra}   (load {os.getloadavg()[0]:.1f})")
+            extra = (
+                f", cluster start {r['start_s']:.1f} s, worker peak RSS {r['worker_peak_rss_mb']} MB"
+                if which == "cluster"
+                else ""
+            )
+            print(
+                f"[{rep + 1}] {which:>7}: {r['run_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB{extra}   (load {os.getloadavg()[0]:.1f})"
+            )
     med = {w: float(np.median([r["run_s"] for r in rs])) for w, rs in runs.items()}
-    print(f"median: serial {med['serial']:.1f} s, cluster({args.workers}) {med['cluster']:.1f} s, naive {med['naive']:.1f} s, global {med['global']:.1f} s")
-    print(f"speed-up with {args.workers} workers vs serial: {med['serial'] / med['cluster']:.2f}x; vs naive geopandas: {med['naive'] / med['cluster']:.2f}x")
-    g = pd.read_parquet(DATA / "province-out-global" / "global.parquet").set_index("parcel_id").sort_index().fillna(0)
+    print(
+        f"median: serial {med['serial']:.1f} s, cluster({args.workers}) {med['cluster']:.1f} s, naive {med['naive']:.1f} s, global {med['global']:.1f} s"
+    )
+    print(
+        f"speed-up with {args.workers} workers vs serial: {med['serial'] / med['cluster']:.2f}x; vs naive geopandas: {med['naive'] / med['cluster']:.2f}x"
+    )
+    g = (
+        pd.read_parquet(DATA / "province-out-global" / "global.parquet")
+        .set_index("parcel_id")
+        .sort_index()
+        .fillna(0)
+    )
     for which in ("serial", "cluster"):
         r = _metrics_frame(DATA / f"province-out-{which}").fillna(0)
         assert list(r.index) == list(g.index), which
         worst = max(float((r[m] - g[m]).abs().max()) for m in METRICS)
-        print(f"{which} vs global overlay: max |difference| {worst:.2e} m² over {', '.join(METRICS)} ({'OK' if worst <= 1e-6 else 'MISMATCH'})")
+        print(
+            f"{which} vs global overlay: max |difference| {worst:.2e} m² over {', '.join(METRICS)} ({'OK' if worst <= 1e-6 else 'MISMATCH'})"
+        )
     nv = pd.read_parquet(DATA / "province-out-naive" / "naive.parquet").loc[g.index]
-    worst = max(float((np.abs(nv[m] - g[m]) / np.maximum(np.abs(g[m]), 1.0)).max()) for m in METRICS)
-    print(f"naive vs global overlay: max relative difference {worst:.2e} ({'OK' if worst <= 1e-6 else 'MISMATCH'})")
+    worst = max(
+        float((np.abs(nv[m] - g[m]) / np.maximum(np.abs(g[m]), 1.0)).max()) for m in METRICS
+    )
+    print(
+        f"naive vs global overlay: max relative difference {worst:.2e} ({'OK' if worst <= 1e-6 else 'MISMATCH'})"
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from typing import Any
 from parcelwatch.province.task import CountyResult, county_task
 
 
-def fail_once(store: str, county: str, batch: str, *, marker: str, target: str, how: str, log: str, **kw: Any) -> CountyResult:
+def fail_once(
+    store: str, county: str, batch: str, *, marker: str, target: str, how: str, log: str, **kw: Any
+) -> CountyResult:
     """On the first attempt at ``target``: kill the worker process (``how='exit'``) or raise."""
     with open(log, "a", encoding="utf-8") as fh:
         fh.write(f"{county}\n")

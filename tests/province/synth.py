@@ -33,7 +33,9 @@ CRS = "EPSG:4490"
 
 def county_box(code: str) -> shapely.Polygon:
     i, j = COUNTIES[code]
-    return shapely.box(LON0 + i * SIZE, LAT0 + j * SIZE, LON0 + (i + 1) * SIZE, LAT0 + (j + 1) * SIZE)
+    return shapely.box(
+        LON0 + i * SIZE, LAT0 + j * SIZE, LON0 + (i + 1) * SIZE, LAT0 + (j + 1) * SIZE
+    )
 
 
 def county_of(points: np.ndarray) -> np.ndarray:
@@ -51,7 +53,10 @@ def build() -> dict[str, dict[str, gpd.GeoDataFrame]]:
     fields, codes = [], []
     for a in range(n):
         for b in range(n):
-            x, y = LON0 + a * CELL + ROAD / 2 + 0.0004, LAT0 + b * CELL + ROAD / 2 + 0.0007  # offset: cells straddle borders
+            x, y = (
+                LON0 + a * CELL + ROAD / 2 + 0.0004,
+                LAT0 + b * CELL + ROAD / 2 + 0.0007,
+            )  # offset: cells straddle borders
             fields.append(shapely.box(x, y, x + CELL - ROAD, y + CELL - ROAD))
             codes.append(rng.choice(["0101", "0103", "0103", "0201", "0702"]))
     out: dict[str, dict[str, gpd.GeoDataFrame]] = {c: {} for c in COUNTIES}
@@ -61,29 +66,52 @@ def build() -> dict[str, dict[str, gpd.GeoDataFrame]]:
         geoms = pieces[keep]
         dl = np.array(codes)[keep]
         out[code]["farmland"] = gpd.GeoDataFrame(
-            {"BSM": [f"{code}T{k:04d}" for k in range(len(geoms))], "DLBM": dl, "ZLDWDM": code + "001001"},
-            geometry=list(geoms), crs=CRS,
+            {
+                "BSM": [f"{code}T{k:04d}" for k in range(len(geoms))],
+                "DLBM": dl,
+                "ZLDWDM": code + "001001",
+            },
+            geometry=list(geoms),
+            crs=CRS,
         )
         # 永久基本农田: every second farmland piece of code 0103
         q = np.flatnonzero(dl == "0103")[::2]
-        out[code]["pbf"] = gpd.GeoDataFrame({"YJJBNTTBBH": [f"{code}P{k:04d}" for k in range(len(q))], "DLBM": dl[q]}, geometry=list(geoms[q]), crs=CRS)
-        out[code]["townships"] = gpd.GeoDataFrame({"XZQDM": [code + "001"], "XZQMC": [f"{code}镇"]}, geometry=[county_box(code)], crs=CRS)
+        out[code]["pbf"] = gpd.GeoDataFrame(
+            {"YJJBNTTBBH": [f"{code}P{k:04d}" for k in range(len(q))], "DLBM": dl[q]},
+            geometry=list(geoms[q]),
+            crs=CRS,
+        )
+        out[code]["townships"] = gpd.GeoDataFrame(
+            {"XZQDM": [code + "001"], "XZQMC": [f"{code}镇"]}, geometry=[county_box(code)], crs=CRS
+        )
     # parcels: 8 inside each county, plus 12 centred on the two internal border lines
     centres: list[tuple[float, float]] = []
     for i, j in COUNTIES.values():
         for _ in range(8):
-            centres.append((LON0 + (i + rng.uniform(0.1, 0.9)) * SIZE, LAT0 + (j + rng.uniform(0.1, 0.9)) * SIZE))
+            centres.append(
+                (
+                    LON0 + (i + rng.uniform(0.1, 0.9)) * SIZE,
+                    LAT0 + (j + rng.uniform(0.1, 0.9)) * SIZE,
+                )
+            )
     for k in range(6):  # straddling the vertical border (lon0 + SIZE) and the horizontal one
         centres.append((LON0 + SIZE + rng.uniform(-0.0002, 0.0002), LAT0 + (0.2 + 0.3 * k) * SIZE))
         centres.append((LON0 + (0.2 + 0.3 * k) * SIZE, LAT0 + SIZE + rng.uniform(-0.0002, 0.0002)))
     centres_a = np.array(centres)
     half = rng.uniform(0.0008, 0.0015, size=(len(centres_a), 2))
-    parcel_geoms = shapely.box(centres_a[:, 0] - half[:, 0], centres_a[:, 1] - half[:, 1], centres_a[:, 0] + half[:, 0], centres_a[:, 1] + half[:, 1])
+    parcel_geoms = shapely.box(
+        centres_a[:, 0] - half[:, 0],
+        centres_a[:, 1] - half[:, 1],
+        centres_a[:, 0] + half[:, 0],
+        centres_a[:, 1] + half[:, 1],
+    )
     owner = county_of(shapely.points(centres_a))
     # buildings: one per parcel, nudged 0.0001 deg so that a border parcel's building centre lies across the border
     bc = centres_a + np.array([0.00012, 0.00012])
     bh = rng.uniform(0.00008, 0.00018, size=(len(bc), 2))
-    bgeoms = shapely.box(bc[:, 0] - bh[:, 0], bc[:, 1] - bh[:, 1], bc[:, 0] + bh[:, 0], bc[:, 1] + bh[:, 1])
+    bgeoms = shapely.box(
+        bc[:, 0] - bh[:, 0], bc[:, 1] - bh[:, 1], bc[:, 0] + bh[:, 0], bc[:, 1] + bh[:, 1]
+    )
     b_owner = county_of(shapely.points(bc))
     uses = rng.choice(["住宅", "餐饮", "看护房", "仓储", "种植"], size=len(bc))
     # greenhouses next to every third building
@@ -95,19 +123,32 @@ def build() -> dict[str, dict[str, gpd.GeoDataFrame]]:
         m = owner == code
         out[code]["parcels"] = gpd.GeoDataFrame(
             {"JCBH": [f"{code}-{k:03d}" for k in range(int(m.sum()))], "XZQDM": code, "PC": BATCH},
-            geometry=list(parcel_geoms[m]), crs=CRS,
+            geometry=list(parcel_geoms[m]),
+            crs=CRS,
         )
         mb = b_owner == code
         out[code]["buildings"] = gpd.GeoDataFrame(
             {"JZBH": [f"{code}B{k:03d}" for k in range(int(mb.sum()))], "YT": uses[mb], "CS": 2},
-            geometry=list(bgeoms[mb]), crs=CRS,
+            geometry=list(bgeoms[mb]),
+            crs=CRS,
         )
         mg = g_owner == code
-        out[code]["greenhouses"] = gpd.GeoDataFrame({"DPBH": [f"{code}G{k:03d}" for k in range(int(mg.sum()))], "DPLX": "塑料大棚"}, geometry=list(ggeoms[mg]), crs=CRS)
+        out[code]["greenhouses"] = gpd.GeoDataFrame(
+            {"DPBH": [f"{code}G{k:03d}" for k in range(int(mg.sum()))], "DPLX": "塑料大棚"},
+            geometry=list(ggeoms[mg]),
+            crs=CRS,
+        )
     return out
 
 
-FILES = {"parcels": "卫片图斑.*", "farmland": "基础数据.gpkg:DLTB", "pbf": "基础数据.gpkg:YJJBNTTB", "townships": "基础数据.gpkg:XZQ", "buildings": "建筑物.gpkg", "greenhouses": "大棚.gpkg"}
+FILES = {
+    "parcels": "卫片图斑.*",
+    "farmland": "基础数据.gpkg:DLTB",
+    "pbf": "基础数据.gpkg:YJJBNTTB",
+    "townships": "基础数据.gpkg:XZQ",
+    "buildings": "建筑物.gpkg",
+    "greenhouses": "大棚.gpkg",
+}
 
 
 def write_deliveries(root: Path, data: dict[str, dict[str, gpd.GeoDataFrame]]) -> dict[str, str]:

@@ -65,7 +65,9 @@ class ProvinceRun:
 
 
 @contextmanager
-def province_client(*, workers: int | None = None, cluster: str | None = None, memory_limit: str | None = None) -> Iterator[Any]:
+def province_client(
+    *, workers: int | None = None, cluster: str | None = None, memory_limit: str | None = None
+) -> Iterator[Any]:
     """A dask client: a scheduler at ``cluster`` (tcp://HOST:PORT), else a LocalCluster.
 
     The LocalCluster has ``workers`` processes of one thread each, bound to 127.0.0.1 with no
@@ -75,7 +77,9 @@ def province_client(*, workers: int | None = None, cluster: str | None = None, m
     from distributed import Client, LocalCluster
 
     if cluster and workers:
-        raise ProvinceError("Give --workers (a cluster on this machine) or --cluster (a running scheduler), not both.")
+        raise ProvinceError(
+            "Give --workers (a cluster on this machine) or --cluster (a running scheduler), not both."
+        )
     if cluster:
         _probe(cluster)
         try:
@@ -94,7 +98,17 @@ def province_client(*, workers: int | None = None, cluster: str | None = None, m
     if n < 1:
         raise ProvinceError(f"--workers must be at least 1, not {n}.")
     kw: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None, **kw) as lc, Client(lc) as client:
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            **kw,
+        ) as lc,
+        Client(lc) as client,
+    ):
         yield client
 
 
@@ -109,7 +123,9 @@ def _probe(address: str) -> None:
     except ValueError:
         host, port = None, 0
     if u.scheme not in ("tcp", "tls") or not host:
-        raise ProvinceError(f"{address!r} is not a dask scheduler address. Give it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786.")
+        raise ProvinceError(
+            f"{address!r} is not a dask scheduler address. Give it as tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786."
+        )
     try:
         socket.create_connection((host, port), timeout=10).close()
     except OSError as exc:
@@ -132,13 +148,18 @@ def check_versions(client: Any) -> dict[str, dict[str, str]]:
     try:
         client.get_versions(check=True)
     except ValueError as exc:
-        raise ProvinceError(f"The dask cluster's Python packages differ between machines: {exc}. Install the same environment everywhere.") from exc
+        raise ProvinceError(
+            f"The dask cluster's Python packages differ between machines: {exc}. Install the same environment everywhere."
+        ) from exc
     mine = environment()
     theirs: dict[str, dict[str, str]] = client.run(_ask_workers)
     if not theirs:
-        raise ProvinceError("The dask cluster has no workers. Start `dask worker tcp://SCHEDULER:8786` on the worker machines.")
+        raise ProvinceError(
+            "The dask cluster has no workers. Start `dask worker tcp://SCHEDULER:8786` on the worker machines."
+        )
     bad = [
-        f"worker {addr}: " + ", ".join(f"{k} {env.get(k)} (here {mine[k]})" for k in ENV_KEYS if env.get(k) != mine[k])
+        f"worker {addr}: "
+        + ", ".join(f"{k} {env.get(k)} (here {mine[k]})" for k in ENV_KEYS if env.get(k) != mine[k])
         for addr, env in sorted(theirs.items())
         if any(env.get(k) != mine[k] for k in ENV_KEYS)
     ]
@@ -160,7 +181,11 @@ def done_counties(out: str | Path) -> list[str]:
     base = Path(out) / COUNTIES_DIR
     if not base.is_dir():
         return []
-    return sorted(p.name.split("=", 1)[1] for p in base.iterdir() if p.name.startswith(f"{KEY}=") and (p / "meta.json").is_file())
+    return sorted(
+        p.name.split("=", 1)[1]
+        for p in base.iterdir()
+        if p.name.startswith(f"{KEY}=") and (p / "meta.json").is_file()
+    )
 
 
 def _start_out(out: Path, store: ProvinceStore, batch: str, rules: Rules) -> None:
@@ -171,11 +196,15 @@ def _start_out(out: Path, store: ProvinceStore, batch: str, rules: Rules) -> Non
         try:
             have = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise OutputError(f"Cannot read {path}: {exc}. Remove the output folder {out} and run again.") from exc
+            raise OutputError(
+                f"Cannot read {path}: {exc}. Remove the output folder {out} and run again."
+            ) from exc
         diff = [f"{k} {have.get(k)!r} (now {v!r})" for k, v in want.items() if have.get(k) != v]
         if diff:
             raise OutputError(
-                f"{out} holds the results of another province run: " + "; ".join(diff) + ". Choose another output folder (-o), or remove it to start again."
+                f"{out} holds the results of another province run: "
+                + "; ".join(diff)
+                + ". Choose another output folder (-o), or remove it to start again."
             )
         return
     try:
@@ -183,14 +212,18 @@ def _start_out(out: Path, store: ProvinceStore, batch: str, rules: Rules) -> Non
         (out / COUNTIES_DIR).mkdir(exist_ok=True)
         path.write_text(json.dumps(want, ensure_ascii=False, indent=1), encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"Cannot write to the output folder {out}: {exc}. Check it is writable.") from exc
+        raise OutputError(
+            f"Cannot write to the output folder {out}: {exc}. Check it is writable."
+        ) from exc
 
 
 def write_county(out: Path, res: CountyResult) -> Path:
     """Write one county's result into a temporary folder and rename it into place (atomic)."""
     target = _county_dir(out, res.county)
     if (target / "meta.json").exists():
-        raise OutputError(f"County {res.county} is already in {out}; a county is never written twice.")
+        raise OutputError(
+            f"County {res.county} is already in {out}; a county is never written twice."
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".{res.county}-", dir=out / COUNTIES_DIR))
     try:
         res.parcels.to_parquet(tmp / "parcels.parquet", index=False, write_covering_bbox=True)
@@ -209,17 +242,23 @@ def write_county(out: Path, res: CountyResult) -> Path:
             "host": res.host,
             "pid": res.pid,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        (tmp / "meta.json").write_text(
+            json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         os.chmod(tmp, 0o755)
         if target.exists():  # a folder without meta.json cannot be left by a rename; clear it
             shutil.rmtree(target)
         os.rename(tmp, target)
     except OSError as exc:
-        raise OutputError(f"Cannot write the result of county {res.county} into {out}: {exc}. Check free space; the county will be computed again next run.") from exc
+        raise OutputError(
+            f"Cannot write the result of county {res.county} into {out}: {exc}. Check free space; the county will be computed again next run."
+        ) from exc
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    with open(out / "written.log", "a", encoding="utf-8") as log:  # an audit of writes: one line per county
+    with open(
+        out / "written.log", "a", encoding="utf-8"
+    ) as log:  # an audit of writes: one line per county
         log.write(f"{res.county}\n")
     return target
 
@@ -250,17 +289,28 @@ def run_province(
     todo_all = store.batch_counties(batch) if counties is None else list(counties)
     unknown = [c for c in todo_all if c not in store.batch_counties(batch)]
     if unknown:
-        raise ProvinceError(f"Counties {', '.join(unknown)} have no parcels of batch {batch} in {store.path}. Pack them first.")
+        raise ProvinceError(
+            f"Counties {', '.join(unknown)} have no parcels of batch {batch} in {store.path}. Pack them first."
+        )
     workers = check_versions(client)
     _start_out(out, store, batch, rules)
     done = set(done_counties(out))
-    run = ProvinceRun(out, batch, todo_all, skipped=[c for c in todo_all if c in done], workers=workers)
+    run = ProvinceRun(
+        out, batch, todo_all, skipped=[c for c in todo_all if c in done], workers=workers
+    )
     todo = sorted((c for c in todo_all if c not in done), key=lambda c: (-store.size(c, batch), c))
     futures = {}
     for rank, county in enumerate(todo):
         fut = client.submit(
-            task, str(store.path), county, batch, rules=rules, key=f"parcelwatch-county-{county}-{uuid.uuid4().hex[:8]}",
-            retries=retries, pure=False, priority=len(todo) - rank,
+            task,
+            str(store.path),
+            county,
+            batch,
+            rules=rules,
+            key=f"parcelwatch-county-{county}-{uuid.uuid4().hex[:8]}",
+            retries=retries,
+            pure=False,
+            priority=len(todo) - rank,
         )
         futures[fut] = county
     try:
@@ -294,12 +344,16 @@ def run_province(
     return run
 
 
-def read_results(out: str | Path, *, what: str = "parcels", counties: list[str] | None = None) -> gpd.GeoDataFrame:
+def read_results(
+    out: str | Path, *, what: str = "parcels", counties: list[str] | None = None
+) -> gpd.GeoDataFrame:
     """All written counties' ``parcels`` (or ``findings``) as one GeoDataFrame (EPSG:4490)."""
     codes = counties if counties is not None else done_counties(out)
     frames = [gpd.read_parquet(_county_dir(Path(out), c) / f"{what}.parquet") for c in codes]
     if not frames:
-        return gpd.GeoDataFrame({"xzqdm": pd.Series([], dtype=str)}, geometry=gpd.GeoSeries([], crs=4490))
+        return gpd.GeoDataFrame(
+            {"xzqdm": pd.Series([], dtype=str)}, geometry=gpd.GeoSeries([], crs=4490)
+        )
     frames = [f for f in frames if len(f)] or frames[:1]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 

@@ -54,7 +54,16 @@ __all__ = [
 STORE_FORMAT = "parcelwatch-province/1"
 MANIFEST = "province.json"
 KEY = "xzqdm"
-REFERENCE_ROLES = ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
+REFERENCE_ROLES = (
+    "farmland",
+    "pbf",
+    "greenhouses",
+    "buildings",
+    "approvals",
+    "parks",
+    "townships",
+    "villages",
+)
 # Where each role's file is in a county's delivery folder (the sample county's names); ``--layer``
 # overrides them. A role is packed when its file is in every county's folder.
 DEFAULT_LAYERS: dict[str, str] = {
@@ -77,7 +86,9 @@ ID_FIELDS = {
 }
 _ROW_GROUP = 50_000
 _PARTITIONING = ds.partitioning(pa.schema([(KEY, pa.string())]), flavor="hive")
-_BATCH_PARTITIONING = ds.partitioning(pa.schema([("batch", pa.string()), (KEY, pa.string())]), flavor="hive")
+_BATCH_PARTITIONING = ds.partitioning(
+    pa.schema([("batch", pa.string()), (KEY, pa.string())]), flavor="hive"
+)
 
 
 def check_county_code(code: str, *, where: str = "") -> str:
@@ -109,7 +120,9 @@ def _sorted_for_locality(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Rows along a Hilbert curve of their bounding-box centres (stable, deterministic)."""
     if len(frame) < 2:
         return frame
-    order = np.argsort(frame.geometry.hilbert_distance(total_bounds=frame.total_bounds).to_numpy(), kind="stable")
+    order = np.argsort(
+        frame.geometry.hilbert_distance(total_bounds=frame.total_bounds).to_numpy(), kind="stable"
+    )
     return frame.iloc[order].reset_index(drop=True)
 
 
@@ -129,7 +142,11 @@ def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
 
 
 def _to_storage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = frame if frame.crs is not None and frame.crs.equals(crsmod.STORAGE_CRS) else frame.to_crs(crsmod.STORAGE_CRS)
+    out = (
+        frame
+        if frame.crs is not None and frame.crs.equals(crsmod.STORAGE_CRS)
+        else frame.to_crs(crsmod.STORAGE_CRS)
+    )
     if KEY in out.columns:
         out = out.drop(columns=[KEY])
     return _sorted_for_locality(out.reset_index(drop=True))
@@ -148,7 +165,9 @@ class PackReport:
     def lines(self) -> list[str]:
         out = [f"Province store {self.store}: batch {self.batch}, {len(self.counties)} counties"]
         for code in self.counties:
-            out.append(f"  {code}: " + ", ".join(f"{r} {n}" for r, n in self.rows.get(code, {}).items()))
+            out.append(
+                f"  {code}: " + ", ".join(f"{r} {n}" for r, n in self.rows.get(code, {}).items())
+            )
         out += [f"  note: {n}" for n in self.notes]
         return out
 
@@ -158,11 +177,17 @@ def _read_manifest(store: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(f"{store} is not a province store: no {MANIFEST}. Create it with `parcelwatch province pack`.") from None
+        raise InputError(
+            f"{store} is not a province store: no {MANIFEST}. Create it with `parcelwatch province pack`."
+        ) from None
     except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot read {path}: {exc}. Pack the store again with `parcelwatch province pack`.") from exc
+        raise InputError(
+            f"Cannot read {path}: {exc}. Pack the store again with `parcelwatch province pack`."
+        ) from exc
     if data.get("format") != STORE_FORMAT:
-        raise InputError(f"{path} has format {data.get('format')!r}, this parcelwatch reads {STORE_FORMAT!r}. Pack the store again.")
+        raise InputError(
+            f"{path} has format {data.get('format')!r}, this parcelwatch reads {STORE_FORMAT!r}. Pack the store again."
+        )
     return data
 
 
@@ -174,7 +199,9 @@ def _write_manifest(store: Path, data: Mapping[str, Any]) -> None:
     os.replace(name, store / MANIFEST)
 
 
-def _unique_ids(frames: Mapping[str, Mapping[str, gpd.GeoDataFrame]], existing: ProvinceStore | None) -> tuple[dict[str, dict[str, gpd.GeoDataFrame]], list[str]]:
+def _unique_ids(
+    frames: Mapping[str, Mapping[str, gpd.GeoDataFrame]], existing: ProvinceStore | None
+) -> tuple[dict[str, dict[str, gpd.GeoDataFrame]], list[str]]:
     """Reference ids must be unique province-wide: a county task sees its neighbours' features.
 
     Where two counties use the same id in one role, every id of that role is prefixed with its
@@ -185,7 +212,11 @@ def _unique_ids(frames: Mapping[str, Mapping[str, gpd.GeoDataFrame]], existing: 
     for role, col in ID_FIELDS.items():
         seen: dict[str, str] = {}
         clash: list[str] = []
-        sources: list[tuple[str, np.ndarray]] = [(c, layers[role][col].astype(str).to_numpy()) for c, layers in frames.items() if role in layers and col in layers[role]]
+        sources: list[tuple[str, np.ndarray]] = [
+            (c, layers[role][col].astype(str).to_numpy())
+            for c, layers in frames.items()
+            if role in layers and col in layers[role]
+        ]
         if existing is not None and role in existing.roles:
             for c in existing.counties:
                 if c not in frames:
@@ -199,13 +230,17 @@ def _unique_ids(frames: Mapping[str, Mapping[str, gpd.GeoDataFrame]], existing: 
                     clash.append(f"{i} in {other} and {code}")
         if clash:
             if any(":" in i for _, ids in sources for i in ids[:1]):
-                raise SchemaError(f"The {role} ids are not unique across counties even with county prefixes ({'; '.join(clash)}). Repack every county.")
+                raise SchemaError(
+                    f"The {role} ids are not unique across counties even with county prefixes ({'; '.join(clash)}). Repack every county."
+                )
             for code, layers in out.items():
                 if role in layers and col in layers[role]:
                     g = layers[role].copy()
                     g[col] = code + ":" + g[col].astype(str)
                     layers[role] = g
-            notes.append(f"{role} ids repeat across counties ({'; '.join(clash)}): every {col} is prefixed with its county code")
+            notes.append(
+                f"{role} ids repeat across counties ({'; '.join(clash)}): every {col} is prefixed with its county code"
+            )
     return out, notes
 
 
@@ -228,14 +263,25 @@ def pack_frames(
     roles = sorted({r for layers in frames.values() for r in layers if r != "parcels"})
     for code, layers in frames.items():
         if "parcels" not in layers:
-            raise InputError(f"County {code} has no parcels layer for batch {batch}. Give each county folder the batch's 卫片图斑 file (--parcels).")
+            raise InputError(
+                f"County {code} has no parcels layer for batch {batch}. Give each county folder the batch's 卫片图斑 file (--parcels)."
+            )
         missing = [r for r in roles if r not in layers]
         if missing:
-            raise InputError(f"County {code} lacks the {', '.join(missing)} layer(s) that other counties have. Every county needs the same layers; add the files or leave the role out for all.")
+            raise InputError(
+                f"County {code} lacks the {', '.join(missing)} layer(s) that other counties have. Every county needs the same layers; add the files or leave the role out for all."
+            )
         unknown = [r for r in layers if r != "parcels" and r not in REFERENCE_ROLES]
         if unknown:
-            raise InputError(f"Unknown layer role(s) {', '.join(unknown)} for county {code}. Roles: parcels, {', '.join(REFERENCE_ROLES)}.")
-    if existing is not None and existing.roles and set(existing.roles) != set(roles) and set(existing.counties) - set(codes):
+            raise InputError(
+                f"Unknown layer role(s) {', '.join(unknown)} for county {code}. Roles: parcels, {', '.join(REFERENCE_ROLES)}."
+            )
+    if (
+        existing is not None
+        and existing.roles
+        and set(existing.roles) != set(roles)
+        and set(existing.counties) - set(codes)
+    ):
         raise InputError(
             f"{store} holds the layers {', '.join(existing.roles)}; these counties bring {', '.join(roles)}. "
             "Every county needs the same layers: pack all counties again, or bring the same files."
@@ -247,18 +293,34 @@ def pack_frames(
         for code in codes:
             rows: dict[str, int] = {}
             for role, frame in frames[code].items():
-                target = (store / "parcels" / f"batch={batch}" if role == "parcels" else store / role) / f"{KEY}={code}" / "part-0.parquet"
+                target = (
+                    (store / "parcels" / f"batch={batch}" if role == "parcels" else store / role)
+                    / f"{KEY}={code}"
+                    / "part-0.parquet"
+                )
                 _atomic_parquet(_to_storage(frame), target)
                 rows[role] = len(frame)
             report.rows[code] = rows
-        manifest = _read_manifest(store) if existing is not None else {"format": STORE_FORMAT, "crs": "EPSG:4490", "counties": [], "batches": {}, "roles": []}
+        manifest = (
+            _read_manifest(store)
+            if existing is not None
+            else {
+                "format": STORE_FORMAT,
+                "crs": "EPSG:4490",
+                "counties": [],
+                "batches": {},
+                "roles": [],
+            }
+        )
         manifest["counties"] = sorted(set(manifest["counties"]) | set(codes))
         manifest["roles"] = roles
         manifest["batches"].setdefault(batch, [])
         manifest["batches"][batch] = sorted(set(manifest["batches"][batch]) | set(codes))
         _write_manifest(store, manifest)
     except OSError as exc:
-        raise OutputError(f"Cannot write the province store {store}: {exc}. Check the folder is writable and has free space.") from exc
+        raise OutputError(
+            f"Cannot write the province store {store}: {exc}. Check the folder is writable and has free space."
+        ) from exc
     return report
 
 
@@ -270,7 +332,19 @@ def _split_spec(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-_READABLE = {".shp", ".gpkg", ".geojson", ".json", ".fgb", ".gdb", ".zip", ".kml", ".tab", ".mif", ".sqlite"}
+_READABLE = {
+    ".shp",
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".fgb",
+    ".gdb",
+    ".zip",
+    ".kml",
+    ".tab",
+    ".mif",
+    ".sqlite",
+}
 
 
 def _has_layer(path: Path, layer: str | None) -> bool:
@@ -291,7 +365,9 @@ def _resolve(folder: Path, spec: str) -> tuple[Path | None, str | None]:
         return (folder / name if _has_layer(folder / name, layer) else None), layer
     hits = sorted(p for p in folder.glob(name) if p.suffix.lower() in _READABLE)
     if len(hits) > 1:
-        raise InputError(f"{len(hits)} files in {folder} match {name!r} ({', '.join(p.name for p in hits[:4])}). Name the one to use.")
+        raise InputError(
+            f"{len(hits)} files in {folder} match {name!r} ({', '.join(p.name for p in hits[:4])}). Name the one to use."
+        )
     return (hits[0] if hits else None), layer
 
 
@@ -319,21 +395,31 @@ def pack_province(
 
     src = Path(src)
     if not src.is_dir():
-        raise InputError(f"{src} is not a folder. Give the folder that holds one sub-folder per county, named by its 6-digit code.")
+        raise InputError(
+            f"{src} is not a folder. Give the folder that holds one sub-folder per county, named by its 6-digit code."
+        )
     if counties is None:
-        codes = sorted(p.name for p in src.iterdir() if p.is_dir() and re.fullmatch(r"\d{6}", p.name))
+        codes = sorted(
+            p.name for p in src.iterdir() if p.is_dir() and re.fullmatch(r"\d{6}", p.name)
+        )
         if not codes:
-            raise InputError(f"{src} has no county folders (sub-folders named by a 6-digit county code such as 370101).")
+            raise InputError(
+                f"{src} has no county folders (sub-folders named by a 6-digit county code such as 370101)."
+            )
     else:
         codes = [check_county_code(c, where="--counties") for c in counties]
     for code in codes:
         if not (src / code).is_dir():
-            raise InputError(f"No delivery folder for county {code}: {src / code} does not exist. Create it or leave {code} out of --counties.")
+            raise InputError(
+                f"No delivery folder for county {code}: {src / code} does not exist. Create it or leave {code} out of --counties."
+            )
     given = dict(layers or {})
     specs: dict[str, str] = {}
     for role, spec in {**DEFAULT_LAYERS, **given}.items():
         if role not in REFERENCE_ROLES:
-            raise InputError(f"Unknown layer role {role!r} in --layer. Roles: {', '.join(REFERENCE_ROLES)}.")
+            raise InputError(
+                f"Unknown layer role {role!r} in --layer. Roles: {', '.join(REFERENCE_ROLES)}."
+            )
         present = [c for c in codes if _resolve(src / c, spec)[0] is not None]
         if len(present) == len(codes):
             specs[role] = spec
@@ -349,7 +435,9 @@ def pack_province(
         for role, spec in {"parcels": parcels, **specs}.items():
             path, layer = _resolve(src / code, spec)
             if path is None:
-                raise InputError(f"County {code} has no parcels file {src / code / _split_spec(spec)[0]} for batch {batch}. Check --parcels.")
+                raise InputError(
+                    f"County {code} has no parcels file {src / code / _split_spec(spec)[0]} for batch {batch}. Check --parcels."
+                )
             if progress is not None:
                 progress(f"{code} {role}: {path}{':' + layer if layer else ''}")
             loaded = load_layer(path, role=role, layer=layer, rules=rules, encoding=encoding)
@@ -363,12 +451,18 @@ def pack_province(
 def _table_to_frame(table: pa.Table) -> gpd.GeoDataFrame:
     cols = [c for c in table.column_names if c not in ("bbox", KEY, "batch")]
     table = table.select(cols)
-    geom = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)) if "geometry" in cols else None
+    geom = (
+        shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        if "geometry" in cols
+        else None
+    )
     attrs = table.drop_columns(["geometry"]) if "geometry" in cols else table
     df = attrs.to_pandas()
     if geom is None:
         return df
-    return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geom, crs=crsmod.STORAGE_CRS, index=df.index))
+    return gpd.GeoDataFrame(
+        df, geometry=gpd.GeoSeries(geom, crs=crsmod.STORAGE_CRS, index=df.index)
+    )
 
 
 class ProvinceStore:
@@ -387,7 +481,9 @@ class ProvinceStore:
     def batch_counties(self, batch: str) -> list[str]:
         if batch not in self.batches:
             known = ", ".join(self.batches) or "none"
-            raise InputError(f"The province store {self.path} has no batch {batch!r} (it has: {known}). Pack it with `parcelwatch province pack ... --batch {batch}`.")
+            raise InputError(
+                f"The province store {self.path} has no batch {batch!r} (it has: {known}). Pack it with `parcelwatch province pack ... --batch {batch}`."
+            )
         return list(self.batches[batch])
 
     def _file(self, role: str, county: str, batch: str | None = None) -> Path:
@@ -402,20 +498,28 @@ class ProvinceStore:
         """The county's parcels of the batch (by code: a parcel belongs to one county)."""
         path = self._file("parcels", county, batch)
         if not path.exists():
-            raise InputError(f"The province store has no parcels of county {county} in batch {batch} ({path}). Pack them first.")
+            raise InputError(
+                f"The province store has no parcels of county {county} in batch {batch} ({path}). Pack them first."
+            )
         return _table_to_frame(pq.read_table(path))
 
-    def read_county(self, role: str, county: str, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+    def read_county(
+        self, role: str, county: str, *, columns: list[str] | None = None
+    ) -> gpd.GeoDataFrame:
         """One county's partition of a reference layer (the 'by code' read; see read_extent)."""
         table = self._dataset(role).to_table(filter=ds.field(KEY) == county, columns=columns)
         return _table_to_frame(table)
 
     def _dataset(self, role: str) -> ds.Dataset:
         if role not in self.roles:
-            raise InputError(f"The province store {self.path} has no {role} layer (it has: {', '.join(self.roles) or 'none'}). Pack it with the {role} file.")
+            raise InputError(
+                f"The province store {self.path} has no {role} layer (it has: {', '.join(self.roles) or 'none'}). Pack it with the {role} file."
+            )
         return ds.dataset(self.path / role, format="parquet", partitioning=_PARTITIONING)
 
-    def read_extent(self, role: str, bounds: tuple[float, float, float, float] | np.ndarray) -> gpd.GeoDataFrame:
+    def read_extent(
+        self, role: str, bounds: tuple[float, float, float, float] | np.ndarray
+    ) -> gpd.GeoDataFrame:
         """Every feature of ``role`` whose bounding box meets ``bounds`` (lon/lat), in any county.
 
         Uses the bbox covering columns (row-group statistics prune most of the province). The

@@ -55,7 +55,16 @@ def province_summary(out: str | Path, *, counties: list[str] | None = None) -> p
                 len(p),
                 *(int(vc.get(c, 0)) for c in CLASS_ORDER),
                 int(vc.get("none", 0)),
-                *(_mu(p[c]) if c in p else 0.0 for c in ("parcel_area_m2", "farmland_m2", "pbf_m2", "illegal_farmland_m2", "illegal_pbf_m2")),
+                *(
+                    _mu(p[c]) if c in p else 0.0
+                    for c in (
+                        "parcel_area_m2",
+                        "farmland_m2",
+                        "pbf_m2",
+                        "illegal_farmland_m2",
+                        "illegal_pbf_m2",
+                    )
+                ),
             ]
         )
     table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -75,12 +84,19 @@ def write_summary_xlsx(table: pd.DataFrame, path: str | Path, *, batch: str) -> 
     path = Path(path)
     with atomic_workbook(path) as wb:
         ws = wb.add_worksheet("按县汇总")
-        head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "align": "center"})
+        head = wb.add_format(
+            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "align": "center"}
+        )
         num = wb.add_format({"border": 1, "num_format": "0.00"})
         cnt = wb.add_format({"border": 1, "num_format": "0"})
         txt = wb.add_format({"border": 1, "num_format": "@"})
         bold = wb.add_format({"border": 1, "bold": True, "num_format": "@"})
-        ws.write_string(0, 0, f"卫片图斑省级汇总（批次：{batch}）", wb.add_format({"bold": True, "font_size": 14}))
+        ws.write_string(
+            0,
+            0,
+            f"卫片图斑省级汇总（批次：{batch}）",
+            wb.add_format({"bold": True, "font_size": 14}),
+        )
         for j, c in enumerate(table.columns):
             ws.write_string(2, j, str(c), head)
             ws.set_column(j, j, 12 if j else 10)
@@ -109,12 +125,16 @@ def write_summary_gpkg(table: pd.DataFrame, out: str | Path, path: str | Path) -
         tmp = Path(name)
         try:
             pyogrio.write_dataframe(gpd.GeoDataFrame(parcels), tmp, layer="parcels", driver="GPKG")
-            pyogrio.write_dataframe(table.astype({"县级代码": str}), tmp, layer="summary", driver="GPKG")
+            pyogrio.write_dataframe(
+                table.astype({"县级代码": str}), tmp, layer="summary", driver="GPKG"
+            )
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
                 tmp.unlink()
     except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc}. Check the folder is writable and the file is not open in QGIS.") from exc
+        raise OutputError(
+            f"Cannot write {path}: {exc}. Check the folder is writable and the file is not open in QGIS."
+        ) from exc
     return path

@@ -39,7 +39,11 @@ ENV_KEYS = ("parcelwatch", "GEOS", "PROJ")
 
 def environment() -> dict[str, str]:
     """What must be identical on every machine of a province run: areas depend on it."""
-    return {"parcelwatch": __version__, "GEOS": shapely.geos_version_string, "PROJ": pyproj.proj_version_str}
+    return {
+        "parcelwatch": __version__,
+        "GEOS": shapely.geos_version_string,
+        "PROJ": pyproj.proj_version_str,
+    }
 
 
 @dataclass
@@ -77,7 +81,12 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def county_inputs(
-    store: ProvinceStore | str, county: str, batch: str, *, rules: Rules = DEFAULT_RULES, by_code: bool = False
+    store: ProvinceStore | str,
+    county: str,
+    batch: str,
+    *,
+    rules: Rules = DEFAULT_RULES,
+    by_code: bool = False,
 ) -> dict[str, gpd.GeoDataFrame]:
     """The county's parcels and the reference layers it needs, in EPSG:4490.
 
@@ -103,7 +112,13 @@ def county_inputs(
     for role in store.roles:
         if role == "buildings":
             continue
-        extent = box if role in ("townships", "villages") else _grow(wide, reach) if role == "greenhouses" else wide
+        extent = (
+            box
+            if role in ("townships", "villages")
+            else _grow(wide, reach)
+            if role == "greenhouses"
+            else wide
+        )
         frames[role] = store.read_extent(role, extent)
     return frames
 
@@ -115,11 +130,19 @@ def classify_frames(frames: dict[str, gpd.GeoDataFrame], *, rules: Rules = DEFAU
     zone, why = working_zone(frames, rules)
     wcrs = crsmod.working_crs(zone)
     layers = {role: (g if g.crs.equals(wcrs) else g.to_crs(wcrs)) for role, g in frames.items()}
-    inputs = Inputs(layers, {}, wcrs, zone, [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"])
+    inputs = Inputs(
+        layers,
+        {},
+        wcrs,
+        zone,
+        [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"],
+    )
     return inputs, classify_inputs(inputs, rules=rules)
 
 
-def county_task(store: str, county: str, batch: str, *, rules: Rules = DEFAULT_RULES, by_code: bool = False) -> CountyResult:
+def county_task(
+    store: str, county: str, batch: str, *, rules: Rules = DEFAULT_RULES, by_code: bool = False
+) -> CountyResult:
     """Classify one county of the province store (see the module docstring)."""
     t0 = time.perf_counter()
     frames = county_inputs(store, county, batch, rules=rules, by_code=by_code)

@@ -28,10 +28,15 @@ class WriteBack:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # counties without a workspace, rules differences
+    notes: list[str] = field(
+        default_factory=list
+    )  # counties without a workspace, rules differences
 
     def lines(self) -> list[str]:
-        out = [f"  {c}: 新增 {n['new']}，已在台账 {n['same']}，反弹 {n['rebound']}，重复核对 {n['unchanged']}；事件 {self.events[c]} 条" for c, n in self.counts.items()]
+        out = [
+            f"  {c}: 新增 {n['new']}，已在台账 {n['same']}，反弹 {n['rebound']}，重复核对 {n['unchanged']}；事件 {self.events[c]} 条"
+            for c, n in self.counts.items()
+        ]
         return out + [f"  注：{n}" for n in self.notes]
 
 
@@ -54,12 +59,16 @@ def write_back(
     for county in counties:
         folder = ledgers / county
         if not (folder / LEDGER_FILE).is_file():
-            result.notes.append(f"县 {county} 无台账工作区（{folder}），未写入；用 `parcelwatch init {folder} --county-code {county}` 创建后重新运行")
+            result.notes.append(
+                f"县 {county} 无台账工作区（{folder}），未写入；用 `parcelwatch init {folder} --county-code {county}` 创建后重新运行"
+            )
             continue
         with open_workspace(folder) as ws:
             rules = ws.rules
             if rules_digest and rules.digest() != rules_digest:
-                result.notes.append(f"县 {county} 的台账按其工作区规则（{ws.rules_path}）判定，与省级汇总所用规则不同")
+                result.notes.append(
+                    f"县 {county} 的台账按其工作区规则（{ws.rules_path}）判定，与省级汇总所用规则不同"
+                )
             frames = county_inputs(store, county, batch, rules=rules)
             with tempfile.TemporaryDirectory(prefix=f"pw-{county}-") as tmp:
                 sources = {}
