@@ -4,7 +4,9 @@
 inputs its province task read (its parcels, the reference layers by extent) are written to a
 temporary folder and handed to the ledger's own :func:`parcelwatch.ledger.workspace.check_batch`,
 which classifies with the workspace's rules and reconciles with the ledger in one transaction;
-checking the same batch again changes nothing, so a rerun of the province job is harmless.
+checking the same batch again changes nothing, so a rerun of the province job is harmless. A
+reference layer with no feature in the county's extent is left out (the loader refuses empty
+layers), so the rules that need it do not run there; a note says so.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def write_back(
             with tempfile.TemporaryDirectory(prefix=f"pw-{county}-") as tmp:
                 sources = {}
                 for role, frame in frames.items():
-                    if not len(frame) and role != "parcels":
+                    if not len(frame) and role != "parcels":  # the loader refuses empty layers
+                        result.notes.append(
+                            f"县 {county} 的范围内没有{role}要素，台账核对时该图层视为缺失"
+                        )
                         continue
                     path = Path(tmp) / f"{role}.gpkg"
                     pyogrio.write_dataframe(frame, path, layer=role, driver="GPKG")
