@@ -149,6 +149,7 @@ def run_cluster(store: Path, out: Path, workers: int) -> dict:
         "peak_rss_mb": _peak_mb(),
         "worker_peak_rss_mb": sorted(peaks.values()),
         "tasks": hosts,
+        "client_write_s": run.write_seconds,
     }
 
 
@@ -271,7 +272,8 @@ def main() -> None:
     ap.add_argument("--child", choices=["serial", "cluster", "global", "naive"])
     ap.add_argument("--store", type=Path, default=DATA / "province-large")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("--reuse-store", action="store_true")
+    ap.add_argument("--reuse-store", action="store_true", help="keep an existing --store")
+    ap.add_argument("--build-only", action="store_true", help="build the store, time nothing")
     args = ap.parse_args()
     if args.child:
         child(args.child, args.store, args.out, args.workers)
@@ -291,6 +293,8 @@ def main() -> None:
         print(
             f"store: loaded in {info['load_s']:.1f} s, packed in {info['pack_s']:.1f} s; rows {info['rows']}; parcels per county {info['sizes']}"
         )
+    if args.build_only:
+        return
     runs: dict[str, list[dict]] = {}
     for rep in range(args.repeat):
         for which in ("serial", "cluster", "naive", "global"):
@@ -319,7 +323,7 @@ def main() -> None:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             runs.setdefault(which, []).append(r)
             extra = (
-                f", cluster start {r['start_s']:.1f} s, worker peak RSS {r['worker_peak_rss_mb']} MB"
+                f", cluster start {r['start_s']:.1f} s, client writes {r['client_write_s']:.1f} s, worker peak RSS {[round(x) for x in r['worker_peak_rss_mb']]} MB, county task s {sorted(v[1] for v in r['tasks'].values())}"
                 if which == "cluster"
                 else ""
             )

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class ProvinceRun:
     skipped: list[str] = field(default_factory=list)  # already done before this run
     workers: dict[str, dict[str, str]] = field(default_factory=dict)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # county -> meta
+    write_seconds: float = 0.0  # time this (client) process spent writing results: the serial part
 
 
 @contextmanager
@@ -331,7 +333,9 @@ def run_province(
                     "fix the cause (shared storage, memory) and run again to compute the rest."
                 ) from exc
             fut.release()
+            t0 = time.perf_counter()
             write_county(out, res)
+            run.write_seconds += time.perf_counter() - t0
             run.computed.append(county)
             if progress is not None:
                 progress(county, len(run.computed) + len(run.skipped), len(todo_all))
