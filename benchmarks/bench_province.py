@@ -82,7 +82,7 @@ def build_store(data: Path, store: Path, n: int) -> dict:
             frames[c][role] = g[strip == k]
     if store.exists():
         shutil.rmtree(store)
-    pack_frames(frames, store, batch=BATCH)
+    pack_frames(frames, store, batch=BATCH, zones={c: inputs.zone for c in codes})
     t2 = time.perf_counter()
     sizes = {c: len(frames[c]["parcels"]) for c in codes}
     return {
@@ -169,7 +169,7 @@ def run_global(store: Path, out: Path) -> dict:
     frames = {"parcels": pd.concat([st.parcels(c, BATCH) for c in st.counties], ignore_index=True)}
     for role in st.roles:
         frames[role] = st.read_extent(role, (-180, -90, 180, 90))
-    _, result = classify_frames(frames, rules=rules)
+    _, result = classify_frames(frames, rules=rules, zone=next(iter(st.zones.values())))
     t1 = time.perf_counter()
     result.parcels[["parcel_id", *METRICS]].to_parquet(out / "global.parquet")
     return {"run_s": t1 - t0, "peak_rss_mb": _peak_mb(), "counts": result.counts()}

@@ -250,8 +250,16 @@ def pack_frames(
     *,
     batch: str,
     notes: Iterable[str] = (),
+    zones: Mapping[str, int] | None = None,
+    rules: Rules = DEFAULT_RULES,
 ) -> PackReport:
     """Write validated canonical frames ``{county: {role: GeoDataFrame}}`` into the store.
+
+    Each county's working Gauss-Kruger zone is recorded as the county pipeline decides it from
+    the frames as given (:func:`parcelwatch.pipeline.working_zone`: the rules file's, else the
+    zone of the farmland layer's CRS, else by longitude), or taken from ``zones``; the county
+    task overlays in that zone, so its areas equal the county CLI's even though the store is in
+    EPSG:4490 and a province spans several zones.
 
     Each county must have ``parcels`` and the same reference roles as the store already has.
     Every partition file is written beside its place and renamed into it; the manifest last.
@@ -286,6 +294,12 @@ def pack_frames(
             f"{store} holds the layers {', '.join(existing.roles)}; these counties bring {', '.join(roles)}. "
             "Every county needs the same layers: pack all counties again, or bring the same files."
         )
+    from parcelwatch.pipeline import working_zone
+
+    county_zone = {
+        code: int(zones[code]) if zones and code in zones else working_zone(frames[code], rules)[0]
+        for code in codes
+    }
     frames, id_notes = _unique_ids(frames, existing)
     report = PackReport(store, batch, codes, notes=[*notes, *id_notes])
     try:
@@ -314,6 +328,7 @@ def pack_frames(
         )
         manifest["counties"] = sorted(set(manifest["counties"]) | set(codes))
         manifest["roles"] = roles
+        manifest.setdefault("zones", {}).update(county_zone)
         manifest["batches"].setdefault(batch, [])
         manifest["batches"][batch] = sorted(set(manifest["batches"][batch]) | set(codes))
         _write_manifest(store, manifest)
@@ -442,7 +457,7 @@ def pack_province(
                 progress(f"{code} {role}: {path}{':' + layer if layer else ''}")
             loaded = load_layer(path, role=role, layer=layer, rules=rules, encoding=encoding)
             frames[code][role] = loaded.frame
-    return pack_frames(frames, store, batch=batch)
+    return pack_frames(frames, store, batch=batch, rules=rules)
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -474,6 +489,7 @@ class ProvinceStore:
         self.counties: list[str] = list(manifest["counties"])
         self.batches: dict[str, list[str]] = dict(manifest["batches"])
         self.roles: list[str] = list(manifest["roles"])
+        self.zones: dict[str, int] = {c: int(z) for c, z in manifest.get("zones", {}).items()}
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (ProvinceStore, (str(self.path),))

@@ -123,11 +123,20 @@ def county_inputs(
     return frames
 
 
-def classify_frames(frames: dict[str, gpd.GeoDataFrame], *, rules: Rules = DEFAULT_RULES):  # type: ignore[no-untyped-def]
-    """Reproject to the county's working zone and run the county pipeline's classification."""
+def classify_frames(
+    frames: dict[str, gpd.GeoDataFrame], *, rules: Rules = DEFAULT_RULES, zone: int | None = None
+):  # type: ignore[no-untyped-def]
+    """Reproject to the county's working zone and run the county pipeline's classification.
+
+    ``zone`` is the county's zone as recorded when it was packed; the rules file's
+    ``[county].gk_zone`` wins over it, as in the county pipeline.
+    """
     from parcelwatch.pipeline import Inputs, classify_inputs, working_zone
 
-    zone, why = working_zone(frames, rules)
+    if zone is not None and not rules.county.gk_zone:
+        why = "as decided from the county's delivery when it was packed"
+    else:
+        zone, why = working_zone(frames, rules)
     wcrs = crsmod.working_crs(zone)
     layers = {role: (g if g.crs.equals(wcrs) else g.to_crs(wcrs)) for role, g in frames.items()}
     inputs = Inputs(
@@ -145,8 +154,9 @@ def county_task(
 ) -> CountyResult:
     """Classify one county of the province store (see the module docstring)."""
     t0 = time.perf_counter()
-    frames = county_inputs(store, county, batch, rules=rules, by_code=by_code)
-    inputs, result = classify_frames(frames, rules=rules)
+    st = ProvinceStore(store)
+    frames = county_inputs(st, county, batch, rules=rules, by_code=by_code)
+    inputs, result = classify_frames(frames, rules=rules, zone=st.zones.get(county))
     parcels = result.parcels.to_crs(crsmod.STORAGE_CRS)
     parcels.insert(0, "xzqdm", county)
     order = np.argsort(parcels["parcel_id"].astype(str).to_numpy(), kind="stable")

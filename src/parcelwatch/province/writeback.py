@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pyogrio
 
+from parcelwatch.crs import working_crs
 from parcelwatch.province.store import ProvinceStore
 from parcelwatch.province.task import county_inputs
 
@@ -72,6 +73,10 @@ def write_back(
                     f"县 {county} 的台账按其工作区规则（{ws.rules_path}）判定，与省级汇总所用规则不同"
                 )
             frames = county_inputs(store, county, batch, rules=rules)
+            zone = rules.county.gk_zone or store.zones.get(county)
+            if zone:  # written in the county's zone, so that check_batch overlays in it too
+                wcrs = working_crs(zone)
+                frames = {role: frame.to_crs(wcrs) for role, frame in frames.items()}
             with tempfile.TemporaryDirectory(prefix=f"pw-{county}-") as tmp:
                 sources = {}
                 for role, frame in frames.items():
