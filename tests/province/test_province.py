@@ -632,3 +632,67 @@ def test_write_back_into_county_ledgers_is_idempotent(
     assert [len(find_problems(tmp_path / "ledgers" / c)) for c in ("370101", "370102")] == [
         first.counts[c]["new"] for c in ("370101", "370102")
     ]
+
+
+def test_county_task_overlays_in_the_zone_the_county_delivered(
+    province: Province, tmp_path: Path
+) -> None:
+    """A county delivering in GK zone 40 (EPSG:4549) near 117E: the county CLI overlays in zone 40
+    (from the farmland CRS), the longitude would say zone 39. The store is EPSG:4490, so pack
+    records the zone, and the county task equals the CLI; in zone 39 it would not."""
+    from parcelwatch.province import pack_province
+    from parcelwatch.province.task import classify_frames, county_inputs
+
+    code = "370103"
+    src = tmp_path / "deliveries" / code
+    src.mkdir(parents=True)
+    layers = {r: g.to_crs("EPSG:4549") for r, g in province.data[code].items()}
+    for layer, role in (("DLTB", "farmland"), ("YJJBNTTB", "pbf"), ("XZQ", "townships")):
+        pyogrio.write_dataframe(layers[role], src / "基础数据.gpkg", layer=layer, driver="GPKG")
+    for role, name in (
+        ("buildings", "建筑物.gpkg"),
+        ("greenhouses", "大棚.gpkg"),
+        ("parcels", "卫片图斑.gpkg"),
+    ):
+        pyogrio.write_dataframe(layers[role], src / name, driver="GPKG")
+    pack_province(
+        tmp_path / "deliveries",
+        tmp_path / "store",
+        batch=synth.BATCH,
+        parcels="卫片图斑.gpkg",
+        layers={k: v for k, v in synth.FILES.items() if k != "parcels"},
+    )
+    assert ProvinceStore(tmp_path / "store").zones == {code: 40}
+    res = county_task(str(tmp_path / "store"), code, synth.BATCH)
+    assert "zone 40" in res.notes[0]
+    argv = [
+        "classify",
+        "--parcels",
+        str(src / "卫片图斑.gpkg"),
+        "--farmland",
+        f"{src / '基础数据.gpkg'}:DLTB",
+        "--pbf",
+        f"{src / '基础数据.gpkg'}:YJJBNTTB",
+    ]
+    argv += [
+        "--townships",
+        f"{src / '基础数据.gpkg'}:XZQ",
+        "--buildings",
+        str(src / "建筑物.gpkg"),
+        "--greenhouses",
+        str(src / "大棚.gpkg"),
+        "-o",
+        str(tmp_path / "cli.gpkg"),
+    ]
+    assert main(argv) == 0
+    cli = (
+        pyogrio.read_dataframe(tmp_path / "cli.gpkg", layer="parcels")
+        .set_index("parcel_id")
+        .sort_index()
+    )
+    got = res.parcels.set_index("parcel_id").sort_index()
+    for c in ("farmland_m2", "pbf_m2", "building_farmland_m2"):
+        assert (got[c] - cli[c]).abs().max() <= 1e-6, c
+    _, in_39 = classify_frames(county_inputs(tmp_path / "store", code, synth.BATCH), zone=39)
+    wrong = in_39.parcels.set_index("parcel_id").sort_index()
+    assert (wrong["farmland_m2"] - cli["farmland_m2"]).abs().max() > 1e-6
