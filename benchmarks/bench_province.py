@@ -94,6 +94,11 @@ def build_store(data: Path, store: Path, n: int) -> dict:
 
 
 def _peak_mb() -> float:
+    """Peak RSS of this process (VmHWM: unlike ru_maxrss, not inherited from the parent at exec)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -122,9 +127,7 @@ def run_serial(store: Path, out: Path) -> dict:
 
 
 def _worker_peak() -> float:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _peak_mb()
 
 
 def run_cluster(store: Path, out: Path, workers: int) -> dict:
