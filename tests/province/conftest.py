@@ -94,9 +94,12 @@ def global_overlay(province: Province) -> pd.DataFrame:
     return classify_inputs(inputs).parcels.set_index("parcel_id").sort_index()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client():  # type: ignore[no-untyped-def]
-    """The LocalCluster of `province classify --workers 2`: 2 processes x 1 thread on 127.0.0.1."""
+    """The LocalCluster of `province classify --workers 2`: 2 processes x 1 thread on 127.0.0.1.
+
+    Package scope: the cluster is closed when the province tests end, not left running beside
+    the rest of the suite."""
     from parcelwatch.province import province_client
 
     with province_client(workers=2) as c:
