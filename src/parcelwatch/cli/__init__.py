@@ -83,6 +83,7 @@ def _register() -> None:
     )
     from parcelwatch.cli import map as map_module
     from parcelwatch.cli import store as store_module
+    from parcelwatch.cli import province as province_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
@@ -98,6 +99,7 @@ def _register() -> None:
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
+    cli.add_command(province_module.province)
 
 
 _register()
