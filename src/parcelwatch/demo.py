@@ -252,6 +252,15 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         context.update(load_inputs({"buildings": sample_sources(samples_dir, batch=2)["buildings"]}, rules=ws.rules).layers)
+    # one month of town patrols (seed 004): the bulletin, and findings + score layers on the map
+    from parcelwatch.io.layers import load_layer
+    from parcelwatch.patrol.demo import run_patrol_month
+
+    village_layer = load_layer(samples_dir / "基础数据.gpkg", layer="CJDCQ", role="villages", rules=ws.rules).frame
+    patrol_lines, patrol_outputs, patrol_layers = run_patrol_month(ws, village_layer, out_dir)
+    lines += patrol_lines
+    outputs.update(patrol_outputs)
+    context = {**context, **patrol_layers}
     map_path = write_map(
         ws, out_dir / "battle_map.html", today=MAP_DAY, now=_at(MAP_DAY, 8), context=context,
         basemap=geotiff_basemap(samples_dir / "imagery" / "after.tif"),

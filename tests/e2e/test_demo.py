@@ -47,3 +47,8 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert "370790-2026-000001 整改存疑" in text and "370790-2026-000002 疑似反弹" in text
     assert (out / "workspace" / "imagery" / "evidence" / "370790-2026-000002.html").exists()
     assert "data:image/png;base64," in (out / "battle_map.html").read_text(encoding="utf-8")
+    # one month of town patrols (issue 14): the bulletin, and findings + score choropleth on the map
+    assert "Town patrol, 2026-04: 25 findings in 12 villages" in text and " 1 申家屯村   +5.00 -0.00 = 65.00" in text
+    assert (out / "巡查考评通报_2026年04月.xlsx").exists()
+    page = (out / "battle_map.html").read_text(encoding="utf-8")
+    assert "巡查发现(按核实状态)" in page and "村(居)巡查考评得分" in page and "申家屯村 2026-04 得分 65.00" in page

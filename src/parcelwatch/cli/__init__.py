@@ -82,8 +82,10 @@ def _register() -> None:
         samples,
     )
     from parcelwatch.cli import map as map_module
-    from parcelwatch.cli import store as store_module
+    from parcelwatch.cli import patrol as patrol_module
     from parcelwatch.cli import province as province_module
+    from parcelwatch.cli import store as store_module
+    from parcelwatch.cli import violations as violations_module
 
     cli.add_command(inspect.inspect_cmd)
     cli.add_command(classify.classify_cmd)
@@ -100,6 +102,8 @@ def _register() -> None:
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
     cli.add_command(province_module.province)
+    cli.add_command(patrol_module.patrol)
+    cli.add_command(violations_module.violations)
 
 
 _register()

@@ -40,7 +40,7 @@ from parcelwatch.errors import (
     ParcelwatchError,
 )
 from parcelwatch.ledger.model import FIELDS, TRANSITIONS, Status
-from parcelwatch.ledger.sqlstore import SqlStore, os_user_name
+from parcelwatch.ledger.sqlstore import SqlStore, os_user_name, record_schema_sql
 from parcelwatch.ledger.store import LedgerStore
 
 __all__ = [
@@ -314,6 +314,10 @@ def init_store(url: str, *, now_iso: str, county_code: str = "", county_name: st
             if has:
                 ver = _exec(conn, "SELECT value FROM pw.meta WHERE key = 'schema_version'").scalar()
                 if ver is not None and int(ver) == PG_SCHEMA_VERSION:
+                    _exec(conn, "SET LOCAL ROLE pw_owner")
+                    for stmt in record_schema_sql("postgresql"):  # record tables added later
+                        _exec(conn, stmt)
+                    _exec(conn, "RESET ROLE")
                     return f"{safe_url(url)}: the ledger schema is at version {ver}; nothing to do."
                 if ver is not None and int(ver) > PG_SCHEMA_VERSION:
                     raise LedgerError(
@@ -324,7 +328,7 @@ def init_store(url: str, *, now_iso: str, county_code: str = "", county_name: st
                 )
             _exec(conn, "CREATE SCHEMA pw AUTHORIZATION pw_owner")
             _exec(conn, "SET LOCAL ROLE pw_owner")
-            for stmt in _ddl():
+            for stmt in [*_ddl(), *record_schema_sql("postgresql")]:
                 _exec(conn, stmt)
             conn.exec_driver_sql(
                 "INSERT INTO pw.transitions VALUES (%s, %s)",

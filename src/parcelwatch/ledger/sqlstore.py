@@ -241,6 +241,22 @@ TABLES = {
     t.name: t for t in (problems, problem_parcels, findings, events, batches, meta, transitions)
 }
 
+#: Modules that add their own record tables to ``metadata`` (patrol records ...). Each has
+#: ``schema_sql(dialect) -> list[str]``: idempotent DDL, guards and grants that a store's
+#: administrator runs (PostgreSQL ``store init``); on a GeoPackage they create their tables on
+#: first use.
+RECORD_MODULES = ("parcelwatch.patrol.records", "parcelwatch.violations.records")
+
+
+def record_schema_sql(dialect: str) -> list[str]:
+    """The DDL of every :data:`RECORD_MODULES` table for ``dialect`` (idempotent)."""
+    import importlib
+
+    out: list[str] = []
+    for name in RECORD_MODULES:
+        out += importlib.import_module(name).schema_sql(dialect)
+    return out
+
 
 # ------------------------------------------------------------------------------------------
 # Helpers

@@ -62,6 +62,10 @@ CONTEXT_STYLE: dict[str, dict[str, Any]] = {
     "pbf": {"label": "永久基本农田", "color": "#d4a017", "weight": 1, "fill": True, "fillOpacity": 0.2, "dashArray": "2 3", "visible": False},
     "greenhouses": {"label": "大棚", "color": "#5f9ea0", "weight": 1, "fill": True, "fillOpacity": 0.4, "visible": False},
     "buildings": {"label": "建筑物", "color": "#555555", "weight": 1, "fill": True, "fillOpacity": 0.5, "visible": False},
+    # patrol and 两违 layers: each feature carries its own ``fill`` colour and a ``label`` tooltip
+    "village_scores": {"label": "村(居)巡查考评得分", "color": "#444444", "weight": 1, "fill": True, "fillOpacity": 0.45, "visible": False, "interactive": True},
+    "patrol_findings": {"label": "巡查发现(按核实状态)", "color": "#222222", "weight": 1, "fill": True, "fillOpacity": 0.85, "visible": True, "interactive": True},
+    "violation_cases": {"label": "两违案件", "color": "#8c0000", "weight": 1.5, "fill": True, "fillOpacity": 0.6, "visible": False, "interactive": True},
 }
 
 
@@ -219,7 +223,7 @@ def build_map(
             layer = layer[layer["dlbm"].isin(list(farmland_codes))]  # 耕地 only, not every land class
         if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
             continue
-        keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use") if c in layer.columns]
+        keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use", "fill", "label") if c in layer.columns]
         geoms = _to_display(layer, 0.5 if name != "townships" else 2.0, gcj)
         ctx[name] = {"style": CONTEXT_STYLE[name], "data": _features(layer, keep, geoms)}
     generated = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")

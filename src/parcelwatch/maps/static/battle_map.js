@@ -91,8 +91,9 @@
   Object.keys(ctx).forEach(function (name) {
     var c = ctx[name], st = c.style;
     var layer = L.geoJSON(c.data, {
-      renderer: renderer, interactive: false,
-      style: function () { return { color: st.color, weight: st.weight, fill: st.fill, fillOpacity: st.fillOpacity || 0, dashArray: st.dashArray || null }; }
+      renderer: renderer, interactive: !!st.interactive,
+      style: function (f) { return { color: st.color, weight: st.weight, fill: st.fill, fillColor: (f && f.properties.fill) || st.color, fillOpacity: st.fillOpacity || 0, dashArray: st.dashArray || null }; },
+      onEachFeature: function (f, l) { if (st.interactive && f.properties.label) { l.bindTooltip(esc(f.properties.label), { sticky: true }); } }
     });
     overlays[st.label] = layer;
     if (st.visible) { layer.addTo(map); }
