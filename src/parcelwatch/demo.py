@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyogrio
@@ -273,4 +274,88 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     exported = export_all(ws, out_dir / "exports", today=review_day)
     lines.append(f"Exports for county review ({len(exported)} files) in {out_dir / 'exports'}")
     outputs.update({f"export {key}": path for key, path in exported.items()})
+    if store:
+        lines.append("Other sources (巡查, 巡察) and the campaign reports: shown on the GeoPackage demo only")
+    else:
+        lines += _other_sources_round(ws_dir, samples_dir, out_dir, outputs)
+    return lines
+
+
+def _other_sources_round(ws_dir: Path, samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) -> list[str]:
+    """Problems that are not 卫片 parcels (a town patrol's find and a 巡察 item) next to the 卫片
+    ones, the 巡察 report and a 回头看 two-day report (SEED-SYSTEMS 0.P1, §E1, §E2).
+
+    They go into a copy of the ledger (``workspace-sources``), so that the map and exports above
+    stay those of the two 卫片 batches."""
+    import shutil
+    import sqlite3
+
+    from parcelwatch.ledger.workspace import open_workspace
+
+    copy_dir = out_dir / "workspace-sources"
+    if copy_dir.exists():
+        shutil.rmtree(copy_dir)
+    copy_dir.mkdir(parents=True)
+    shutil.copy(ws_dir / "rules.toml", copy_dir / "rules.toml")
+    src = sqlite3.connect(ws_dir / "ledger.gpkg")
+    dst = sqlite3.connect(copy_dir / "ledger.gpkg")
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    ws = open_workspace(copy_dir)
+    try:
+        return _other_sources(ws, out_dir, outputs)
+    finally:
+        ws.close()
+
+
+def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str]:
+    import shapely
+
+    from parcelwatch.ledger.add import NewProblem, add_problem
+    from parcelwatch.reports.campaign import CampaignBook, write_campaign_report
+    from parcelwatch.reports.inspection import InspectionBook, figures_as_of, write_inspection_xlsx
+
+    anchor = shapely.centroid(ws.store.get("370790-2026-000003").geometry)
+    x, y = float(anchor.x) + 0.002, float(anchor.y) + 0.002
+    day = BATCH2_ISSUED + timedelta(days=3)
+    patrol = add_problem(
+        ws.store,
+        NewProblem("巡查", "禾丰镇", geometry=shapely.box(x, y, x + 0.0004, y + 0.0003), found_on=day,
+                   fields={"source_ref": "巡查-2026-10-11-01", "place_text": "村东大棚区北侧", "construction_year": 2026}),
+        user=DEMO_USER, now=_at(day), rules=ws.rules,
+    )  # fmt: skip
+    inspected = add_problem(
+        ws.store,
+        NewProblem("巡察", "禾丰镇", geometry=shapely.box(x + 0.003, y, x + 0.0032, y + 0.0002), found_on=day,
+                   fields={"source_ref": "巡察问题1", "place_text": "村西超市西侧新建房", "construction_year": 2025,
+                           "responsible_leader": "王建国"}),
+        user=DEMO_USER, now=_at(day), rules=ws.rules,
+    )  # fmt: skip
+    lines = [f"Other sources, in a copy of the ledger ({ws.path}): {patrol} (巡查), {inspected} (巡察)"]
+    book = InspectionBook(ws.store)
+    ref = "《关于禾丰镇专项巡察问题清单的反馈意见》"
+    item = book.add_item(unit="禾丰镇", feedback_ref=ref, feedback_on=day, aspect="违法违规占用耕地", problem_no=1,
+                         title="新增违法占地禁而不绝", typical_case="村西超市西侧一处新建房，占用耕地。",
+                         measures=["拆除复耕"], responsible_leader="王建国", responsible_unit="禾丰镇人民政府",
+                         problem_ids=[inspected], user=DEMO_USER, now=_at(day))  # fmt: skip
+    book.add_action(item, on=day + timedelta(days=1), text="实地走访核实", user=DEMO_USER, now=_at(day + timedelta(days=1)))
+    figs = figures_as_of(ws.store, MAP_DAY, ref)
+    outputs["巡察整改台账 (Excel)"] = write_inspection_xlsx(figs, out_dir / "巡察整改台账.xlsx")
+    text = out_dir / "巡察整改情况.md"
+    from parcelwatch.reports.inspection import figure_sentence, inspection_markdown
+
+    text.write_text(inspection_markdown(figs), encoding="utf-8")
+    outputs["巡察整改情况 (text for the 公布)"] = text
+    lines.append(figure_sentence(figs))
+    cb = CampaignBook(ws.store)
+    cb.start(name="大棚房专项清理整治回头看", unit="禾丰镇", start=BATCH2_ISSUED, office="禾丰镇领导小组办公室",
+             recipient="县领导小组办公室", user=DEMO_USER, now=_at(BATCH2_ISSUED))  # fmt: skip
+    cb.add_clue(village="样例村", source="镇巡查", found_on=day, suspected="第二类", user=DEMO_USER, now=_at(day))
+    first_due = cb.schedule()[0]
+    path, n, _ = write_campaign_report(ws.store, first_due, out_dir / "回头看工作进展_第1期.xlsx", user=DEMO_USER,
+                                       now=_at(first_due, 17))  # fmt: skip
+    outputs["回头看工作进展 (two-day report)"] = path
+    lines.append(f"回头看工作进展 第{n}期 ({first_due.isoformat()}) written")
     return lines

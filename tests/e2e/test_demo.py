@@ -39,6 +39,13 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert "违法占用耕地面积比例" in text and "8.58%（正常）" in text
     problems = pyogrio.read_dataframe(out / "workspace" / "ledger.gpkg", layer="problems")
     assert len(problems) == 35
+    # a 巡查 and a 巡察 problem next to the 卫片 ones, in a copy of the ledger
+    sources = pyogrio.read_dataframe(out / "workspace-sources" / "ledger.gpkg", layer="problems")
+    assert sources["source"].value_counts().to_dict() == {"卫片": 35, "巡查": 1, "巡察": 1}
+    # the 巡察 report (1 item, not yet done) and the first 回头看 two-day report
+    assert "截至2026年11月7日，巡察反馈的1个具体问题，已完成整改0个，未整改（正在整改）1项，整改完成率为0%" in text
+    for name in ("巡察整改台账.xlsx", "巡察整改情况.md", "回头看工作进展_第1期.xlsx"):
+        assert (out / name).exists(), name
     assert (out / "问题台账.xlsx").exists()
     for name in ("问题图斑.gpkg", "问题图斑.shp", "问题图斑.cpg", "问题图斑_字段说明.txt", "问题图斑.geojson", "问题图斑.csv", "问题图斑.kml", "问题图斑.kmz", "大棚房问题县级自验表.xlsx", "乡镇整改进度.xlsx", "违法占用耕地面积比例.xlsx"):
         assert (out / "exports" / name).exists(), name

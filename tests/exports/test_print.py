@@ -97,7 +97,8 @@ def test_wide_ledger_repeats_key_column_and_header_on_every_page(
     assert n > 1
     for page in range(1, n + 1):
         assert "问题编号" in text[page] and "370790-2026-" in text[page], page
-    last_header = {"xlsx_ledger": "销号时间", "xlsx_edit": "更新人"}[book]
+    # the last column: 纬度 since `ledger add` problems carry 经度/纬度 (issue 12)
+    last_header = {"xlsx_ledger": "纬度", "xlsx_edit": "更新人"}[book]
     assert last_header not in text[1] and last_header in text[n]
 
 
@@ -114,3 +115,21 @@ def test_ledger_form_rows_fit_long_wrapped_text(exported: Exported, tmp_path: Pa
     assert ws.row_dimensions[4].height >= 300  # 600 characters in a 40-unit column: ~31 lines
     assert ws.print_options is not None and ws.page_setup.orientation == "landscape"
     assert ws.page_setup.paperSize == 9 and ws.print_title_rows == "$3:$3"
+
+
+def test_sheet_widths_read_back_from_set_column() -> None:
+    """Hand-computed: widths 12 and 9 round-trip through xlsxwriter's pixels ((12*7+0.5)+5 = 89
+    px -> 12), a hidden column counts 0 and an unset one Excel's default 8.43."""
+    import io
+
+    import xlsxwriter
+
+    from parcelwatch.exports.forms import _sheet_widths
+
+    wb = xlsxwriter.Workbook(io.BytesIO())
+    ws = wb.add_worksheet()
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 9)
+    ws.set_column(2, 2, None, None, {"hidden": True})
+    assert _sheet_widths(ws, 3) == [12.0, 9.0, 0.0, 8.43]
+    wb.close()

@@ -182,7 +182,7 @@ def test_a_schema_1_ledger_is_migrated_with_a_backup(tmp_path):
     store = GpkgStore(src)
     try:
         assert (tmp_path / "ledger.schema1-backup.gpkg").exists()
-        assert store.meta()["schema_version"] == "2"
+        assert store.meta()["schema_version"] == "3"
         assert verify_store(store).ok, verify_store(store).lines()
     finally:
         store.close()

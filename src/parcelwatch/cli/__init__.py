@@ -56,8 +56,17 @@ def _show_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="parcelwatch")
-@click.option("--show-versions", is_flag=True, expose_value=False, is_eager=True, callback=_show_versions, help="Print the versions of GDAL, PROJ, GEOS and the Python libraries, then exit.")
-@click.option("-v", "--verbose", count=True, help="-v: progress messages; -vv: debug messages and tracebacks.")
+@click.option(
+    "--show-versions",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_versions,
+    help="Print the versions of GDAL, PROJ, GEOS and the Python libraries, then exit.",
+)
+@click.option(
+    "-v", "--verbose", count=True, help="-v: progress messages; -vv: debug messages and tracebacks."
+)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int) -> None:
     """parcelwatch: satellite change parcels (卫片图斑), 大棚房 and farmland checks, ledger, maps."""
@@ -98,6 +107,20 @@ def _register() -> None:
     cli.add_command(ledger.ledger)
     ledger.ledger.add_command(store_module.verify_cmd)
     cli.add_command(store_module.store)
+    from parcelwatch.cli import inspection as inspection_module
+
+    cli.add_command(inspection_module.inspection)
+    cli.add_command(inspection_module.docs)
+    from parcelwatch.cli import campaign as campaign_module
+    from parcelwatch.cli import org as org_module
+
+    for group in (
+        org_module.org,
+        org_module.reportlog,
+        org_module.signoff,
+        campaign_module.campaign,
+    ):
+        cli.add_command(group)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
@@ -118,7 +141,9 @@ def _format_warning(message, category, filename, lineno, line=None):  # type: ig
 def main(argv: list[str] | None = None) -> int:
     """Entry point: runs the click group and turns exceptions into exit codes."""
     warnings.formatwarning = _format_warning
-    verbose = sum(a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose")
+    verbose = sum(
+        a.count("v") for a in (argv or sys.argv[1:]) if a.startswith("-v") or a == "--verbose"
+    )
     try:
         rv = cli.main(args=argv, prog_name="parcelwatch", standalone_mode=False)
     except ParcelwatchError as exc:
@@ -138,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # anything not raised on purpose is a bug: say so, exit 3
         click.echo(
             f"parcelwatch hit an internal error ({type(exc).__name__}: a bug, not a problem with your data). Please report "
-            "it with the command you ran" + ("" if verbose >= 2 else "; run again with -vv for the traceback") + ".",
+            "it with the command you ran"
+            + ("" if verbose >= 2 else "; run again with -vv for the traceback")
+            + ".",
             err=True,
         )
         if verbose >= 2:

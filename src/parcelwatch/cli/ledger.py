@@ -568,6 +568,114 @@ def set_cmd(
     )
 
 
+def _field_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in pairs:
+        name, sep, value = p.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(
+                f"--field {p!r}: write it as NAME=VALUE, e.g. --field bounds_text=东至路"
+            )
+        out[name.strip()] = value
+    return out
+
+
+@ledger.command("add")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--source",
+    required=True,
+    type=click.Choice(["卫片", "巡查", "巡察", "举报", "两违", "回头看", "上级交办", "其他"]),
+    help="问题来源: 巡查 (town patrol), 巡察 (Party inspection), 举报 (complaint), 两违, 回头看, 上级交办, 其他.",
+)
+@click.option(
+    "--source-ref", default="", help="来源编号: the finding / clue / 巡察 item / complaint id."
+)
+@click.option("--township", required=True, help="乡镇 (name, or 9-digit code).")
+@click.option("--village", default="", help="村 (name, or 12-digit code).")
+@click.option("--geometry", "geometry_file", help=f"The site as a polygon ({LAYER_HELP}).")
+@click.option("--where", help='Select the polygon in --geometry, e.g. "FID=3".')
+@click.option("--lon", type=float, help="Longitude of a point problem (degrees, EPSG:4490).")
+@click.option("--lat", type=float, help="Latitude of a point problem (degrees, EPSG:4490).")
+@click.option("--place", default="", help="位置描述, e.g. 沙窝营村村西小猛超市西.")
+@click.option("--bounds", default="", help="四至: 东至…南至…西至…北至….")
+@click.option("--found", type=DATE, help="发现日期 (default: today); its year is the id's year.")
+@click.option("--construction-year", type=int, help="建设年份, e.g. 2023.")
+@click.option("--leader", default="", help="责任领导.")
+@click.option("--unit", default="", help="责任单位.")
+@click.option("--farmland", help=f"三调 DLTB, for the overlay ({LAYER_HELP}).")
+@click.option("--pbf", help=f"永久基本农田, for the overlay ({LAYER_HELP}).")
+@click.option("--buildings", help=f"building footprints, for the overlay ({LAYER_HELP}).")
+@click.option("--greenhouses", help=f"大棚 footprints, for the overlay ({LAYER_HELP}).")
+@click.option("--approvals", help=f"approvals, for the overlay ({LAYER_HELP}).")
+@click.option("--parks", help=f"agricultural parks, for the overlay ({LAYER_HELP}).")
+@click.option(
+    "--field",
+    "field_pairs",
+    multiple=True,
+    help="Any other staff field as NAME=VALUE (repeatable).",
+)
+@click.option("--note", default="", help="备注 (recorded on the create event).")
+@click.option("--user", help="Who adds it (default: [ledger] default_user, else the OS user).")
+def add_cmd(
+    workspace: str,
+    source: str,
+    source_ref: str,
+    township: str,
+    village: str,
+    geometry_file: str | None,
+    where: str | None,
+    lon: float | None,
+    lat: float | None,
+    place: str,
+    bounds: str,
+    found: date | None,
+    construction_year: int | None,
+    leader: str,
+    unit: str,
+    field_pairs: Sequence[str],
+    note: str,
+    user: str | None,
+    **reference: str | None,
+) -> None:
+    """Add a problem found outside a 卫片 batch (巡查, 巡察, 举报 ...): status 未核查, one create event."""
+    from parcelwatch.ledger.add import NewProblem, add_problem, read_polygon
+    from parcelwatch.ledger.workspace import open_workspace
+
+    fields_: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("source_ref", source_ref),
+            ("place_text", place),
+            ("bounds_text", bounds),
+            ("construction_year", construction_year),
+            ("responsible_leader", leader),
+            ("responsible_unit", unit),
+        )
+        if v not in (None, "")
+    }
+    fields_.update(_field_pairs(field_pairs))
+    geom = read_polygon(geometry_file, where=where) if geometry_file else None
+    with open_workspace(workspace) as ws:
+        pid = add_problem(
+            ws.store,
+            NewProblem(source, township, village, geom, lon, lat, found, fields_, note),
+            user=_user(user, ws.rules),
+            now=_now(),
+            rules=ws.rules,
+            reference=reference,
+        )
+        rec = ws.store.get(pid)
+        from parcelwatch.reports.org import registry_notices
+
+        notices = registry_notices(
+            ws.store, unit=unit, leader=leader, township=township, village=village
+        )
+    click.echo(f"{pid}: {rec.status.value} (来源 {rec.source})")
+    for n in notices:
+        click.echo(f"注意：{n}", err=True)
+
+
 @ledger.command("overdue")
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option("--today", type=DATE, help="Date to judge against (default: today).")
@@ -598,17 +706,44 @@ def overdue_cmd(workspace: str, today: date | None) -> None:
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option("--year", type=int, help="Year of the 违法占用耕地面积比例 (default: this year).")
 @click.option("--today", type=DATE, help="Date used for 'overdue' (default: today).")
-def stats_cmd(workspace: str, year: int | None, today: date | None) -> None:
+@click.option(
+    "--as-of",
+    "as_of",
+    type=DATE,
+    help="Statistics as the ledger stood at the end of this day (replays the events up to it).",
+)
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(["township", "village", "unit", "leader", "source"]),
+    help="Add a table grouped by this key (乡镇, 村, 责任单位, 责任领导, 问题来源).",
+)
+def stats_cmd(
+    workspace: str, year: int | None, today: date | None, as_of: date | None, by: str | None
+) -> None:
     """Counts and areas (亩) by status, class and township; 整改完成率; 违法占用耕地面积比例."""
-    from parcelwatch.ledger.workspace import workspace_stats
+    from parcelwatch.ledger.stats import GROUP_KEYS, group_table, ledger_stats, records_as_of
+    from parcelwatch.ledger.workspace import open_workspace
 
-    st = workspace_stats(workspace, today=today or _now().date(), year=year)
-    _echo_lines(stats_lines(st))
+    day = as_of or today or _now().date()
+    with open_workspace(workspace) as ws:
+        if as_of is not None:
+            recs = records_as_of(ws.store.events(), as_of)
+        else:
+            recs = ws.store.records(geometry=False)
+        st = ledger_stats(recs, rules=ws.rules, today=day, year=year)
+    extra = []
+    if by is not None:
+        extra.append((f"按{GROUP_KEYS[by][0]}", group_table(recs, by, today=day)))
+    if as_of is not None:
+        click.echo(f"截至 {as_of.isoformat()}（按事件回放）")
+    _echo_lines(stats_lines(st, extra))
 
 
-def stats_lines(st: Any) -> list[str]:
+def stats_lines(st: Any, extra: Sequence[tuple[str, Any]] = ()) -> list[str]:
     """The text of ``ledger stats``: every figure from :mod:`parcelwatch.ledger.figures`, counts as
-    integers, areas in 亩 rounded half-up to 2 decimals."""
+    integers, areas in 亩 rounded half-up to 2 decimals. ``extra`` adds (title, table) pairs from
+    :func:`parcelwatch.ledger.stats.group_table` (``--by``), each with its 整改完成率 column."""
     from parcelwatch.ledger.figures import FIGURE_LABELS, half_up, rate_text
 
     heads = [
@@ -624,13 +759,19 @@ def stats_lines(st: Any) -> list[str]:
     ]
     cols = ["count", "confirmed", "closed", "rectifying", "overdue", "parcel_mu", "illegal_farmland_mu", "candidate_farmland_mu", "remaining_mu"]
     lines: list[str] = []
-    for title, table in (("按状态", st.by_status), ("按类别", st.by_class), ("按乡镇", st.by_township)):
+    tables = [("按状态", st.by_status), ("按类别", st.by_class), ("按乡镇", st.by_township), *extra]
+    for title, table in tables:
         lines.append(f"{title}:")
+        rate_col = ["整改完成率"] if "rate" in table.columns else []
         rows = [
-            (name, *(int(table.at[name, c]) if not c.endswith("_mu") else f"{half_up(table.at[name, c]):.2f}" for c in cols))
+            (
+                name,
+                *(int(table.at[name, c]) if not c.endswith("_mu") else f"{half_up(table.at[name, c]):.2f}" for c in cols),
+                *([table.at[name, "rate"]] if rate_col else []),
+            )
             for name in table.index
         ]
-        lines += ["  " + line for line in _table([str(table.index.name), *heads], rows)]
+        lines += ["  " + line for line in _table([str(table.index.name), *heads, *rate_col], rows)]
     rate = "—（无认定违法问题）" if st.completion_rate is None else f"{rate_text(st.completion_rate)}（{st.closed_confirmed}/{st.confirmed}）"
     lines.append(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}（已销号的认定违法问题 ÷ 认定违法问题）")
     lines.append(st.ratio_text())

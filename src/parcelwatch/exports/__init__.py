@@ -121,15 +121,16 @@ def export(
         raise OutputError(f"Unknown export format {fmt!r}. Use one of: {', '.join(FORMATS)}.")
     path = Path(path)
     records = _selected(ws, today, filters)
+    drawn = _drawn(records)
     county = ws.rules.county.name
     if fmt == "gpkg":
         snap = ws.store.snapshot()
         return [
-            write_gpkg(records, path, today=today, events=ws.store.events(), findings=snap.findings)
+            write_gpkg(drawn, path, today=today, events=ws.store.events(), findings=snap.findings)
         ]
     if fmt == "shp":
         shp = write_shapefile(
-            records,
+            drawn,
             path,
             today=today,
             encoding=encoding,
@@ -141,13 +142,13 @@ def export(
             shp.with_name(f"{shp.stem}_字段说明.txt")
         ]
     if fmt == "geojson":
-        return [write_geojson(records, path, today=today, epsg=epsg)]
+        return [write_geojson(drawn, path, today=today, epsg=epsg)]
     if fmt == "csv":
         return [write_csv(records, path, today=today)]
     if fmt == "kml":
         return [
             write_kml(
-                records,
+                drawn,
                 path,
                 today=today,
                 folders=kml_folders,
@@ -159,7 +160,7 @@ def export(
     if fmt == "kmz":
         return [
             write_kmz(
-                records,
+                drawn,
                 path,
                 today=today,
                 folders=kml_folders,
@@ -169,6 +170,14 @@ def export(
             )
         ]
     return list(_write_forms(ws, records, path, today=today).values())
+
+
+def _drawn(records: list[ProblemRecord]) -> list[ProblemRecord]:
+    """The problems with a polygon, for the polygon layers (gpkg, shp, geojson, kml, kmz).
+
+    A problem entered as a point (``ledger add --lon/--lat``, SEED-SYSTEMS 0.P1) has no polygon; it
+    stays in the CSV and the Excel forms (with its 经度/纬度 in the 问题台账)."""
+    return [r for r in records if r.geometry is not None]
 
 
 def _write_forms(
@@ -228,12 +237,13 @@ def export_all(
         ) from exc
     stage("读取台账")
     records = _selected(ws, today, filters)
+    drawn = _drawn(records)
     county = ws.rules.county.name
     snap = ws.store.snapshot()
     name = "问题图斑"
     stage("shp")
     shp = write_shapefile(
-        records,
+        drawn,
         out / f"{name}.shp",
         today=today,
         gk_zone=ws.rules.county.gk_zone,
@@ -242,19 +252,19 @@ def export_all(
     paths: dict[str, Path] = {"shp": shp, "shp_legend": shp.with_name(f"{name}_字段说明.txt")}
     stage("gpkg")
     paths["gpkg"] = write_gpkg(
-        records,
+        drawn,
         out / f"{name}.gpkg",
         today=today,
         events=ws.store.events(),
         findings=snap.findings,
     )
     stage("geojson")
-    paths["geojson"] = write_geojson(records, out / f"{name}.geojson", today=today)
+    paths["geojson"] = write_geojson(drawn, out / f"{name}.geojson", today=today)
     stage("csv")
     paths["csv"] = write_csv(records, out / f"{name}.csv", today=today)
     stage("kml")
     paths["kml"] = write_kml(
-        records,
+        drawn,
         out / f"{name}.kml",
         today=today,
         name=f"{county}{name}",
@@ -263,7 +273,7 @@ def export_all(
     )
     stage("kmz")
     paths["kmz"] = write_kmz(
-        records, out / f"{name}.kmz", today=today, name=f"{county}{name}", progress=progress
+        drawn, out / f"{name}.kmz", today=today, name=f"{county}{name}", progress=progress
     )
     stage("xlsx")
     paths.update(_write_forms(ws, records, out, today=today))

@@ -128,13 +128,21 @@ def _print_setup(
     *,
     header_first: int,
     header_last: int,
-    widths: Sequence[float],
+    widths: Sequence[float] | None = None,
     freeze_col: int = 0,
     breaks_at: Sequence[int] | None = None,
+    last_col: int | None = None,
 ) -> None:
     """A4 landscape at a readable size (see :mod:`parcelwatch.print_layout`): one page
     wide when that keeps >= 80 %, else across pages with the first ``freeze_col`` columns (at
-    least one) and the header rows repeated."""
+    least one) and the header rows repeated.
+
+    Give the column ``widths``, or ``last_col`` to read the widths of columns 0..last_col that
+    were set on the sheet with ``set_column`` (a hidden column counts 0, an unset one 8.43)."""
+    if widths is None:
+        if last_col is None:
+            raise TypeError("_print_setup needs widths or last_col")
+        widths = _sheet_widths(ws, last_col)
     ws.freeze_panes(header_last + 1, freeze_col)
     set_a4_landscape(
         ws,
@@ -145,6 +153,27 @@ def _print_setup(
         breaks_at=breaks_at,
         last_row=max(header_last + 1, ws.dim_rowmax or 0),
     )
+
+
+def _sheet_widths(ws: Any, last_col: int) -> list[float]:
+    """Character widths of columns 0..last_col as set with ``set_column`` (xlsxwriter keeps them
+    in pixels: ``px = int(width * 7 + 0.5) + 5`` for a width >= 1, so width = (px - 5) / 7)."""
+    info = getattr(ws, "col_info", {}) or {}
+    out: list[float] = []
+    for col in range(last_col + 1):
+        ci = info.get(col)
+        if ci is None:
+            out.append(8.43)
+            continue
+        hidden = ci.hidden if hasattr(ci, "hidden") else ci[2]
+        px = ci.width if hasattr(ci, "width") else ci[0]
+        if hidden:
+            out.append(0.0)
+        elif px is None:
+            out.append(8.43)
+        else:
+            out.append(max(0.0, (float(px) - 5.0) / 7.0))
+    return out
 
 
 def _fit_rows(
@@ -303,7 +332,10 @@ def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
         return "；".join(e.ref for e in v)
     if isinstance(v, float):
         return _num(v)
-    return to_plain(key, v) if key not in ("deadline", "verify_due", "acceptance_date") else v
+    return v if _DATE_FIELDS.get(key) else to_plain(key, v)
+
+
+_DATE_FIELDS = {f.name: f.kind == "date" for f in FIELDS}
 
 
 def write_ledger_form(

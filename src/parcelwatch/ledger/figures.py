@@ -78,12 +78,15 @@ COMPLETION_RATE_DEFINITION = "整改完成率 = 已销号的认定违法问题 �
 # Rounding and display (half-up, at display only)
 
 
-def half_up(value: float, places: int = 2) -> Decimal:
+def half_up(value: float | Decimal, places: int = 2) -> Decimal:
     """``value`` rounded half-up (2.345 -> 2.35, not banker's 2.34) to ``places`` decimals.
 
-    The float is read through its shortest repr, so 0.125 rounds to 0.13 as a clerk expects.
+    A float (or int) is read through its shortest repr, so 0.125 rounds to 0.13 as a clerk
+    expects; a :class:`~decimal.Decimal` (an exact rate such as 1/8) is rounded as it is, so
+    ``half_up(Decimal(1) / 8 * 100, 0)`` is 13, not banker's 12.
     """
-    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    d = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def mu_value(m2: float | None) -> float | None:

@@ -281,6 +281,8 @@ JUDGEMENT_TYPES: dict[str, tuple[str, ...]] = {
         "农村乱占耕地建房",
         "大棚房",
         "违法采矿",
+        "擅自改变用途",  # seed 001 problem 3 (placement under 违法 inferred, SEED-SYSTEMS 0.P1)
+        "耕地撂荒",  # seed 001 problem 2
         "其他违法",
     ),
 }
@@ -444,12 +446,54 @@ FIELDS: tuple[FieldSpec, ...] = (
     _fs("updated_at", "text", "更新时间", "updated at"),
     _fs("updated_by", "text", "更新人", "updated by"),
     _fs("closed_at", "text", "销号时间", "closed at"),
+    # SEED-SYSTEMS 0.P1: problems from every source (schema 3)
+    _fs("source", "text", "问题来源", "where the problem came from (卫片, 巡查, 巡察 ...)"),
+    _fs("source_ref", "text", "来源编号", "finding / clue / 巡察 item / complaint id", True),
+    _fs("found_on", "date", "发现日期", "date found (a batch's issued date for 卫片)"),
+    _fs("place_text", "text", "位置描述", "place description", True),
+    _fs("bounds_text", "text", "四至", "bounds (东至…南至…西至…北至…)", True),
+    _fs("construction_year", "int", "建设年份", "year built (1900-2100)", True),
+    _fs("responsible_leader", "text", "责任领导", "responsible leader", True),
+    _fs("debris_cleared", "text", "垃圾清理", "debris cleared (是/否)", True),
+    _fs("reclaimed", "text", "复垦复耕到位", "reclaimed / recultivated (是/否)", True),
+    _fs(
+        "funds_suspected_wan",
+        "real",
+        "涉嫌骗取资金(万元)",
+        "funds suspected defrauded, 10k yuan",
+        True,
+    ),
+    _fs(
+        "funds_in_recovery_wan",
+        "real",
+        "正在追回资金(万元)",
+        "funds being recovered, 10k yuan",
+        True,
+    ),
+    _fs("supervision_level", "text", "挂牌督办", "supervision level (县/市/省)", True),
+    _fs("omitted_in_survey", "text", "排查遗漏", "missed in the survey (是/否)", True),
+    _fs("transferred_to", "text", "移送单位", "transferred to (unit)", True),
+    _fs("transferred_on", "date", "移送日期", "transferred on", True),
+    _fs("lon", "real", "经度", "longitude of a point problem (EPSG:4490)"),
+    _fs("lat", "real", "纬度", "latitude of a point problem (EPSG:4490)"),
 )
+#: 问题来源 (SEED-SYSTEMS 0.P1); ``check`` sets 卫片.
+SOURCES: tuple[str, ...] = ("卫片", "巡查", "巡察", "举报", "两违", "回头看", "上级交办", "其他")
+_YES_NO = ("是", "否")
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "debris_cleared": _YES_NO,
+    "reclaimed": _YES_NO,
+    "omitted_in_survey": _YES_NO,
+    "supervision_level": ("县", "市", "省"),
+    "source": SOURCES,
+}
 FIELD_BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
 EDITABLE_FIELDS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.editable)
 # Fields only classification/recheck may set (never staff).
 _SYSTEM_KINDS = frozenset({"create", "link", "rebound"})
 _ACCEPTANCE = ("合格", "不合格")
+_ACCEPTANCE_ALIASES = {"是": "合格", "否": "不合格"}
+_FUNDS = ("funds_suspected_wan", "funds_recovered_wan", "funds_in_recovery_wan")
 
 # Dates a user may enter (整改期限, 验收日期): the exported sheet's own data validation uses the
 # same bounds, so a date Excel accepts is a date the ledger accepts and vice versa.
@@ -551,6 +595,23 @@ class ProblemRecord:
     updated_at: str = ""
     updated_by: str = ""
     closed_at: str = ""
+    source: str = ""
+    source_ref: str = ""
+    found_on: date | None = None
+    place_text: str = ""
+    bounds_text: str = ""
+    construction_year: int | None = None
+    responsible_leader: str = ""
+    debris_cleared: str = ""
+    reclaimed: str = ""
+    funds_suspected_wan: float | None = None
+    funds_in_recovery_wan: float | None = None
+    supervision_level: str = ""
+    omitted_in_survey: str = ""
+    transferred_to: str = ""
+    transferred_on: date | None = None
+    lon: float | None = None
+    lat: float | None = None
     geometry: Any = field(default=None, compare=False, repr=False)  # shapely, EPSG:4490
 
     @property
@@ -617,7 +678,7 @@ def from_plain(name: str, value: Any) -> Any:
             else float(value)
         )
     if kind == "int":
-        if name == "year":
+        if name in ("year", "construction_year"):
             return None if value is None else int(value)
         return int(value or 0)
     return "" if value is None else str(value)
@@ -761,10 +822,12 @@ def _iso(now: datetime) -> str:
     return now.isoformat(timespec="seconds")
 
 
-def _normalise_value(name: str, value: Any) -> Any:
+def normalise_value(name: str, value: Any) -> Any:
     """Coerce an edited value to the field's type; raise SchemaError with the fix."""
     spec = FIELD_BY_NAME[name]
     if value is None or (isinstance(value, str) and value.strip() == ""):
+        if spec.kind == "int" and name == "construction_year":
+            return None
         return None if spec.kind in ("real", "date") else ""
     if spec.kind == "date":
         if isinstance(value, datetime):
@@ -784,6 +847,17 @@ def _normalise_value(name: str, value: Any) -> Any:
                 f"{EDIT_DATE_MAX.isoformat()}; write the real date, e.g. 2026-12-31."
             )
         return day
+    if spec.kind == "int":
+        try:
+            f = float(str(value).strip())
+            if not f.is_integer():
+                raise ValueError(value)
+            n = int(f)
+        except ValueError as exc:
+            raise SchemaError(f"{spec.zh} ({name}): {value!r} is not a whole number.") from exc
+        if name == "construction_year" and not 1900 <= n <= 2100:
+            raise SchemaError(f"{spec.zh} ({name}): {n} must be a year between 1900 and 2100.")
+        return n
     if spec.kind == "real":
         if isinstance(value, bool):
             raise SchemaError(f"{spec.zh} ({name}): {value!r} is not a number.")
@@ -808,6 +882,12 @@ def _normalise_value(name: str, value: Any) -> Any:
         return parse_measure(text)
     if name == "confirmed_class":
         return parse_confirmed_class(text)
+    if name == "acceptance_result":
+        text = _ACCEPTANCE_ALIASES.get(text, text)  # the seed's forms write 是/否
+    if name in _CHOICES and text not in _CHOICES[name]:
+        raise SchemaError(
+            f"{spec.zh} ({name}): {text!r} must be one of {'、'.join(_CHOICES[name])} (or empty)."
+        )
     if name == "acceptance_result" and text not in _ACCEPTANCE:
         raise SchemaError(f"{spec.zh} ({name}): {text!r} must be 合格 or 不合格 (or empty).")
     return text
@@ -838,6 +918,10 @@ def _entering_effects(
         updates.setdefault("deadline", None)  # the old 整改期限 belonged to the closed round
 
 
+#: the former private name (kept for callers and tests that import it)
+_normalise_value = normalise_value
+
+
 def check_change(record: ProblemRecord, change: Change) -> tuple[list[ChangeIssue], dict[str, Any]]:
     """Every issue with applying ``change`` to ``record``, and the normalised field updates."""
     issues: list[ChangeIssue] = []
@@ -862,7 +946,7 @@ def check_change(record: ProblemRecord, change: Change) -> tuple[list[ChangeIssu
             )
             continue
         try:
-            updates[name] = _normalise_value(name, value)
+            updates[name] = normalise_value(name, value)
         except SchemaError as exc:
             issues.append(ChangeIssue(name, value, str(exc)))
     target = change.status if change.status is not None else record.status
@@ -947,6 +1031,18 @@ def check_change(record: ProblemRecord, change: Change) -> tuple[list[ChangeIssu
                     "judgement_type",
                     jt,
                     f"{jt!r} is not a {record.judgement} type; use one of {'、'.join(JUDGEMENT_TYPES[record.judgement])}",
+                )
+            )
+    funds = {k: updates.get(k, getattr(record, k)) for k in _FUNDS}
+    if funds["funds_suspected_wan"] is not None and any(k in updates for k in _FUNDS):
+        got = (funds["funds_recovered_wan"] or 0.0) + (funds["funds_in_recovery_wan"] or 0.0)
+        if got > funds["funds_suspected_wan"] + 1e-9:
+            issues.append(
+                ChangeIssue(
+                    "funds_in_recovery_wan",
+                    funds["funds_in_recovery_wan"],
+                    f"资金追回 {funds['funds_recovered_wan'] or 0:g} + 正在追回 {funds['funds_in_recovery_wan'] or 0:g} "
+                    f"exceeds 涉嫌骗取资金 {funds['funds_suspected_wan']:g} (万元); lower them or raise funds_suspected_wan",
                 )
             )
     if not moving and record.status is Status.CLOSED and updates.get("remaining_unrectified_m2"):

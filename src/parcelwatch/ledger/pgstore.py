@@ -54,7 +54,7 @@ __all__ = [
     "safe_url",
 ]
 
-PG_SCHEMA_VERSION = 2
+PG_SCHEMA_VERSION = 3
 _ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -107,7 +107,7 @@ _TOWNSHIP_LOCKED = {
     "village_name", "year", "first_batch", "batches", "parcel_ids", "candidate_class",
     "candidate_reasons", "candidate_reasons_en", "suggested_judgement", "approval_refs",
     "parcel_area_m2", "farmland_m2", "pbf_m2", "illegal_farmland_m2", "illegal_pbf_m2",
-    "created_at", "rebound_sources",
+    "created_at", "rebound_sources", "source", "found_on",
 }  # fmt: skip
 
 
@@ -278,11 +278,15 @@ END $$""",
         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA pw TO pw_township, pw_county",
         "GRANT INSERT, UPDATE ON pw.problems, pw.batches TO pw_county",
         "GRANT INSERT ON pw.problem_parcels, pw.findings TO pw_county",
-        "GRANT UPDATE ({}) ON pw.problems TO pw_township".format(
-            ", ".join(f'"{f.name}"' for f in FIELDS if f.name not in _TOWNSHIP_LOCKED)
-        ),
+        _township_grant(),
         "GRANT EXECUTE ON FUNCTION pw.is_county(), pw.in_scope(text), pw.problem_in_scope(text), pw.problem_exists(text) TO pw_reader, pw_township, pw_county",
     ]
+
+
+def _township_grant() -> str:
+    return "GRANT UPDATE ({}) ON pw.problems TO pw_township".format(
+        ", ".join(f'"{f.name}"' for f in FIELDS if f.name not in _TOWNSHIP_LOCKED)
+    )
 
 
 _ROLES = ("pw_owner", "pw_reader", "pw_township", "pw_county")
@@ -319,6 +323,19 @@ def init_store(url: str, *, now_iso: str, county_code: str = "", county_name: st
                         _exec(conn, stmt)
                     _exec(conn, "RESET ROLE")
                     return f"{safe_url(url)}: the ledger schema is at version {ver}; nothing to do."
+                if ver is not None and int(ver) == 2:  # 2 -> 3: the 0.P1 problem columns
+                    _exec(conn, "SET LOCAL ROLE pw_owner")
+                    for f in FIELDS:
+                        _exec(
+                            conn,
+                            f'ALTER TABLE pw.problems ADD COLUMN IF NOT EXISTS "{f.name}" {_PG_TYPE[f.kind]}',
+                        )
+                    _exec(conn, _township_grant())
+                    for stmt in record_schema_sql("postgresql"):
+                        _exec(conn, stmt)
+                    _exec(conn, "UPDATE pw.meta SET value = '3' WHERE key = 'schema_version'")
+                    _exec(conn, "RESET ROLE")
+                    return f"{safe_url(url)}: migrated the ledger schema from version 2 to 3 (problem sources, 0.P1)."
                 if ver is not None and int(ver) > PG_SCHEMA_VERSION:
                     raise LedgerError(
                         f"{safe_url(url)} has ledger schema version {ver}; this parcelwatch knows {PG_SCHEMA_VERSION}. Upgrade parcelwatch."

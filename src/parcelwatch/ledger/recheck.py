@@ -281,6 +281,7 @@ def recheck(
                 batch=batch,
                 year=year,
                 due=due,
+                issued=issued,
                 rules=rules,
                 pid=pid,
                 cls=cls,
@@ -411,6 +412,7 @@ def _new_change(
     batch: str,
     year: int,
     due: date,
+    issued: date,
     rules: Rules,
     pid: np.ndarray,
     cls: np.ndarray,
@@ -439,6 +441,8 @@ def _new_change(
         "alerts": cols["alerts"][i],
         "verify_due": due,
         "remaining_unrectified_m2": _illegal(cols, i),
+        "source": "卫片",
+        "found_on": issued,
     }
     for c in ("parcel_area_m2", "farmland_m2", "pbf_m2", "illegal_farmland_m2", "illegal_pbf_m2"):
         fields_[c] = _opt(cols[c][i])

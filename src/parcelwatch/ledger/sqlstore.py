@@ -241,11 +241,15 @@ TABLES = {
     t.name: t for t in (problems, problem_parcels, findings, events, batches, meta, transitions)
 }
 
-#: Modules that add their own record tables to ``metadata`` (patrol records ...). Each has
-#: ``schema_sql(dialect) -> list[str]``: idempotent DDL, guards and grants that a store's
-#: administrator runs (PostgreSQL ``store init``); on a GeoPackage they create their tables on
-#: first use.
-RECORD_MODULES = ("parcelwatch.patrol.records", "parcelwatch.violations.records")
+#: Modules that add their own record tables to ``metadata`` (patrol records, 两违 cases,
+#: 巡察整改 items ...). Each has ``schema_sql(dialect) -> list[str]``: idempotent DDL, guards and
+#: grants that a store's administrator runs (PostgreSQL ``store init``); on a GeoPackage they
+#: create their tables on first use.
+RECORD_MODULES = (
+    "parcelwatch.patrol.records",
+    "parcelwatch.violations.records",
+    "parcelwatch.reports.tables",
+)
 
 
 def record_schema_sql(dialect: str) -> list[str]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 
 from parcelwatch.config import DEFAULT_RULES, Rules
+from parcelwatch.errors import LedgerError
 from parcelwatch.ledger.figures import (
     Figures,
     as_table,
@@ -29,9 +30,54 @@ from parcelwatch.ledger.figures import (
     mu_text,
     rate_text,
 )
-from parcelwatch.ledger.model import ProblemRecord
+from parcelwatch.ledger.model import Event, ProblemRecord, replay
 
-__all__ = ["LedgerStats", "ledger_stats"]
+__all__ = ["LedgerStats", "ledger_stats", "records_as_of", "group_table", "GROUP_KEYS"]
+
+#: ``ledger stats --by``: the record attribute each grouping reads
+GROUP_KEYS = {
+    "township": ("乡镇", lambda r: r.township_name or r.township_code or "(未知乡镇)"),
+    "village": ("村", lambda r: r.village_name or r.village_code or "(未知村)"),
+    "unit": ("责任单位", lambda r: r.responsible_unit or "(未定责任单位)"),
+    "leader": ("责任领导", lambda r: r.responsible_leader or "(未定责任领导)"),
+    "source": ("问题来源", lambda r: r.source or "卫片"),
+}
+
+
+def records_as_of(
+    events: Sequence[Event], as_of: date, *, tz: str = "Asia/Shanghai"
+) -> list[ProblemRecord]:
+    """Every problem as it stood at the end of ``as_of`` (local date in ``tz``), by replaying the
+    events whose time falls on or before that day; problems created later are absent.
+
+    Later events never change the result, so a report for a past date is the same whenever it
+    is printed (SEED-SYSTEMS 0.P1 ``--as-of``).
+    """
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    kept = [e for e in events if datetime.fromisoformat(e.at).astimezone(zone).date() <= as_of]
+    return sorted(replay(kept).values(), key=lambda r: r.problem_id)
+
+
+def group_table(records: Sequence[ProblemRecord], by: str, *, today: date) -> pd.DataFrame:
+    """Counts (整改完成率 as a half-up percent string) and areas (亩) grouped by ``by``.
+
+    The figures of each group are :func:`parcelwatch.ledger.figures.figures` (the one definition
+    of every figure); groups in name order."""
+    from parcelwatch.reports.rounding import percent_text
+
+    if by not in GROUP_KEYS:
+        raise LedgerError(f"--by {by!r}: group by one of {', '.join(GROUP_KEYS)}.")
+    label, key = GROUP_KEYS[by]
+    rows = figure_rows(records, today=today)
+    rows[label] = [key(r) for r in records]
+    groups = {str(k): g for k, g in rows.groupby(label, sort=True)} if len(rows) else {}
+    out = as_table([figures(g, k) for k, g in groups.items()], label)
+    out["rate"] = [
+        percent_text(int(c), int(n)) for c, n in zip(out["closed"], out["confirmed"], strict=True)
+    ]
+    return out
 
 
 @dataclass

@@ -77,7 +77,7 @@ __all__ = [
     "geometry_from_blob",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SRS_ID = 4490
 Progress = Callable[[int, int], None]
 

@@ -120,6 +120,24 @@ COLUMNS: tuple[Column, ...] = (
     Column("资金追回(万元)", "funds_recovered_wan", "wan", True, 11),
     Column("验收结果", "acceptance_result", "text", True, 9),
     Column("验收日期", "acceptance_date", "date", True, 12),
+    # SEED-SYSTEMS 0.P1: problems from every source (a row without 问题编号 is a new problem)
+    Column("问题来源", "source", "text", width=9),
+    Column("来源编号", "source_ref", "text", True, 14),
+    Column("发现日期", "found_on", "date", width=12),
+    Column("位置描述", "place_text", "text", True, 24),
+    Column("四至", "bounds_text", "text", True, 24),
+    Column("建设年份", "construction_year", "int", True, 9),
+    Column("责任领导", "responsible_leader", "text", True, 10),
+    Column("垃圾清理", "debris_cleared", "text", True, 8),
+    Column("复垦复耕到位", "reclaimed", "text", True, 8),
+    Column("涉嫌骗取资金(万元)", "funds_suspected_wan", "wan", True, 11),
+    Column("正在追回资金(万元)", "funds_in_recovery_wan", "wan", True, 11),
+    Column("挂牌督办", "supervision_level", "text", True, 8),
+    Column("排查遗漏", "omitted_in_survey", "text", True, 8),
+    Column("移送单位", "transferred_to", "text", True, 14),
+    Column("移送日期", "transferred_on", "date", True, 12),
+    Column("经度", "lon", "wan", width=11),
+    Column("纬度", "lat", "wan", width=11),
     Column("更新时间", "updated_at", "text", width=20, checked=False),
     Column("更新人", "updated_by", "text", width=10, checked=False),
 )
@@ -730,12 +748,11 @@ def import_xlsx(
             issues += row_issues
             continue
         if not pid:
-            issue(
-                "问题编号",
-                None,
-                "no problem id on this row; keep the 问题编号 column as exported (new problems come from `parcelwatch check`, not from Excel)",
-            )
+            change = _new_row_change(cols, cells, issue, now=now, where=f"{sheet}!{excel_row}")
             issues += row_issues
+            if change is not None and not row_issues:
+                n_changed += 1
+                changes.append(change)
             continue
         if pid in seen:
             issue(
@@ -884,6 +901,67 @@ def _need_problem(ci: Any, header: str, before: Status, after: Status | None) ->
     return f"状态由“{before.value}”改为“{after.value}”时须填写“{header}”" + (
         f"（可选：{words}）" if words else ""
     )
+
+
+_NEW_ROW_INPUTS = ("source", "township_name", "village_name", "found_on", "lon", "lat", "notes")
+
+
+def _new_row_change(
+    cols: dict[int, Column],
+    cells: dict[int, Any],
+    issue: Callable[..., None],
+    *,
+    now: datetime,
+    where: str,
+) -> Change | None:
+    """A row without 问题编号: a new problem (SEED-SYSTEMS 0.P1), checked like ``ledger add``.
+
+    It needs 问题来源, 乡镇(街道) and 经度/纬度 (a point; a polygon is added with ``ledger add``);
+    the other filled editable cells become its fields.
+    """
+    from parcelwatch.ledger.add import NewProblem, new_problem_change
+
+    values: dict[str, Any] = {}
+    for j, col in cols.items():
+        if col.field is None or col.field in ("problem_id", "version", "status"):
+            continue
+        if col.field not in _NEW_ROW_INPUTS and not col.editable:
+            continue
+        raw = cells[j]
+        try:
+            v = _parse_cell(col, raw)
+        except SchemaError as exc:
+            issue(col.header, raw, str(exc) + _choices(col))
+            continue
+        if v is None or v == "":
+            continue
+        values[col.field] = mu_to_m2(v) if col.kind == "mu" else v
+    if not values.get("source"):
+        issue(
+            "问题来源",
+            None,
+            "a row without 问题编号 is a new problem: fill 问题来源 (巡查, 巡察, 举报 ...), 乡镇(街道) and 经度/纬度, or keep the 问题编号 as exported",
+        )
+        return None
+    notes = str(values.pop("notes", "") or "")
+    new = NewProblem(
+        str(values.pop("source")),
+        str(values.pop("township_name", "") or ""),
+        str(values.pop("village_name", "") or ""),
+        lon=values.pop("lon", None),
+        lat=values.pop("lat", None),
+        found_on=values.pop("found_on", None),
+        fields=values,
+        note=notes,
+    )
+    try:
+        change = new_problem_change(new, today=now.date())
+    except SchemaError as exc:
+        issue("问题编号", None, f"new problem: {exc}")
+        return None
+    from dataclasses import replace
+
+    return replace(change, source=where)
 
 
 def _choices(col: Column) -> str:

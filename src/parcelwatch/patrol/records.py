@@ -62,6 +62,7 @@ class Entity:
     table: sa.Table
     id_col: str
     lists: tuple[str, ...] = ()
+    doc: str = ""  # what a county user calls one record (for messages), e.g. 巡察整改事项
 
     @property
     def fields(self) -> list[str]:
@@ -130,7 +131,7 @@ ENTITIES: dict[str, Entity] = {
 }
 _TABLES = [e.table for e in ENTITIES.values()] + [audit_events]
 
-_AUDIT_MSG = "parcelwatch: audit_events is append-only (history of patrol records)."
+_AUDIT_MSG = "parcelwatch: audit_events is append-only (history of records)."
 _SQLITE_GUARDS = [
     f'CREATE TRIGGER IF NOT EXISTS "audit_events_no_{op.lower()}" BEFORE {op} ON "audit_events" '
     f"BEGIN SELECT RAISE(ABORT, '{_AUDIT_MSG}'); END"
@@ -140,7 +141,10 @@ _RECORD_TABLES = ("patrol_findings", "complaints", "patrol_visits", "patrol_peop
 
 
 def register(entity: Entity, doc: str) -> None:
-    """Add a record type (its table is already on ``metadata``) to the book and the audit."""
+    """Add a record type (its table is already on ``metadata``) to the book and the audit.
+
+    The one registry of audited record types: patrol, 两违 (:mod:`parcelwatch.violations.records`)
+    and the report records (:mod:`parcelwatch.reports.records`) all share ``audit_events``."""
     ENTITIES[entity.name] = entity
     _TABLES.insert(-1, entity.table)
     _TABLE_DOCS[entity.name] = doc
@@ -194,7 +198,7 @@ _TABLE_DOCS = {
     "complaints": "投诉举报 (12345、信访、市长信箱、舆情)",
     "patrol_visits": "巡查记录 (督查组和村巡查)",
     "patrol_people": "村(居)巡查员 (不少于2名村(居)干部)",
-    "audit_events": "巡查记录的修改历史 (append-only)",
+    "audit_events": "记录修改历史 (append-only)",
 }
 
 
