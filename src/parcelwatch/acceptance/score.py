@@ -689,6 +689,12 @@ _RULES: dict[str, Callable[[AcceptanceData, Item], tuple[_Out, bool]]] = {
 }
 
 
+# Items whose rule is "every applicable problem ..." score 0 on an empty ledger (no rectification
+# to judge) rather than full points by vacuous truth [inferred]; with problems but none applicable
+# they score full points.
+_NEEDS_LEDGER = frozenset({"6.2.2", "6.2.3", "6.2.4", "6.3.1"})
+
+
 def score(scheme: Scheme, data: AcceptanceData) -> ScoreResult:
     """Score every item of ``scheme`` on ``data`` (overrides applied last, reason kept)."""
     unknown = sorted(set(data.overrides) - {i.id for i in scheme.items})
@@ -699,7 +705,10 @@ def score(scheme: Scheme, data: AcceptanceData) -> ScoreResult:
         rule = _RULES.get(item.id)
         if rule is None:
             raise ConfigError(f"Acceptance item {item.id} has no rule in parcelwatch.")
-        (s, ev, reason), manual = rule(data, item)
+        if item.id in _NEEDS_LEDGER and not data.problems:
+            (s, ev, reason), manual = (ZERO, "问题台账为空", "没有问题台账"), False
+        else:
+            (s, ev, reason), manual = rule(data, item)
         s = max(ZERO, min(item.max, s)) + ZERO  # + 0 turns -0 into 0
         method = "人工" if manual or item.source == "manual" else _METHOD[item.source]
         if item.id in data.overrides:

@@ -70,6 +70,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
+    from parcelwatch.cli import acceptance as acceptance_module
     from parcelwatch.cli import (
         classify,
         demo,
@@ -98,6 +99,7 @@ def _register() -> None:
     cli.add_command(ledger.ledger)
     ledger.ledger.add_command(store_module.verify_cmd)
     cli.add_command(store_module.store)
+    cli.add_command(acceptance_module.acceptance)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
