@@ -185,3 +185,36 @@ def test_audit_is_append_only(book: RecordBook) -> None:
         with book.store._tx(True) as conn:
             conn.exec_driver_sql("DELETE FROM audit_events")
     assert len(book.audit("acc_sanctions")) == 5
+
+
+def test_cli_accountability_round(tmp_path: Path, capsys) -> None:
+    """add-sanction, add-case, stats and form on a workspace; the score's 6.3.3 sees them."""
+    from parcelwatch.cli import main
+
+    ws = tmp_path / "ws"
+    init_workspace(ws, county_code="370790", county_name="禾丰县")
+    base = ["--user", "王某"]
+    assert main(["accountability", "add-sanction", str(ws), "--person", "张某", "--public-official",
+                 "--category", "党纪处分", "--type", "警告", "--decided", "2019-03-01",
+                 "--township", "禾丰镇", *base]) == 0  # fmt: skip
+    assert main(["accountability", "add-sanction", str(ws), "--person", "赵某", "--type", "记过",
+                 "--decided", "2019-03-02", "--township", "禾丰镇", *base]) == 0  # fmt: skip
+    assert main(["accountability", "add-case", str(ws), "--case-no", "禾纪立〔2019〕2号",
+                 "--filed", "2019-02-20", "--persons", "2", "--kind", "纪律审查",
+                 "--township", "禾丰镇", *base]) == 0  # fmt: skip
+    assert main(["accountability", "add-sanction", str(ws), "--person", "李某", "--type", "警告",
+                 "--decided", "2019-03-02", "--township", "禾丰镇", *base]) == 1  # fmt: skip
+    out = capsys.readouterr()
+    assert "ZZ-2019-0001" in out.out and "ZZ-2019-0002" in out.out
+    assert "用 --category" in out.err
+    assert main(["accountability", "stats", str(ws)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "党纪处分警告 1" in lines and "案件数 1" in lines and "涉案人数 2" in lines
+    assert lines[-1] == "非公职人员 1 人次未计入"
+    out_x = tmp_path / "追责.xlsx"
+    assert main(["accountability", "form", str(ws), "-o", str(out_x), "--by", "county"]) == 0
+    sheet = openpyxl.load_workbook(out_x)["追责问责统计表"]
+    assert sheet["A7"].value == "全县" and sheet["B7"].value == 1
+    assert main(["acceptance", "score", str(ws)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("6.3.3"))
+    assert "处分 1 人次，立案 1 件" in line and " 2.00 " in line

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from parcelwatch.acceptance.answers import load_answers
 from parcelwatch.acceptance.scheme import GROUP_ORDER, Scheme, half_up, load_scheme
-from parcelwatch.acceptance.score import AcceptanceData, ScoreResult, score
+from parcelwatch.acceptance.score import (
+    AcceptanceData,
+    Greenhouse,
+    ProblemFacts,
+    ScoreResult,
+    score,
+)
 from parcelwatch.exports.forms import _print_setup, _title, _workbook
 
 __all__ = ["ANSWERS_FILE", "SCORE_COLUMNS", "score_workspace", "score_lines", "write_score_form"]
@@ -34,9 +41,48 @@ def score_workspace(
     ws: Any, answers: Path | None = None, scheme: Scheme | None = None
 ) -> ScoreResult:
     """Score an open workspace: its ledger problems plus ``acceptance.toml`` (or ``answers``)."""
-    base = AcceptanceData(problems=ws.store.records(geometry=True))
+    from parcelwatch.acceptance.records import RecordBook
+
+    book = RecordBook(ws.store)
+    funds = {f["problem_id"]: f for f in book.all("acc_funds")}
+    facts = {
+        pid: ProblemFacts(
+            special_account=f.get("special_account") or "",
+            funds_suspected_wan=Decimal(f["funds_suspected_wan"])
+            if f.get("funds_suspected_wan")
+            else None,
+        )
+        for pid, f in funds.items()
+    }
+    gh = [greenhouse_for_score(g) for g in book.all("greenhouse_registry")]
+    base = AcceptanceData(
+        problems=ws.store.records(geometry=True),
+        facts=facts,
+        greenhouses=gh,
+        sanctions=sum(1 for s in book.all("acc_sanctions") if s.get("public_official") == "是"),
+        cases=len(book.all("acc_cases")),
+    )
     data = load_answers(answers or ws.path / ANSWERS_FILE, base)
     return score(scheme or load_scheme(), data)
+
+
+def greenhouse_for_score(g: dict[str, Any]) -> Greenhouse:
+    """A stored registry row as the score sees it."""
+    return Greenhouse(
+        greenhouse_no=g["greenhouse_no"],
+        village=g.get("village") or "",
+        place=g.get("place_text") or g.get("village") or "",
+        owner=g.get("owner") or "",
+        type=g.get("type") or "",
+        size_m2=float(g["size_m2"]) if g.get("size_m2") else None,
+        land_transfer=g.get("land_transfer") or "",
+        built_on=g.get("built_on") or "",
+        production_status=g.get("production_status") or "",
+        signage=g.get("signage") or "",
+        last_visit_on=date.fromisoformat(g["last_visit_on"][:10])
+        if g.get("last_visit_on")
+        else None,
+    )
 
 
 def _fmt(v: Any) -> str:

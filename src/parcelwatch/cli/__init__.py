@@ -100,6 +100,7 @@ def _register() -> None:
     ledger.ledger.add_command(store_module.verify_cmd)
     cli.add_command(store_module.store)
     cli.add_command(acceptance_module.acceptance)
+    cli.add_command(acceptance_module.accountability)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)
