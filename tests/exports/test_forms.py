@@ -69,7 +69,7 @@ def test_self_check_form_headers_units_order_and_totals(exported: Exported) -> N
     ws = wb["自验表"]
     check_print_setup(ws, "$3:$6")
     merged = {str(m) for m in ws.merged_cells.ranges}
-    assert {"H3:M3", "J4:M4", "R3:S3", "A3:A5", "P3:P5"} <= merged
+    assert {"H3:M3", "J4:M4", "R3:S3", "A3:A5", "N3:P3", "P4:P5"} <= merged
     table = rows(ws)
     assert (
         table[2][7] == "建设主体"
@@ -124,7 +124,7 @@ def test_self_check_form_headers_units_order_and_totals(exported: Exported) -> N
 
 def test_self_check_summary_by_class(exported: Exported) -> None:
     wb = openpyxl.load_workbook(exported.paths["xlsx_self_check"], read_only=True)
-    table = rows(wb["自验汇总表"])
+    table = rows(wb["自验汇总(明细)"])
     detail = [r for r in rows(wb["自验表"])[6:] if isinstance(r[0], int)]
     assert table[2][:4] == ("类别", "问题个数", "项目总占地面积", "违规占用耕地面积")
     body = {r[0]: r for r in table[4:7]}

@@ -808,8 +808,12 @@ def _normalise_value(name: str, value: Any) -> Any:
         return parse_measure(text)
     if name == "confirmed_class":
         return parse_confirmed_class(text)
+    if name == "acceptance_result" and text in ("是", "否"):
+        return "合格" if text == "是" else "不合格"  # the seed's 是否合格 writes 是/否
     if name == "acceptance_result" and text not in _ACCEPTANCE:
-        raise SchemaError(f"{spec.zh} ({name}): {text!r} must be 合格 or 不合格 (or empty).")
+        raise SchemaError(
+            f"{spec.zh} ({name}): {text!r} must be 合格 or 不合格 (是/否 also accepted) or empty."
+        )
     return text
 
 
