@@ -293,3 +293,14 @@ class RecordBook:
             )
             if res.rowcount != 1:
                 raise LedgerConflictError(f"{entity} {rid} changed meanwhile; nothing was changed.")
+
+
+def read_if_present(store: SqlStore, entity: str) -> list[dict[str, Any]]:
+    """The rows of ``entity`` without creating anything (``[]`` when the table does not exist)."""
+    e = ENTITIES[entity]
+    with store._tx(False) as conn:
+        schema = None if conn.dialect.name == "sqlite" else "pw"
+        if e.table.name not in sa.inspect(conn).get_table_names(schema=schema):
+            return []
+        rows = conn.execute(sa.select(e.table).order_by(e.table.c[e.id_col]))
+        return [_loaded(e, r._mapping) for r in rows]

@@ -101,6 +101,7 @@ def _register() -> None:
     cli.add_command(store_module.store)
     cli.add_command(acceptance_module.acceptance)
     cli.add_command(acceptance_module.accountability)
+    cli.add_command(acceptance_module.greenhouses)
     cli.add_command(export.export_cmd)
     cli.add_command(imagery.imagery_cmd)
     cli.add_command(reference.reference)

@@ -235,3 +235,117 @@ def acc_form_cmd(workspace: str, output: Path, by: str, campaign: str, start: da
         county = ws.rules.county.name
     write_accountability_form(st, output, county_name=county)
     click.echo(f"{output}: {len(st.rows)} 行 + 合计")
+
+
+# ------------------------------------------------------------------------------------------
+# 棚室台账
+
+
+@click.group()
+def greenhouses() -> None:
+    """Greenhouse registry (棚室台账): import, visits, list, export (Excel and map layer)."""
+
+
+@greenhouses.command("import")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--greenhouses",
+    "source",
+    required=True,
+    help="Polygon layer FILE[:LAYER] with 乡镇, 村, 组 columns.",
+)
+@_user_opt
+def gh_import_cmd(workspace: str, source: str, user: str | None) -> None:
+    """Import greenhouses; the ones without 编号 are numbered 乡镇-村-组-NNN."""
+    import pyogrio
+
+    from parcelwatch.acceptance.greenhouses import import_greenhouses
+    from parcelwatch.acceptance.records import RecordBook
+    from parcelwatch.errors import InputError
+    from parcelwatch.ledger.workspace import open_workspace
+
+    file, _, layer = source.partition(":") if not Path(source).exists() else (source, "", "")
+    try:
+        gdf = pyogrio.read_dataframe(file, layer=layer or None)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{source}: cannot read this layer ({exc}).") from exc
+    with open_workspace(workspace) as ws:
+        ids = import_greenhouses(
+            RecordBook(ws.store), gdf, source=source, user=_who(user, ws), now=_now()
+        )
+    click.echo(f"{len(ids)} 个棚室已登记：{ids[0]} … {ids[-1]}")
+
+
+@greenhouses.command("visit")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option("--no", "numbers", multiple=True, help="Greenhouse number (repeatable).")
+@click.option(
+    "--import",
+    "sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Excel with a 棚室编号 column.",
+)
+@click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--by", "by", required=True)
+@_user_opt
+def gh_visit_cmd(workspace: str, numbers: tuple[str, ...], sheet: Path | None, on: datetime, by: str, user: str | None) -> None:  # fmt: skip
+    """Record 入棚核查 visits (one or more --no, or a sheet)."""
+    from parcelwatch.acceptance.greenhouses import read_visit_numbers, record_visits
+    from parcelwatch.acceptance.records import RecordBook
+    from parcelwatch.ledger.workspace import open_workspace
+
+    nos = list(numbers) + (read_visit_numbers(sheet) if sheet else [])
+    if not nos:
+        raise click.UsageError("Give --no NUMBER or --import visits.xlsx.")
+    with open_workspace(workspace) as ws:
+        n = record_visits(
+            RecordBook(ws.store), nos, on=on.date(), by=by, user=_who(user, ws), now=_now(),
+            source=str(sheet) if sheet and not numbers else "",
+        )  # fmt: skip
+    click.echo(f"{n} 次入棚核查已记录")
+
+
+@greenhouses.command("list")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option("--village", default=None)
+def gh_list_cmd(workspace: str, village: str | None) -> None:
+    """List the registry, then coverage per village."""
+    from parcelwatch.acceptance.greenhouses import coverage
+    from parcelwatch.acceptance.records import read_if_present
+    from parcelwatch.ledger.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        reg = read_if_present(ws.store, "greenhouse_registry")
+    reg = [r for r in reg if not village or r.get("village") == village]
+    for r in reg:
+        click.echo(
+            f"{r['greenhouse_no']}  {r.get('owner') or ''}  {r.get('type') or ''}  {r.get('size_m2') or ''} m²  核查 {r.get('last_visit_on') or '无'}"
+        )
+    for c in coverage(reg):
+        click.echo(f"{c.village}: 已核查 {c.visited}/{c.registered}")
+
+
+@greenhouses.command("export")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="棚室台账.xlsx (a .gpkg writes the map layer)",
+)
+def gh_export_cmd(workspace: str, output: Path) -> None:
+    """Write the registry as Excel (with coverage) or as a GeoPackage map layer."""
+    from parcelwatch.acceptance.greenhouses import write_registry_layer, write_registry_xlsx
+    from parcelwatch.acceptance.records import read_if_present
+    from parcelwatch.ledger.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        reg = read_if_present(ws.store, "greenhouse_registry")
+        county = ws.rules.county.name
+    if output.suffix.lower() == ".gpkg":
+        write_registry_layer(reg, output)
+    else:
+        write_registry_xlsx(reg, output, county_name=county)
+    click.echo(f"{output}: {len(reg)} 个棚室")

@@ -174,9 +174,13 @@ def export(
 def _write_forms(
     ws: Any, records: list[ProblemRecord], folder: Path, *, today: date
 ) -> dict[str, Path]:
+    from parcelwatch.acceptance.greenhouses import greenhouse_counts
+    from parcelwatch.acceptance.records import read_if_present
+
     county = ws.rules.county.name
     findings = ws.store.snapshot().findings
     stats = ledger_stats(records, rules=ws.rules, today=today)
+    registry = read_if_present(ws.store, "greenhouse_registry")  # 项目总棚数 (0.P8)
     return {
         "xlsx_ledger": write_ledger_form(
             records, folder / "问题台账.xlsx", today=today, county_name=county
@@ -187,6 +191,7 @@ def _write_forms(
             today=today,
             findings=findings,
             county_name=county,
+            greenhouse_counts=greenhouse_counts(records, registry) if registry else None,
         ),
         "xlsx_progress": write_progress_form(
             records, folder / "乡镇整改进度.xlsx", today=today, county_name=county
