@@ -155,3 +155,14 @@ def test_override_needs_a_reason(tmp_path) -> None:
     p.write_text('[override."6.3.3"]\nscore = 0\n', "utf-8")
     with pytest.raises(ConfigError, match="reason"):
         load_answers(p, _data())
+
+
+def test_answers_file_facts_merge_with_store_facts(tmp_path) -> None:
+    """Funds recorded in the store survive a [problem."ID"] section that sets only debris_cleared."""
+    from parcelwatch.acceptance.answers import load_answers
+
+    p = tmp_path / "acceptance.toml"
+    p.write_text('[problem."A"]\ndebris_cleared = "是"\n', "utf-8")
+    base = _data(facts={"A": ProblemFacts(funds_suspected_wan=D("12.5"), special_account="是")})
+    got = load_answers(p, base).facts["A"]
+    assert (got.funds_suspected_wan, got.special_account, got.debris_cleared) == (D("12.5"), "是", "是")

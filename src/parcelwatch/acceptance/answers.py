@@ -55,7 +55,7 @@ def _decimal(where: str, v: Any) -> Decimal:
         raise ConfigError(f"{where}: {v!r} is not a number.") from exc
 
 
-def _facts(path: Path, pid: str, raw: dict[str, Any]) -> ProblemFacts:
+def _facts(path: Path, pid: str, raw: dict[str, Any], base: ProblemFacts) -> ProblemFacts:
     w = f'{path} [problem."{pid}"]'
     kw: dict[str, Any] = {}
     for key in ("debris_cleared", "reclaimed", "omitted_in_survey", "special_account"):
@@ -71,7 +71,7 @@ def _facts(path: Path, pid: str, raw: dict[str, Any]) -> ProblemFacts:
     unknown = set(raw) - {*kw, "doubtful"}
     if unknown:
         raise ConfigError(f"{w}: unknown key(s) {', '.join(sorted(unknown))}.")
-    return ProblemFacts(**kw)
+    return replace(base, **kw)  # the store's facts (funds) kept unless the file sets them
 
 
 def load_answers(path: Path, data: AcceptanceData) -> AcceptanceData:
@@ -116,7 +116,7 @@ def load_answers(path: Path, data: AcceptanceData) -> AcceptanceData:
     ]
     facts = dict(data.facts)
     for pid, f in raw.get("problem", {}).items():
-        facts[pid] = _facts(path, pid, f)
+        facts[pid] = _facts(path, pid, f, facts.get(pid, ProblemFacts()))
     return replace(
         data,
         facts=facts,
