@@ -165,4 +165,8 @@ def test_answers_file_facts_merge_with_store_facts(tmp_path) -> None:
     p.write_text('[problem."A"]\ndebris_cleared = "是"\n', "utf-8")
     base = _data(facts={"A": ProblemFacts(funds_suspected_wan=D("12.5"), special_account="是")})
     got = load_answers(p, base).facts["A"]
-    assert (got.funds_suspected_wan, got.special_account, got.debris_cleared) == (D("12.5"), "是", "是")
+    assert (got.funds_suspected_wan, got.special_account, got.debris_cleared) == (
+        D("12.5"),
+        "是",
+        "是",
+    )
