@@ -126,7 +126,8 @@ def ensure_tables(store: SqlStore) -> None:
     if dialect != "sqlite":
         raise LedgerError(
             f"The shared ledger {store.location} has no acceptance tables ({', '.join(t.name for t in missing)}). "
-            "The database administrator adds them with `parcelwatch store init URL`; nothing was changed."
+            "This version of parcelwatch creates them only in a GeoPackage workspace (`store init` does "
+            "not add them yet); keep acceptance records in a GeoPackage workspace. Nothing was changed."
         )
     with store._tx(True) as conn:
         metadata.create_all(conn, tables=missing, checkfirst=True)
