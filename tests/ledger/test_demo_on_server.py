@@ -25,7 +25,8 @@ def test_demo_ledger_round_on_the_server_equals_the_geopackage(tmp_path, pg_db):
     def ledger_lines(result, out):
         lines = [line.replace(str(out), "OUT") for line in result.summary]
         start = next(i for i, line in enumerate(lines) if line.startswith("Ledger workspace"))
-        return lines[start + 1 :]
+        # the acceptance round (issue 13) runs on GeoPackage workspaces only
+        return [line for line in lines[start + 1 :] if not line.startswith("Acceptance:")]
 
     assert ledger_lines(server_run, tmp_path / "server") == ledger_lines(
         file_run, tmp_path / "file"
