@@ -274,7 +274,7 @@ def write_registry_xlsx(
                 v = r.get(name)
                 kind = "num2" if name == "size_m2" else "text"
                 _write(ws, 3 + i, j, float(v) if kind == "num2" and v else (v or None), kind, fm)
-        _print_setup(ws, header_first=2, header_last=2, last_col=last)
+        _print_setup(ws, header_first=2, header_last=2, widths=[24.0] + [12.0] * last)
         cv = wb.add_worksheet("入棚核查覆盖率")
         heads = ("乡镇村", "登记棚数", "已核查棚数", "覆盖率")
         _title(cv, fm, "逢棚必进必查覆盖率", f"县（市、区）：{county_name}", len(heads) - 1)
@@ -286,7 +286,7 @@ def write_registry_xlsx(
             _write(cv, 3 + i, 1, c.registered, "int", fm)
             _write(cv, 3 + i, 2, c.visited, "int", fm)
             _write(cv, 3 + i, 3, float(half_up(c.share, Decimal("0.0001"))), "pct", fm)
-        _print_setup(cv, header_first=2, header_last=2, last_col=len(heads) - 1)
+        _print_setup(cv, header_first=2, header_last=2, widths=[16.0] * len(heads))
 
 
 def write_registry_layer(registry: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

@@ -194,5 +194,5 @@ def write_score_form(
             f"考核结果：{res.veto_text.replace('一票否决：', '一票否决 ')}",
             fm.info,
         )
-        _print_setup(ws, header_first=2, header_last=2, last_col=last)
+        _print_setup(ws, header_first=2, header_last=2, widths=[float(w) for w in widths])
         ws.merge_range(row + 2, 0, row + 2, last, SIGNATURE, fm.info)
