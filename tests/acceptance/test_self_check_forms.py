@@ -89,10 +89,11 @@ def test_self_check_note_and_signature_under_total(book) -> None:
         "注：县级自验表严格按各县（市、区）问题台账中逐一进行验收"
     )
     assert "按时间填写“是”或“否”；是否合格填写“是”或“否”。" in ws.cell(total_row + 1, 1).value
-    assert ws.cell(total_row + 3, 1).value == (
+    # the signature starts after the three key columns that repeat on every printed page
+    assert ws.cell(total_row + 3, 4).value == (
         "自验组负责同志签字：　　　　自验组成员签字：　　　　填表日期：　　年　月　日"
     )
-    assert f"A{total_row + 3}:T{total_row + 3}" in {str(r) for r in ws.merged_cells.ranges}
+    assert f"D{total_row + 3}:T{total_row + 3}" in {str(r) for r in ws.merged_cells.ranges}
 
 
 def test_T_D1_03_seed_summary_sheet(book) -> None:

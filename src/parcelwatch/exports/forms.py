@@ -597,7 +597,9 @@ def write_self_check_form(
                 ws.write_blank(tr, j, None, fm.total_text)
         ws.merge_range(tr + 1, 0, tr + 1, last_col, SELF_CHECK_NOTE, fm.info)
         ws.set_row(tr + 1, 30)
-        ws.merge_range(tr + 3, 0, tr + 3, last_col, SELF_CHECK_SIGNATURE, fm.info)
+        # after the three key columns, which repeat on every printed page: a merged cell that
+        # includes them would be drawn again over page 2's columns
+        ws.merge_range(tr + 3, 3, tr + 3, last_col, SELF_CHECK_SIGNATURE, fm.info)
         _print_setup(
             ws,
             header_first=2,
