@@ -274,6 +274,9 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     exported = export_all(ws, out_dir / "exports", today=review_day)
     lines.append(f"Exports for county review ({len(exported)} files) in {out_dir / 'exports'}")
     outputs.update({f"export {key}": path for key, path in exported.items()})
+    from parcelwatch.acceptance.demo import acceptance_round
+
+    lines += acceptance_round(ws, samples_dir, out_dir, outputs, user=DEMO_USER, now=_at(review_day), today=review_day)
     if store:
         lines.append("Other sources (巡查, 巡察) and the campaign reports: shown on the GeoPackage demo only")
     else:

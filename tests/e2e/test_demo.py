@@ -59,3 +59,12 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert (out / "巡查考评通报_2026年04月.xlsx").exists()
     page = (out / "battle_map.html").read_text(encoding="utf-8")
     assert "巡查发现(按核实状态)" in page and "村(居)巡查考评得分" in page and "申家屯村 2026-04 得分 65.00" in page
+    # county acceptance (issue 13): registry, 追责问责 form, self-score
+    acc = out / "acceptance"
+    for name in ("棚室台账.xlsx", "棚室台账.gpkg", "大棚房问题追责问责县级统计表.xlsx", "考核验收评分表.xlsx", "自评得分.txt"):
+        assert (acc / name).exists(), name
+    assert "Acceptance: 1279 个棚室登记, 1023 个已入棚核查; 追责问责 2 人次, 立案 1 件" in text
+    listing = (acc / "自评得分.txt").read_text(encoding="utf-8").splitlines()
+    assert len(listing) == 36 and listing[-1].split()[:3] == ["合计", "100.00", "54.00"]
+    assert "自评得分 54.00（一票否决：否）" in text
+    assert any(x.startswith("6.3.2") and "涉嫌骗取 12.50 万元，已追回 0.00 万元" in x for x in listing)

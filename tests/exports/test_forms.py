@@ -6,7 +6,9 @@ from typing import Any
 
 import openpyxl
 import pytest
+import shapely
 
+from parcelwatch.acceptance.records import read_if_present
 from parcelwatch.exports.forms import DPF_CLASSES, SELF_CHECK_COLUMNS, threshold_parcels
 from parcelwatch.ledger import workspace_stats
 from parcelwatch.ledger.figures import half_up
@@ -69,7 +71,7 @@ def test_self_check_form_headers_units_order_and_totals(exported: Exported) -> N
     ws = wb["自验表"]
     check_print_setup(ws, "$3:$6")
     merged = {str(m) for m in ws.merged_cells.ranges}
-    assert {"H3:M3", "J4:M4", "R3:S3", "A3:A5", "P3:P5"} <= merged
+    assert {"H3:M3", "J4:M4", "R3:S3", "A3:A5", "N3:P3", "P4:P5"} <= merged
     table = rows(ws)
     assert (
         table[2][7] == "建设主体"
@@ -99,12 +101,19 @@ def test_self_check_form_headers_units_order_and_totals(exported: Exported) -> N
     assert ranks == sorted(ranks) and ranks[0] == 0  # 第一类, then 第二类, then 第三类
     assert [r[0] for r in data] == list(range(1, len(data) + 1))
     findings = exported.ws.store.snapshot().findings
+    registry = [
+        shapely.from_wkt(g["geom_wkt"])
+        for g in read_if_present(exported.ws.store, "greenhouse_registry")
+    ]
+    assert registry  # the demo's 棚室台账
     for r in data:
         rec = by_id[r[19]]
         assert r[1] == rec.township_name
         assert r[3] == pytest.approx(mu(rec.parcel_area_m2), abs=0.005)
         assert r[4] is None  # 四至: left for staff
-        assert r[5] is None  # 项目总棚数: no greenhouses stored in the ledger
+        # 项目总棚数: registry greenhouses (the demo imports them) lying >= 50 % inside the problem
+        inside = [g for g in registry if g.intersection(rec.geometry).area >= 0.5 * g.area]
+        assert r[5] == len(inside)
         mine = findings[findings["problem_id"] == rec.problem_id]
         assert r[6] == mine["footprint_id"].nunique()
         assert (
@@ -124,7 +133,7 @@ def test_self_check_form_headers_units_order_and_totals(exported: Exported) -> N
 
 def test_self_check_summary_by_class(exported: Exported) -> None:
     wb = openpyxl.load_workbook(exported.paths["xlsx_self_check"], read_only=True)
-    table = rows(wb["自验汇总表"])
+    table = rows(wb["自验汇总(明细)"])
     detail = [r for r in rows(wb["自验表"])[6:] if isinstance(r[0], int)]
     assert table[2][:4] == ("类别", "问题个数", "项目总占地面积", "违规占用耕地面积")
     body = {r[0]: r for r in table[4:7]}

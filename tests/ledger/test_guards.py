@@ -206,3 +206,32 @@ def test_export_of_a_tampered_ledger_carries_a_visible_warning(tmp_path, capsys)
     assert main([*args, str(tmp_path / "b.csv")]) == 0
     err = capsys.readouterr().err
     assert f"警告：台账在 parcelwatch 之外被改动（问题 {ids[0]}）" in err and "ledger verify" in err
+
+
+def test_map_and_exports_of_a_tampered_ledger_carry_the_warning(tmp_path, offline_page):
+    """Issue 18.11: after an event is deleted behind parcelwatch's back, the battle map shows a
+    visible red banner naming the problem (in Chromium), `export --format all` and a single-format
+    export write 台账校验警告.txt beside their files; a sound ledger gets neither."""
+    ws = init_workspace(tmp_path / "ws", county_code="370790", now=NOW)
+    ids = make_problems(ws.store, 1)
+    ws.store.apply([Change(ids[0], Status.ILLEGAL, {"confirmed_class": "II"})], user="甲", now=NOW)
+    path = ws.store.path
+    ws.close()
+    wsdir = str(tmp_path / "ws")
+    assert main(["map", wsdir, "-o", str(tmp_path / "sound.html"), "--today", "2026-05-10"]) == 0
+    assert main(["export", wsdir, "--format", "all", "--today", "2026-05-10", "-o", str(tmp_path / "sound")]) == 0
+    assert not (tmp_path / "sound" / "台账校验警告.txt").exists()
+    page = offline_page().open(tmp_path / "sound.html")
+    assert not page.is_visible("#pw-warning")
+
+    _tamper(path, 'DROP TRIGGER "events_append_only_delete"', "DELETE FROM events WHERE seq = 2")
+    assert main(["map", wsdir, "-o", str(tmp_path / "bad.html"), "--today", "2026-05-10"]) == 0
+    page = offline_page().open(tmp_path / "bad.html")
+    assert page.is_visible("#pw-warning")
+    banner = page.inner_text("#pw-warning")
+    assert f"台账在 parcelwatch 之外被改动（问题 {ids[0]}）" in banner and "ledger verify" in banner
+    assert main(["export", wsdir, "--format", "all", "--today", "2026-05-10", "-o", str(tmp_path / "bad")]) == 0
+    text = (tmp_path / "bad" / "台账校验警告.txt").read_text(encoding="utf-8-sig")
+    assert ids[0] in text
+    assert main(["export", wsdir, "--format", "csv", "--today", "2026-05-10", "-o", str(tmp_path / "one.csv")]) == 0
+    assert ids[0] in (tmp_path / "one_台账校验警告.txt").read_text(encoding="utf-8-sig")

@@ -79,6 +79,7 @@ def cli(ctx: click.Context, verbose: int) -> None:
 
 
 def _register() -> None:
+    from parcelwatch.cli import acceptance as acceptance_module
     from parcelwatch.cli import (
         classify,
         demo,
@@ -107,6 +108,9 @@ def _register() -> None:
     cli.add_command(ledger.ledger)
     ledger.ledger.add_command(store_module.verify_cmd)
     cli.add_command(store_module.store)
+    cli.add_command(acceptance_module.acceptance)
+    cli.add_command(acceptance_module.accountability)
+    cli.add_command(acceptance_module.greenhouses)
     from parcelwatch.cli import inspection as inspection_module
 
     cli.add_command(inspection_module.inspection)

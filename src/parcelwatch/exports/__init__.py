@@ -94,6 +94,25 @@ def _selected(ws: Any, today: date, filters: Filters | None) -> list[ProblemReco
     return (filters or Filters()).apply(records, today=today)
 
 
+WARNING_FILE = "台账校验警告.txt"
+
+
+def _tamper_file(ws: Any, folder: Path, stem: str = "") -> list[Path]:
+    """When the ledger was changed outside parcelwatch (the fast ``ledger verify``), write the
+    warning beside the exported files, so that the delivery itself carries it; else nothing."""
+    from parcelwatch.ledger.verify import tamper_warning
+
+    warning = tamper_warning(ws.store)
+    if not warning:
+        return []
+    path = folder / (f"{stem}_{WARNING_FILE}" if stem else WARNING_FILE)
+    try:
+        path.write_text(warning + "\n", encoding="utf-8-sig")
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc}. Choose a writable folder.") from exc
+    return [path]
+
+
 def export(
     ws: Any,
     fmt: str,
@@ -109,6 +128,31 @@ def export(
     progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Write the workspace's (filtered) problems in one format; returns the files written.
+
+    A ledger changed outside parcelwatch adds ``<name>_台账校验警告.txt`` beside the output (and to
+    the files returned).
+    """
+    written = _export_format(ws, fmt, path, today=today, filters=filters, encoding=encoding, projected=projected, epsg=epsg, kml_folders=kml_folders, notices=notices, progress=progress)
+    path = Path(path)
+    folder, stem = (path, "") if fmt.lower() == "xlsx" else (path.parent, path.stem)
+    return written + _tamper_file(ws, folder, stem)
+
+
+def _export_format(
+    ws: Any,
+    fmt: str,
+    path: str | Path,
+    *,
+    today: date,
+    filters: Filters | None,
+    encoding: str,
+    projected: bool,
+    epsg: int,
+    kml_folders: str,
+    notices: list[ExportNotice] | None,
+    progress: ProgressCallback | None,
+) -> list[Path]:
+    """One format (see :func:`export`).
 
     ``xlsx`` writes the four forms into the folder ``path`` (问题台账, 县级自验表, 乡镇整改进度,
     违法占用耕地面积比例); every other format writes the file ``path`` (a shapefile also writes
@@ -183,9 +227,13 @@ def _drawn(records: list[ProblemRecord]) -> list[ProblemRecord]:
 def _write_forms(
     ws: Any, records: list[ProblemRecord], folder: Path, *, today: date
 ) -> dict[str, Path]:
+    from parcelwatch.acceptance.greenhouses import greenhouse_counts
+    from parcelwatch.acceptance.records import read_if_present
+
     county = ws.rules.county.name
     findings = ws.store.snapshot().findings
     stats = ledger_stats(records, rules=ws.rules, today=today)
+    registry = read_if_present(ws.store, "greenhouse_registry")  # 项目总棚数 (0.P8)
     return {
         "xlsx_ledger": write_ledger_form(
             records, folder / "问题台账.xlsx", today=today, county_name=county
@@ -196,6 +244,7 @@ def _write_forms(
             today=today,
             findings=findings,
             county_name=county,
+            greenhouse_counts=greenhouse_counts(records, registry) if registry else None,
         ),
         "xlsx_progress": write_progress_form(
             records, folder / "乡镇整改进度.xlsx", today=today, county_name=county
@@ -220,7 +269,8 @@ def export_all(
 
     Keys: ``gpkg`` (问题图斑.gpkg: problems, findings, events), ``shp`` (问题图斑.shp, GBK, EPSG:4490,
     with ``问题图斑_字段说明.txt``), ``shp_legend``, ``geojson`` (EPSG:4490), ``csv`` (UTF-8 BOM),
-    ``kml``, ``kmz``, ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``.
+    ``kml``, ``kmz``, ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``, and
+    ``warning`` (台账校验警告.txt) when the ledger was changed outside parcelwatch.
     ``ws`` is an open :class:`~parcelwatch.ledger.workspace.Workspace`; ``filters`` selects the
     problems (all by default; the 违法占用耕地面积比例 uses the selected problems too).
     ``on_stage(name)`` is called before each file is written (the CLI renders it).
@@ -277,4 +327,6 @@ def export_all(
     )
     stage("xlsx")
     paths.update(_write_forms(ws, records, out, today=today))
+    for warning in _tamper_file(ws, out):
+        paths["warning"] = warning
     return paths

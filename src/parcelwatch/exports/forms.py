@@ -452,12 +452,13 @@ def _case_by_case(rec: ProblemRecord) -> str:
 
 
 # (header path, unit, kind, width): header path = top / middle / bottom level
+SELF_CHECK_GROUP = "存在“大棚房”问题情况"
 SELF_CHECK_COLUMNS: tuple[tuple[tuple[str, ...], str, str, float], ...] = (
     (("序号",), "", "int", 5),
-    (("乡镇(街道)",), "", "text", 10),
+    (("乡、镇（街道）",), "", "text", 10),
     (("项目名称",), "", "text", 16),
     (("项目总占地面积",), "亩", "num2", 10),
-    (("建设地点(四至范围)",), "", "text", 22),
+    (("建设地点（详细到四至范围）",), "", "text", 22),
     (("项目总棚数",), "个", "int", 7),
     (("项目其他房屋等建设个数",), "个", "int", 9),
     (("建设主体", "主体名称"), "", "text", 14),
@@ -466,24 +467,41 @@ SELF_CHECK_COLUMNS: tuple[tuple[tuple[str, ...], str, str, float], ...] = (
     (("建设主体", "其中享受财政补助", "省级"), "万元", "num2", 8),
     (("建设主体", "其中享受财政补助", "市级"), "万元", "num2", 8),
     (("建设主体", "其中享受财政补助", "县级"), "万元", "num2", 8),
-    (('"大棚房"问题类型',), "", "center", 10),
-    (("涉及违法违规建设个数",), "个", "int", 9),
-    (("违规占用耕地面积",), "亩", "num2", 10),
-    (('是否属"一事一议"事项',), "", "center", 9),
+    ((SELF_CHECK_GROUP, "“大棚房”问题类型"), "", "center", 10),
+    ((SELF_CHECK_GROUP, "涉及违法违规建设个数"), "个", "int", 9),
+    ((SELF_CHECK_GROUP, "违规占用耕地面积"), "亩", "num2", 10),
+    (("是否属“一事一议”事项",), "", "center", 9),
     (("验收情况", "资金追回数量"), "万元", "num2", 9),
     (("验收情况", "是否合格"), "", "center", 8),
     (("问题编号(台账)",), "", "text", 19),
 )
+SELF_CHECK_NOTE = (
+    "注：县级自验表严格按各县（市、区）问题台账中逐一进行验收；“大棚房”问题依据I、Ⅱ、Ⅲ类问题顺序填写；"
+    "是否属于“一事一议”事项栏按时间填写“是”或“否”；是否合格填写“是”或“否”。"
+)  # the seed's wording unchanged ("按时间" is the seed's evident typo for 按实际)
+SELF_CHECK_SIGNATURE = (
+    "自验组负责同志签字：　　　　自验组成员签字：　　　　填表日期：　　年　月　日"
+)
+SUMMARY_NOTE = (
+    "注：每个县（市、区）填写一张汇总表，“大棚房”问题情况表格严格按各县（市、区）问题台账填写。"
+)
+SUMMARY_SIGNATURE = ("县（市、区）人民政府主要负责同志签字：", "填表日期：　　年　月　日")
+#: 是否合格 as the seed writes it (合格 -> 是, 不合格 -> 否, blank without a result)
+PASS_YES_NO = {"合格": "是", "不合格": "否"}
 
 
-def _self_check_row(rec: ProblemRecord, seq: int, counts: ProjectCounts | None) -> list[Any]:
+def _self_check_row(
+    rec: ProblemRecord, seq: int, counts: ProjectCounts | None, greenhouses: int | None = None
+) -> list[Any]:
+    if greenhouses is None and counts is not None:
+        greenhouses = counts.greenhouses
     return [
         seq,
         rec.township_name,
         rec.project_name,
         _mu(rec.parcel_area_m2),
         "",  # 四至: no neighbouring features are stored; staff fill it in
-        counts.greenhouses if counts else None,
+        greenhouses,
         counts.other_buildings if counts else None,
         rec.owner_name,
         _num(rec.investment_wan),
@@ -496,7 +514,7 @@ def _self_check_row(rec: ProblemRecord, seq: int, counts: ProjectCounts | None) 
         _mu(rec.illegal_occupied_m2),
         _case_by_case(rec),
         _num(rec.funds_recovered_wan),
-        rec.acceptance_result,
+        PASS_YES_NO.get(rec.acceptance_result, ""),
         rec.problem_id,
     ]
 
@@ -548,8 +566,13 @@ def write_self_check_form(
     today: date,
     findings: pd.DataFrame | None = None,
     county_name: str = "",
+    greenhouse_counts: Mapping[str, int] | None = None,
 ) -> Path:
     """ "大棚房"问题专项清理整治县级自验表 and 县级自验汇总表 in one workbook.
+
+    Laid out as seed 002 附件1/附件2: the group header 存在“大棚房”问题情况, 是否合格 as 是/否,
+    the units line with the seal, the note and the signature block under the table.
+    ``greenhouse_counts`` (problem id -> registry greenhouses inside it) fills 项目总棚数.
 
     One problem = one project row; only 大棚房 classes (第一类/第二类/第三类; confirmed, else
     candidate) are listed, in that order. 项目其他房屋等建设个数 and 涉及违法违规建设个数 count
@@ -566,8 +589,8 @@ def write_self_check_form(
         _title(
             ws,
             fm,
-            '"大棚房"问题专项清理整治县级自验表',
-            f"县(市、区)：{county_name}        填报日期：{today.isoformat()}        （最后一列“问题编号(台账)”为本系统追溯用）",
+            "“大棚房”问题专项清理整治县级自验表",
+            f"县（市、区）：{county_name}　　（人民政府公章）　　单位：个、亩、万元",
             last_col,
             widths=[c[3] for c in cols],
             breaks_at=_groups(cols),
@@ -579,7 +602,13 @@ def write_self_check_form(
             ws.set_column(j, j, width)
         first = unit_row + 1
         data = [
-            _self_check_row(rec, i + 1, counts.get(rec.problem_id)) for i, rec in enumerate(rows)
+            _self_check_row(
+                rec,
+                i + 1,
+                counts.get(rec.problem_id),
+                (greenhouse_counts or {}).get(rec.problem_id),
+            )
+            for i, rec in enumerate(rows)
         ]
         for i, values in enumerate(data):
             for j, v in enumerate(values):
@@ -598,6 +627,11 @@ def write_self_check_form(
                     _total(ws, tr, j, vals, kind, fm)
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
+        ws.merge_range(tr + 1, 0, tr + 1, last_col, SELF_CHECK_NOTE, fm.info)
+        ws.set_row(tr + 1, 30)
+        # after the three key columns, which repeat on every printed page: a merged cell that
+        # includes them would be drawn again over page 2's columns
+        ws.merge_range(tr + 3, 3, tr + 3, last_col, SELF_CHECK_SIGNATURE, fm.info)
         _print_setup(
             ws,
             header_first=2,
@@ -606,6 +640,7 @@ def write_self_check_form(
             freeze_col=3,
             breaks_at=_groups(cols),
         )
+        _write_seed_summary(wb, fm, rows, county_name=county_name)
         _write_self_check_summary(wb, fm, rows, counts, today=today, county_name=county_name)
     return path
 
@@ -666,7 +701,7 @@ def _write_self_check_summary(
     today: date,
     county_name: str,
 ) -> None:
-    ws = wb.add_worksheet("自验汇总表")
+    ws = wb.add_worksheet("自验汇总(明细)")
     last_col = len(_SUMMARY_COLUMNS) - 1
     _title(
         ws,
@@ -693,6 +728,53 @@ def _write_self_check_summary(
             ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None
         )
     _print_setup(ws, header_first=2, header_last=3, widths=[11.0] * len(_SUMMARY_COLUMNS))
+
+
+SEED_SUMMARY_HEADS = ("小计", "I类", "Ⅱ类", "Ⅲ类", "I类", "Ⅱ类", "Ⅲ类", "“一事一议”是否整改到位")
+
+
+def seed_summary_row(records: Sequence[ProblemRecord]) -> list[Any]:
+    """The seed's one data row: 小计, I, II, III, 验收合格 I, II, III, 一事一议是否整改到位.
+
+    Classes are confirmed, else candidate (as :func:`dpf_records`); 验收结果 per class counts
+    acceptance 合格 [inferred]; 一事一议 is 是 when every 一事一议 problem is 已销号, 否 when
+    any is not, 无 when there is none [inferred].
+    """
+    rs = dpf_records(records)
+    per = [sum(1 for r in rs if _dpf_class(r) == c) for c in DPF_CLASSES]
+    ok = [
+        sum(1 for r in rs if _dpf_class(r) == c and r.acceptance_result == "合格")
+        for c in DPF_CLASSES
+    ]
+    cbc = [r for r in rs if r.status is Status.CASE_BY_CASE or "一事一议" in r.measure]
+    done = "无" if not cbc else ("是" if all(r.status is Status.CLOSED for r in cbc) else "否")
+    return [sum(per), *per, *ok, done]
+
+
+def _write_seed_summary(
+    wb: Any, fm: _Formats, rows: Sequence[ProblemRecord], *, county_name: str
+) -> None:
+    """Sheet 自验汇总表 as seed 002 附件1: classes as columns under 问题情况 and 验收结果."""
+    ws = wb.add_worksheet("自验汇总表")
+    last = len(SEED_SUMMARY_HEADS) - 1
+    _title(
+        ws,
+        fm,
+        "“大棚房”问题专项清理整治县级自验汇总表",
+        f"县（市、区）：{county_name}　（人民政府公章）　单位：个、亩、万元、次、人",
+        last,
+    )
+    ws.merge_range(2, 0, 2, 3, "“大棚房”问题情况", fm.head)
+    ws.merge_range(2, 4, 2, 7, "验收结果", fm.head)
+    for j, h in enumerate(SEED_SUMMARY_HEADS):
+        ws.write_string(3, j, h, fm.head)
+        ws.set_column(j, j, 12 if j < last else 22)
+    for j, v in enumerate(seed_summary_row(rows)):
+        _write(ws, 4, j, v, "int" if j < last else "center", fm)
+    ws.merge_range(6, 0, 6, last, SUMMARY_NOTE, fm.info)
+    ws.merge_range(8, 0, 8, 4, SUMMARY_SIGNATURE[0], fm.info)
+    ws.merge_range(8, 5, 8, last, SUMMARY_SIGNATURE[1], fm.info)
+    _print_setup(ws, header_first=2, header_last=3, widths=[12.0] * last + [22.0])
 
 
 # ------------------------------------------------------------------------------------------

@@ -889,7 +889,9 @@ def normalise_value(name: str, value: Any) -> Any:
             f"{spec.zh} ({name}): {text!r} must be one of {'、'.join(_CHOICES[name])} (or empty)."
         )
     if name == "acceptance_result" and text not in _ACCEPTANCE:
-        raise SchemaError(f"{spec.zh} ({name}): {text!r} must be 合格 or 不合格 (or empty).")
+        raise SchemaError(
+            f"{spec.zh} ({name}): {text!r} must be 合格 or 不合格 (是/否 also accepted) or empty."
+        )
     return text
 
 

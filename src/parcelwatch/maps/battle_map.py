@@ -190,8 +190,11 @@ def build_map(
     simplify_m: float = 0.5,
     links: Sequence[tuple[str, str]] = (),
     farmland_codes: Sequence[str] = FARMLAND_CODES,
+    warning: str = "",
 ) -> str:
     """The whole page as a string. ``generated_at`` is passed in (pure function).
+
+    ``warning`` (e.g. the ledger check's tamper warning) is shown as a red banner at the top.
 
     The statistics panel shows figures computed here by :mod:`parcelwatch.ledger.figures` (the
     page only looks them up by township), so the map says what the forms and ``ledger stats``
@@ -240,6 +243,7 @@ def build_map(
         "labels": MAP_COLUMNS,
         "basemap": bm,
         "links": [{"label": a, "href": b} for a, b in links],
+        "warning": warning,
     }
     css_leaflet, js_leaflet = leaflet_assets()
     page = own_asset("battle_map.html")

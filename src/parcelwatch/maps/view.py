@@ -196,6 +196,9 @@ def write_map(
     out = Path(out)
     stage("读取台账")
     with _opened(ws) as w:
+        from parcelwatch.ledger.verify import tamper_warning
+
+        warning = tamper_warning(w.store)  # a ledger changed outside parcelwatch: said on the page
         records = w.store.records()
         events: dict[str, list[Any]] = {}
         for e in w.store.events():
@@ -215,7 +218,7 @@ def write_map(
             raise InputError(f"No problems in township(s) {', '.join(unknown)}. Townships in the ledger: {', '.join(sorted(known))}.")
         view = view[view["township_name"].isin(list(townships))]
     batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
-    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context, "farmland_codes": farmland_codes}
+    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context, "farmland_codes": farmland_codes, "warning": warning}
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not (split_by_township or len(view) > split_threshold):

@@ -155,7 +155,7 @@ def write_monthly_bulletin(cases: Sequence[Mapping[str, Any]], month: str, setti
             "填报单位：　　　　　　审核人：　　　　　　日期：　　年　　月　　日",
             fm.info,
         )
-        _print_setup(ws, header_first=2, header_last=head_last + 1, last_col=last, freeze_col=2)
+        _print_setup(ws, header_first=2, header_last=head_last + 1, widths=[float(c[3]) for c in cols], freeze_col=2)
         d = wb.add_worksheet("新增两违明细")
         heads = [
             "序号",
@@ -181,7 +181,7 @@ def write_monthly_bulletin(cases: Sequence[Mapping[str, Any]], month: str, setti
                      case.get("land_area_m2") or "", str(case.get("found_at") or "")[:16].replace("T", " "), case.get("found_by") or "", case.get("status") or ""]  # fmt: skip
             for j, v in enumerate(vals2):
                 d.write_string(2 + n, j, str(v), fm.text)
-        _print_setup(d, header_first=2, header_last=2, last_col=len(heads) - 1)
+        _print_setup(d, header_first=2, header_last=2, widths=[14.0] * len(heads))
     return path
 
 

@@ -86,6 +86,7 @@
     img.addTo(map);
   }
   if (bm.notice) { el("pw-notice").textContent = bm.notice; }
+  if (cfg.warning) { var warn = el("pw-warning"); warn.textContent = cfg.warning; warn.style.display = "block"; }
 
   // ---- context layers (off by default where heavy)
   Object.keys(ctx).forEach(function (name) {
