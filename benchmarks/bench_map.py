@@ -60,7 +60,14 @@ def problems(n: int, seed: int = 0) -> gpd.GeoDataFrame:
             "days_overdue": 12,
             "responsible_unit": "禾丰镇人民政府",
             "responsible_person": "张三",
-            "recent_events": [["2026-05-01 张三 未核查→未整改", "2026-06-01 张三 未整改→整改中（拆除）", "2026-07-01 李四 整改中→待验收（拆除）"]] * n,
+            "recent_events": [
+                [
+                    "2026-05-01 张三 未核查→未整改",
+                    "2026-06-01 张三 未整改→整改中（拆除）",
+                    "2026-07-01 李四 整改中→待验收（拆除）",
+                ]
+            ]
+            * n,
         },
         geometry=geoms,
         crs=4549,
@@ -73,7 +80,11 @@ def main() -> None:
     args = ap.parse_args()
     g = problems(args.n)
     t = time.perf_counter()
-    html = build_map(g, county_name="禾丰县", generated_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc))
+    html = build_map(
+        g,
+        county_name="禾丰县",
+        generated_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc),
+    )
     build_s = time.perf_counter() - t
     out = Path(tempfile.mkdtemp()) / "map.html"
     out.write_text(html, encoding="utf-8")
@@ -97,7 +108,9 @@ def main() -> None:
         page.evaluate("pw.search('3707902026Q00011')")
         search_s = time.perf_counter() - t
         b.close()
-    print(f"{args.n} problems: build {build_s:.1f} s, HTML {size_mb:.1f} MB, interactive after {ready_s:.1f} s ({drawn} drawn), township filter {filter_s:.2f} s, search {search_s:.2f} s")
+    print(
+        f"{args.n} problems: build {build_s:.1f} s, HTML {size_mb:.1f} MB, interactive after {ready_s:.1f} s ({drawn} drawn), township filter {filter_s:.2f} s, search {search_s:.2f} s"
+    )
 
 
 if __name__ == "__main__":

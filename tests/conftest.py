@@ -16,7 +16,6 @@ SAMPLES = REPO / "data" / "samples"
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
-
 def require_realdata() -> None:
     """Skip the calling test module when ../shared/realdata is absent, unless ``CI`` is set.
 
@@ -27,8 +26,12 @@ def require_realdata() -> None:
     if REALDATA.is_dir():
         return
     if os.environ.get("CI"):
-        raise RuntimeError(f"CI is set but {REALDATA} is missing: clone shared/ beside the repository")
-    pytest.skip(f"real public data not found at {REALDATA} (only CI requires it)", allow_module_level=True)
+        raise RuntimeError(
+            f"CI is set but {REALDATA} is missing: clone shared/ beside the repository"
+        )
+    pytest.skip(
+        f"real public data not found at {REALDATA} (only CI requires it)", allow_module_level=True
+    )
 
 
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
@@ -41,7 +44,12 @@ def square(x: float, y: float, size: float) -> shapely.Polygon:
 
 
 def write_shapefile(
-    gdf: gpd.GeoDataFrame, path: Path, *, encoding: str = "GBK", cpg: bool = False, ldid: int | None = 0
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    encoding: str = "GBK",
+    cpg: bool = False,
+    ldid: int | None = 0,
 ) -> Path:
     """Write a shapefile as real Chinese deliveries look: GBK text, optionally no .cpg, LDID byte set."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,12 @@ def test_rules_defaults_and_check(tmp_path, capsys):
 
 
 def test_console_script_runs_as_module():
-    res = subprocess.run([sys.executable, "-m", "parcelwatch", "--version"], capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "parcelwatch", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0 and "0.1.0" in res.stdout
 
 

@@ -32,7 +32,9 @@ def test_defaults_file_cites_policy_documents_not_internal_references():
 
 def test_county_file_overrides_only_what_it_names(tmp_path):
     path = tmp_path / "rules.toml"
-    path.write_text('[county]\nregion = "north"\n[greenhouse]\ncontext_distance_m = 80\n', encoding="utf-8")
+    path.write_text(
+        '[county]\nregion = "north"\n[greenhouse]\ncontext_distance_m = 80\n', encoding="utf-8"
+    )
     rules = load_rules(path)
     assert rules.county.region == "north"
     assert rules.greenhouse.context_distance_m == 80.0
@@ -46,14 +48,29 @@ def test_county_file_overrides_only_what_it_names(tmp_path):
     "data,message",
     [
         ({"greenhous": {}}, r"unknown section \[greenhous\]. Did you mean 'greenhouse'\?"),
-        ({"greenhouse": {"inside_shar": 0.4}}, r"unknown key \[greenhouse\].inside_shar. Did you mean 'inside_share'\?"),
+        (
+            {"greenhouse": {"inside_shar": 0.4}},
+            r"unknown key \[greenhouse\].inside_shar. Did you mean 'inside_share'\?",
+        ),
         ({"greenhouse": {"inside_share": 1.5}}, r"\[greenhouse.inside_share\] must be <= 1"),
         ({"greenhouse": {"inside_share": "half"}}, r"\[greenhouse.inside_share\] must be a number"),
-        ({"county": {"region": "tropical"}}, r"\[county.region\] must be one of '', 'south', 'north', 'severe_cold'"),
+        (
+            {"county": {"region": "tropical"}},
+            r"\[county.region\] must be one of '', 'south', 'north', 'severe_cold'",
+        ),
         ({"county": {"gk_zone": 40.5}}, r"\[county.gk_zone\] must be a whole number"),
-        ({"vocabulary": {"caretaker": "看护房"}}, r"\[vocabulary.caretaker\] must be a list of text values"),
-        ({"fields": {"parcel": {}}}, r"unknown layer role \[fields.parcel\]. Did you mean 'parcels'\?"),
-        ({"fields": {"parcels": {"parcel_idd": ["X"]}}}, r"unknown field \[fields.parcels\].parcel_idd. Did you mean 'parcel_id'\?"),
+        (
+            {"vocabulary": {"caretaker": "看护房"}},
+            r"\[vocabulary.caretaker\] must be a list of text values",
+        ),
+        (
+            {"fields": {"parcel": {}}},
+            r"unknown layer role \[fields.parcel\]. Did you mean 'parcels'\?",
+        ),
+        (
+            {"fields": {"parcels": {"parcel_idd": ["X"]}}},
+            r"unknown field \[fields.parcels\].parcel_idd. Did you mean 'parcel_id'\?",
+        ),
     ],
 )
 def test_bad_rules_are_named(data, message):
@@ -66,5 +83,7 @@ def test_bad_toml_and_missing_file(tmp_path):
     bad.write_text("[county\nregion = 1", encoding="utf-8")
     with pytest.raises(ConfigError, match="bad.toml is not valid TOML"):
         load_rules(bad)
-    with pytest.raises(ConfigError, match="does not exist. Write one with `parcelwatch rules defaults"):
+    with pytest.raises(
+        ConfigError, match="does not exist. Write one with `parcelwatch rules defaults"
+    ):
         load_rules(tmp_path / "none.toml")

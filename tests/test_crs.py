@@ -22,12 +22,26 @@ def test_mu():
     assert mu_to_m2(1.5) == pytest.approx(1000.0)
 
 
-@pytest.mark.parametrize("zone,prefixed,epsg", [(25, True, 4513), (35, True, 4523), (40, True, 4528), (45, True, 4533), (25, False, 4534), (40, False, 4549), (45, False, 4554)])
+@pytest.mark.parametrize(
+    "zone,prefixed,epsg",
+    [
+        (25, True, 4513),
+        (35, True, 4523),
+        (40, True, 4528),
+        (45, True, 4533),
+        (25, False, 4534),
+        (40, False, 4549),
+        (45, False, 4554),
+    ],
+)
 def test_gk3_epsg(zone, prefixed, epsg):
     assert crsmod.gk3_epsg(zone, prefixed=prefixed) == epsg
     assert crsmod.gk3_zone_of_crs(CRS.from_epsg(epsg)) == zone
     op = CRS.from_epsg(epsg).coordinate_operation
-    assert next(p.value for p in op.params if "natural origin" in p.name and "Longitude" in p.name) == 3 * zone
+    assert (
+        next(p.value for p in op.params if "natural origin" in p.name and "Longitude" in p.name)
+        == 3 * zone
+    )
 
 
 def test_zone_bounds():
@@ -36,12 +50,21 @@ def test_zone_bounds():
     assert crsmod.gk3_zone_from_lon(118.5) == 40  # CM 120 covers 118.5..121.5
     assert crsmod.gk3_zone_from_lon(118.49) == 39
     assert crsmod.gk3_zone_of_crs(CRS.from_epsg(4490)) is None
-    assert crsmod.gk3_zone_of_crs(CRS.from_proj4("+proj=tmerc +lon_0=117 +k=1 +x_0=500000 +ellps=GRS80")) == 39
+    assert (
+        crsmod.gk3_zone_of_crs(
+            CRS.from_proj4("+proj=tmerc +lon_0=117 +k=1 +x_0=500000 +ellps=GRS80")
+        )
+        == 39
+    )
 
 
 def test_suggestions():
-    assert crsmod.suggest_crs((40_390_000, 4_080_000, 40_391_000, 4_081_000)).startswith("EPSG:4528")
-    assert crsmod.suggest_crs((20_390_000, 4_080_000, 20_391_000, 4_081_000)).startswith("EPSG:4498")  # 6-degree zone 20
+    assert crsmod.suggest_crs((40_390_000, 4_080_000, 40_391_000, 4_081_000)).startswith(
+        "EPSG:4528"
+    )
+    assert crsmod.suggest_crs((20_390_000, 4_080_000, 20_391_000, 4_081_000)).startswith(
+        "EPSG:4498"
+    )  # 6-degree zone 20
     assert "EPSG:4534-4554" in crsmod.suggest_crs((390_000, 4_080_000, 391_000, 4_081_000))
     assert crsmod.suggest_crs((118.7, 36.8, 118.8, 36.9)).startswith("EPSG:4490")
     assert crsmod.suggest_crs((-5, 50, -4, 51)).startswith("none recognisable")
@@ -59,7 +82,10 @@ def test_area_of_known_square_matches_geod():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    lon=st.floats(74, 134), lat=st.floats(18, 53), w=st.floats(5, 3000), h=st.floats(5, 3000),
+    lon=st.floats(74, 134),
+    lat=st.floats(18, 53),
+    w=st.floats(5, 3000),
+    h=st.floats(5, 3000),
     skew=st.floats(-0.4, 0.4),
 )
 def test_area_matches_geod_anywhere_in_china(lon, lat, w, h, skew):
@@ -79,7 +105,9 @@ def test_area_matches_geod_anywhere_in_china(lon, lat, w, h, skew):
     area = crsmod.ellipsoidal_area_m2([quad], gk)[0]
     back = pyproj.Transformer.from_crs(gk, 4490, always_xy=True)
     dense = shapely.segmentize(quad, 2.0)
-    lonlat = shapely.transform(dense, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1])))
+    lonlat = shapely.transform(
+        dense, lambda xy: np.column_stack(back.transform(xy[:, 0], xy[:, 1]))
+    )
     assert area == pytest.approx(crsmod.geod_area_m2(lonlat), rel=5e-8, abs=1e-4)
 
 
@@ -89,7 +117,9 @@ def test_geographic_input_matches_geod(lon, lat, size):
     """Lon/lat input (equal-area path): a square of ~size metres agrees with Geod to 1e-6."""
     d = size / 111_000
     cell = shapely.box(lon, lat, lon + d, lat + d)
-    assert crsmod.ellipsoidal_area_m2([cell], 4490)[0] == pytest.approx(crsmod.geod_area_m2(cell), rel=1e-6)
+    assert crsmod.ellipsoidal_area_m2([cell], 4490)[0] == pytest.approx(
+        crsmod.geod_area_m2(cell), rel=1e-6
+    )
 
 
 def test_area_independent_of_batch_and_zero_for_empty():

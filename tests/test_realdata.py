@@ -68,7 +68,9 @@ def test_amap_boundaries_warned_as_gcj02_and_correction_moves_them_onto_cgcs2000
     def shift(frame):
         a = shapely.centroid(frame.loc[common].geometry.values)
         b = shapely.centroid(ref.loc[common].geometry.values)
-        return np.median(shapely.get_x(a) - shapely.get_x(b)), np.median(shapely.get_y(a) - shapely.get_y(b))
+        return np.median(shapely.get_x(a) - shapely.get_x(b)), np.median(
+            shapely.get_y(a) - shapely.get_y(b)
+        )
 
     dx_raw, dy_raw = shift(raw)
     dx_fix, dy_fix = shift(fixed)

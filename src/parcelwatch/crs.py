@@ -80,7 +80,9 @@ def gk3_zone_of_crs(crs: CRS | None) -> int | None:
     op = crs.coordinate_operation
     if op is None or "transverse mercator" not in op.method_name.lower():
         return None
-    lon_0 = next((p.value for p in op.params if "longitude of natural origin" in p.name.lower()), None)
+    lon_0 = next(
+        (p.value for p in op.params if "longitude of natural origin" in p.name.lower()), None
+    )
     if lon_0 is not None and float(lon_0) % 3 == 0:
         return int(float(lon_0) // 3)
     return None
@@ -109,7 +111,10 @@ def suggest_crs(bounds: tuple[float, float, float, float]) -> str:
     'EPSG:4523 (CGCS2000 3-degree Gauss-Kruger zone 35, zone number in front of X)'
     """
     minx, miny, maxx, maxy = bounds
-    if _CHINA_LON[0] <= minx <= maxx <= _CHINA_LON[1] and _CHINA_LAT[0] <= miny <= maxy <= _CHINA_LAT[1]:
+    if (
+        _CHINA_LON[0] <= minx <= maxx <= _CHINA_LON[1]
+        and _CHINA_LAT[0] <= miny <= maxy <= _CHINA_LAT[1]
+    ):
         zone = gk3_zone_from_lon((minx + maxx) / 2)
         return (
             "EPSG:4490 (CGCS2000 longitude/latitude); the coordinates are degrees in China. "
@@ -145,9 +150,7 @@ def _num(v: float) -> str:
     return f"{v:.0f}" if abs(v) < 1e10 else f"{v:.3e}"
 
 
-def check_coordinates(
-    bounds: tuple[float, float, float, float], crs: CRS, *, where: str
-) -> None:
+def check_coordinates(bounds: tuple[float, float, float, float], crs: CRS, *, where: str) -> None:
     """Refuse a declared CRS that the coordinates contradict (e.g. GK metres labelled 4490)."""
     minx, miny, maxx, maxy = bounds
     if any(not math.isfinite(v) for v in bounds):
@@ -291,13 +294,23 @@ def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     x, y = lon - 105.0, lat - 35.0
     pi = math.pi
     dlat = (
-        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
         + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
         + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
         + (160.0 * np.sin(y / 12.0 * pi) + 320 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
     )
     dlon = (
-        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
         + (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
         + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
         + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0

@@ -80,7 +80,9 @@ def sample_sources(samples_dir: Path, *, batch: int = 1) -> dict[str, LayerSourc
     return {role: LayerSource(samples_dir / f, layer) for role, (f, layer) in DEMO_LAYERS.items()}
 
 
-def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | None = None, store: str = "") -> DemoResult:
+def run_demo(
+    samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | None = None, store: str = ""
+) -> DemoResult:
     """``store``: a ``postgresql://`` address to run the ledger round on a server (default: ledger.gpkg)."""
     samples_dir, out_dir = Path(samples_dir), Path(out_dir)
     if rules is None:
@@ -90,10 +92,14 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"Cannot create the output folder {out_dir}: {exc}. Choose another folder with -o.") from exc
+        raise OutputError(
+            f"Cannot create the output folder {out_dir}: {exc}. Choose another folder with -o."
+        ) from exc
 
     summary = [f"Sample county in {samples_dir}", *inputs.notes, ""]
-    summary.append(f"{'layer':<12} {'features':>8}  {'encoding (decided by)':<30} CRS (as delivered)")
+    summary.append(
+        f"{'layer':<12} {'features':>8}  {'encoding (decided by)':<30} CRS (as delivered)"
+    )
     for role, rep in inputs.reports.items():
         enc = f"{rep.encoding.encoding} ({rep.encoding.source})" if rep.encoding else "-"
         summary.append(f"{role:<12} {rep.feature_count:>8}  {enc:<30} {rep.crs}")
@@ -107,19 +113,27 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
     if rules.farmland.deduct_tiankan and "tbdlmj" in farmland and "tbmj" in farmland:
         r = (farmland["tbdlmj"] / farmland["tbmj"]).to_numpy(dtype=float)
         ratio = np.where(np.isfinite(r) & (r > 0), r, 1.0)
-    summary.append(f"耕地 (DLBM {'/'.join(rules.farmland.codes)}, less 田坎): {m2_to_mu((area * ratio * is_farm).sum()):,.2f} 亩")
+    summary.append(
+        f"耕地 (DLBM {'/'.join(rules.farmland.codes)}, less 田坎): {m2_to_mu((area * ratio * is_farm).sum()):,.2f} 亩"
+    )
     pbf = inputs.layers["pbf"]
-    summary.append(f"永久基本农田: {m2_to_mu(crsmod.ellipsoidal_area_m2(pbf.geometry.values, pbf.crs).sum()):,.2f} 亩")
+    summary.append(
+        f"永久基本农田: {m2_to_mu(crsmod.ellipsoidal_area_m2(pbf.geometry.values, pbf.crs).sum()):,.2f} 亩"
+    )
     parcels = inputs.layers["parcels"]
     parcel_m2 = crsmod.ellipsoidal_area_m2(parcels.geometry.values, parcels.crs)
-    summary.append(f"卫片图斑: {len(parcels)} parcels, {m2_to_mu(parcel_m2.sum()):,.2f} 亩 (ellipsoidal)")
+    summary.append(
+        f"卫片图斑: {len(parcels)} parcels, {m2_to_mu(parcel_m2.sum()):,.2f} 亩 (ellipsoidal)"
+    )
 
     outputs: dict[str, Path] = {}
     clue_path = samples_dir / CLUE_TABLE
     if clue_path.exists():
         clues = read_clues(clue_path)
         joined, notes = join_clues(parcels, clues)
-        summary.append(f"clue table {clue_path.name}: header on row {clues.header_row}, {len(clues.frame)} clues joined by 线索编号")
+        summary.append(
+            f"clue table {clue_path.name}: header on row {clues.header_row}, {len(clues.frame)} clues joined by 线索编号"
+        )
         summary += [f"  {n}" for n in notes + clues.notes]
         parcels = joined
 
@@ -133,15 +147,21 @@ def run_demo(samples_dir: str | Path, out_dir: str | Path, *, rules: Rules | Non
         pyogrio.write_dataframe(g, gpkg, layer=role, driver="GPKG")
     outputs["validated layers (EPSG:4490, canonical fields)"] = gpkg
     classification = classify_inputs(inputs, rules=rules)
-    outputs["classification (parcels, findings)"] = write_classification(classification, out_dir / "classification.gpkg", sources=inputs.reports)
+    outputs["classification (parcels, findings)"] = write_classification(
+        classification, out_dir / "classification.gpkg", sources=inputs.reports
+    )
     summary.append("")
-    summary.append(f"Classification of {len(classification.parcels)} parcels ({len(classification.findings)} findings); candidates (疑似):")
+    summary.append(
+        f"Classification of {len(classification.parcels)} parcels ({len(classification.findings)} findings); candidates (疑似):"
+    )
     labels = CLASS_LABELS["zh"]
     for cls, n in classification.counts().items():
         summary.append(f"  {labels[cls]:<6} {n}")
     high = int((classification.parcels["priority"] == "high").sum())
     alerts = int((classification.parcels["alerts"] != "").sum())
-    summary.append(f"  priority high (永久基本农田 occupied): {high}; alerts (criminal-referral / large parcel): {alerts}")
+    summary.append(
+        f"  priority high (永久基本农田 occupied): {high}; alerts (criminal-referral / large parcel): {alerts}"
+    )
     for rid, why in classification.skipped:
         summary.append(f"  rule {rid} did not run: {why}")
 
@@ -159,7 +179,9 @@ def _at(d: date, hour: int = 9) -> datetime:
     return datetime(d.year, d.month, d.day, hour, tzinfo=TZ)
 
 
-def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *, store: str = "") -> list[str]:
+def _ledger_round(
+    samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *, store: str = ""
+) -> list[str]:
     """Workspace -> check batch 1 -> staff decisions -> check batch 2 (回头看) -> stats, Excel."""
     import shutil
 
@@ -177,18 +199,40 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
         shutil.rmtree(ws_dir)
     from parcelwatch.reference import add_references
 
-    ws = init_workspace(ws_dir, rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"), now=_at(BATCH1_ISSUED, 8), store=store)
+    ws = init_workspace(
+        ws_dir,
+        rules_text=(samples_dir / "rules.toml").read_text(encoding="utf-8"),
+        now=_at(BATCH1_ISSUED, 8),
+        store=store,
+    )
     lines = [f"Ledger workspace {ws_dir}:"]
     # the county's reference layers are registered once; each batch then brings only its parcels
     # (and, for batch 2, the buildings as surveyed then, which win over the registered ones)
     batch1 = sample_sources(samples_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        added = add_references(ws.path, {k: v for k, v in batch1.items() if k != "parcels"}, year=REFERENCE_YEAR, now=_at(BATCH1_ISSUED, 8), user=DEMO_USER, rules=ws.rules)
-    lines.append(f"Reference layers registered ({REFERENCE_YEAR}): " + ", ".join(f"{o.version.version_id} ({o.version.features})" for o in added))
+        added = add_references(
+            ws.path,
+            {k: v for k, v in batch1.items() if k != "parcels"},
+            year=REFERENCE_YEAR,
+            now=_at(BATCH1_ISSUED, 8),
+            user=DEMO_USER,
+            rules=ws.rules,
+        )
+    lines.append(
+        f"Reference layers registered ({REFERENCE_YEAR}): "
+        + ", ".join(f"{o.version.version_id} ({o.version.features})" for o in added)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        first = check_batch(ws, {"parcels": batch1["parcels"]}, batch="2026年第1批", now=_at(BATCH1_ISSUED), user=DEMO_USER, issued=BATCH1_ISSUED)
+        first = check_batch(
+            ws,
+            {"parcels": batch1["parcels"]},
+            batch="2026年第1批",
+            now=_at(BATCH1_ISSUED),
+            user=DEMO_USER,
+            issued=BATCH1_ISSUED,
+        )
     lines += first.lines()
 
     def pid(parcel: str) -> str:
@@ -199,46 +243,106 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     day = BATCH1_ISSUED + timedelta(days=10)
     steps = [
         # the Class II restaurant in a greenhouse: confirmed, demolished, accepted, closed
-        ("3707902026Q1002", "未整改", {"confirmed_class": "II", "note": "实地核查：大棚内建餐饮用房，认定违法"}),
-        ("3707902026Q1002", "整改中", {"measure": "拆除", "deadline": date(2026, 6, 30), "responsible_unit": "禾丰镇人民政府", "responsible_person": "王建国"}),
+        (
+            "3707902026Q1002",
+            "未整改",
+            {"confirmed_class": "II", "note": "实地核查：大棚内建餐饮用房，认定违法"},
+        ),
+        (
+            "3707902026Q1002",
+            "整改中",
+            {
+                "measure": "拆除",
+                "deadline": date(2026, 6, 30),
+                "responsible_unit": "禾丰镇人民政府",
+                "responsible_person": "王建国",
+            },
+        ),
         ("3707902026Q1002", "待验收", {"measure": "拆除", "note": "已拆除，恢复种植条件"}),
         ("3707902026Q1002", "已销号", {"measure": "拆除", "note": "县级验收合格"}),
         # the villa and restaurant in the park: confirmed, rectification under way, deadline passed
         ("3707902026Q1001", "未整改", {"confirmed_class": "I"}),
-        ("3707902026Q1001", "整改中", {"measure": "拆除", "deadline": date(2026, 8, 31), "responsible_unit": "禾丰镇人民政府", "responsible_person": "李明"}),
+        (
+            "3707902026Q1001",
+            "整改中",
+            {
+                "measure": "拆除",
+                "deadline": date(2026, 8, 31),
+                "responsible_unit": "禾丰镇人民政府",
+                "responsible_person": "李明",
+            },
+        ),
         # approved construction land: legal; no visible change: pseudo-change
-        ("3707902026Q1014", "合法", {"judgement_type": "批准建设用地", "note": "鲁政土字〔2025〕123号"}),
+        (
+            "3707902026Q1014",
+            "合法",
+            {"judgement_type": "批准建设用地", "note": "鲁政土字〔2025〕123号"},
+        ),
         ("3707902026Q1016", "其他", {"judgement_type": "伪变化", "note": "前后时相影像无实质变化"}),
         # the unknown-use building beside a greenhouse (Class I): demolished, accepted, closed
         ("3707902026Q1008", "未整改", {"confirmed_class": "I"}),
-        ("3707902026Q1008", "整改中", {"measure": "拆除", "deadline": date(2026, 6, 15), "responsible_unit": "禾丰镇人民政府"}),
+        (
+            "3707902026Q1008",
+            "整改中",
+            {
+                "measure": "拆除",
+                "deadline": date(2026, 6, 15),
+                "responsible_unit": "禾丰镇人民政府",
+            },
+        ),
         ("3707902026Q1008", "待验收", {"measure": "拆除", "note": "已拆除，恢复种植条件"}),
         ("3707902026Q1008", "已销号", {"measure": "拆除", "note": "县级验收合格"}),
         # the big factory complex at the criminal-referral threshold
-        ("3707902026Q1013", "未整改", {"confirmed_class": "conversion", "deadline": date(2026, 7, 31), "responsible_unit": "柳湾镇人民政府"}),
+        (
+            "3707902026Q1013",
+            "未整改",
+            {
+                "confirmed_class": "conversion",
+                "deadline": date(2026, 7, 31),
+                "responsible_unit": "柳湾镇人民政府",
+            },
+        ),
     ]
     lines.append("Staff decisions:")
     for i, (parcel, status, fields_) in enumerate(steps):
-        rec = set_status(ws, pid(parcel), status, user=DEMO_USER, now=_at(day + timedelta(days=7 * i)), **fields_)
-        lines.append(f"  {parcel} -> {rec.problem_id}: {status}" + (f"（{fields_['measure']}）" if "measure" in fields_ else ""))
+        rec = set_status(
+            ws, pid(parcel), status, user=DEMO_USER, now=_at(day + timedelta(days=7 * i)), **fields_
+        )
+        lines.append(
+            f"  {parcel} -> {rec.problem_id}: {status}"
+            + (f"（{fields_['measure']}）" if "measure" in fields_ else "")
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         batch2 = sample_sources(samples_dir, batch=2)
-        second = check_batch(ws, {"parcels": batch2["parcels"], "buildings": batch2["buildings"]}, batch="2026年第2批", now=_at(BATCH2_ISSUED), user=DEMO_USER, issued=BATCH2_ISSUED)
+        second = check_batch(
+            ws,
+            {"parcels": batch2["parcels"], "buildings": batch2["buildings"]},
+            batch="2026年第2批",
+            now=_at(BATCH2_ISSUED),
+            user=DEMO_USER,
+            issued=BATCH2_ISSUED,
+        )
     lines += second.lines()
     stats = workspace_stats(ws, today=BATCH2_ISSUED + timedelta(days=30))
     from parcelwatch.ledger.figures import rate_text
 
-    lines.append(f"整改完成率 {rate_text(stats.completion_rate)}（{stats.closed_confirmed}/{stats.confirmed}）；违法占用耕地面积比例：{stats.ratio_text()}")
+    lines.append(
+        f"整改完成率 {rate_text(stats.completion_rate)}（{stats.closed_confirmed}/{stats.confirmed}）；违法占用耕地面积比例：{stats.ratio_text()}"
+    )
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
 
     # imagery evidence (before the map, so that the popups carry the before/after chips)
     from parcelwatch.imagery import analyse_imagery
 
     imagery = analyse_imagery(
-        ws, samples_dir / "imagery" / "before.tif", samples_dir / "imagery" / "after.tif",
-        now=_at(MAP_DAY, 7), user=DEMO_USER, image_dates=("2025-10-15", "2026-06-18"),
+        ws,
+        samples_dir / "imagery" / "before.tif",
+        samples_dir / "imagery" / "after.tif",
+        now=_at(MAP_DAY, 7),
+        user=DEMO_USER,
+        image_dates=("2025-10-15", "2026-06-18"),
     )
     lines += imagery.lines()
     outputs["imagery statistics and hints"] = ws_dir / "imagery" / "stats.csv"
@@ -252,23 +356,35 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     context = context_layers(ws, rules=ws.rules)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        context.update(load_inputs({"buildings": sample_sources(samples_dir, batch=2)["buildings"]}, rules=ws.rules).layers)
+        context.update(
+            load_inputs(
+                {"buildings": sample_sources(samples_dir, batch=2)["buildings"]}, rules=ws.rules
+            ).layers
+        )
     # one month of town patrols (seed 004): the bulletin, and findings + score layers on the map
     from parcelwatch.io.layers import load_layer
     from parcelwatch.patrol.demo import run_patrol_month
 
-    village_layer = load_layer(samples_dir / "基础数据.gpkg", layer="CJDCQ", role="villages", rules=ws.rules).frame
+    village_layer = load_layer(
+        samples_dir / "基础数据.gpkg", layer="CJDCQ", role="villages", rules=ws.rules
+    ).frame
     patrol_lines, patrol_outputs, patrol_layers = run_patrol_month(ws, village_layer, out_dir)
     lines += patrol_lines
     outputs.update(patrol_outputs)
     context = {**context, **patrol_layers}
     map_path = write_map(
-        ws, out_dir / "battle_map.html", today=MAP_DAY, now=_at(MAP_DAY, 8), context=context,
+        ws,
+        out_dir / "battle_map.html",
+        today=MAP_DAY,
+        now=_at(MAP_DAY, 8),
+        context=context,
         basemap=geotiff_basemap(samples_dir / "imagery" / "after.tif"),
     )[0]
     outputs["battle map (挂图作战, opens offline)"] = map_path
     review_day = BATCH2_ISSUED + timedelta(days=30)
-    outputs["ledger as Excel for editing (import-xlsx takes it back)"] = export_xlsx(ws.store, out_dir / "问题台账.xlsx", today=review_day)
+    outputs["ledger as Excel for editing (import-xlsx takes it back)"] = export_xlsx(
+        ws.store, out_dir / "问题台账.xlsx", today=review_day
+    )
     from parcelwatch.exports import export_all
 
     exported = export_all(ws, out_dir / "exports", today=review_day)
@@ -276,15 +392,21 @@ def _ledger_round(samples_dir: Path, out_dir: Path, outputs: dict[str, Path], *,
     outputs.update({f"export {key}": path for key, path in exported.items()})
     from parcelwatch.acceptance.demo import acceptance_round
 
-    lines += acceptance_round(ws, samples_dir, out_dir, outputs, user=DEMO_USER, now=_at(review_day), today=review_day)
+    lines += acceptance_round(
+        ws, samples_dir, out_dir, outputs, user=DEMO_USER, now=_at(review_day), today=review_day
+    )
     if store:
-        lines.append("Other sources (巡查, 巡察) and the campaign reports: shown on the GeoPackage demo only")
+        lines.append(
+            "Other sources (巡查, 巡察) and the campaign reports: shown on the GeoPackage demo only"
+        )
     else:
         lines += _other_sources_round(ws_dir, samples_dir, out_dir, outputs)
     return lines
 
 
-def _other_sources_round(ws_dir: Path, samples_dir: Path, out_dir: Path, outputs: dict[str, Path]) -> list[str]:
+def _other_sources_round(
+    ws_dir: Path, samples_dir: Path, out_dir: Path, outputs: dict[str, Path]
+) -> list[str]:
     """Problems that are not 卫片 parcels (a town patrol's find and a 巡察 item) next to the 卫片
     ones, the 巡察 report and a 回头看 two-day report (SEED-SYSTEMS 0.P1, §E1, §E2).
 
@@ -336,14 +458,22 @@ def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str
                            "responsible_leader": "王建国"}),
         user=DEMO_USER, now=_at(day), rules=ws.rules,
     )  # fmt: skip
-    lines = [f"Other sources, in a copy of the ledger ({ws.path}): {patrol} (巡查), {inspected} (巡察)"]
+    lines = [
+        f"Other sources, in a copy of the ledger ({ws.path}): {patrol} (巡查), {inspected} (巡察)"
+    ]
     book = InspectionBook(ws.store)
     ref = "《关于禾丰镇专项巡察问题清单的反馈意见》"
     item = book.add_item(unit="禾丰镇", feedback_ref=ref, feedback_on=day, aspect="违法违规占用耕地", problem_no=1,
                          title="新增违法占地禁而不绝", typical_case="村西超市西侧一处新建房，占用耕地。",
                          measures=["拆除复耕"], responsible_leader="王建国", responsible_unit="禾丰镇人民政府",
                          problem_ids=[inspected], user=DEMO_USER, now=_at(day))  # fmt: skip
-    book.add_action(item, on=day + timedelta(days=1), text="实地走访核实", user=DEMO_USER, now=_at(day + timedelta(days=1)))
+    book.add_action(
+        item,
+        on=day + timedelta(days=1),
+        text="实地走访核实",
+        user=DEMO_USER,
+        now=_at(day + timedelta(days=1)),
+    )
     figs = figures_as_of(ws.store, MAP_DAY, ref)
     outputs["巡察整改台账 (Excel)"] = write_inspection_xlsx(figs, out_dir / "巡察整改台账.xlsx")
     text = out_dir / "巡察整改情况.md"
@@ -355,7 +485,14 @@ def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str
     cb = CampaignBook(ws.store)
     cb.start(name="大棚房专项清理整治回头看", unit="禾丰镇", start=BATCH2_ISSUED, office="禾丰镇领导小组办公室",
              recipient="县领导小组办公室", user=DEMO_USER, now=_at(BATCH2_ISSUED))  # fmt: skip
-    cb.add_clue(village="样例村", source="镇巡查", found_on=day, suspected="第二类", user=DEMO_USER, now=_at(day))
+    cb.add_clue(
+        village="样例村",
+        source="镇巡查",
+        found_on=day,
+        suspected="第二类",
+        user=DEMO_USER,
+        now=_at(day),
+    )
     first_due = cb.schedule()[0]
     path, n, _ = write_campaign_report(ws.store, first_due, out_dir / "回头看工作进展_第1期.xlsx", user=DEMO_USER,
                                        now=_at(first_due, 17))  # fmt: skip

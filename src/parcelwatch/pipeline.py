@@ -23,7 +23,14 @@ from parcelwatch.errors import CRSError, InputError
 from parcelwatch.io.layers import LayerReport, load_layer
 from parcelwatch.rules.classify import Classification
 
-__all__ = ["LayerSource", "Inputs", "load_inputs", "working_zone", "classify_inputs", "write_classification"]
+__all__ = [
+    "LayerSource",
+    "Inputs",
+    "load_inputs",
+    "working_zone",
+    "classify_inputs",
+    "write_classification",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +90,9 @@ def working_zone(frames: Mapping[str, gpd.GeoDataFrame], rules: Rules) -> tuple[
             lon0, lat0, lon1, lat1 = g.to_crs(crsmod.STORAGE_CRS).total_bounds
             z = crsmod.gk3_zone_from_lon((lon0 + lon1) / 2)
             return z, f"from the longitude of the {role} layer ({(lon0 + lon1) / 2:.2f}E)"
-    raise InputError("No layer to decide the working Gauss-Kruger zone from. Load a parcels or farmland layer, or set [county].gk_zone in the rules file.")
+    raise InputError(
+        "No layer to decide the working Gauss-Kruger zone from. Load a parcels or farmland layer, or set [county].gk_zone in the rules file."
+    )
 
 
 def load_inputs(
@@ -106,7 +115,17 @@ def load_inputs(
 
     def load(item: tuple[str, LayerSource]) -> tuple[str, Any]:
         role, src = item
-        return role, load_layer(src.path, role=role, layer=src.layer, crs=src.crs, encoding=src.encoding, gcj02=src.gcj02, rules=rules, allow_empty=allow_empty, warn=False)
+        return role, load_layer(
+            src.path,
+            role=role,
+            layer=src.layer,
+            crs=src.crs,
+            encoding=src.encoding,
+            gcj02=src.gcj02,
+            rules=rules,
+            allow_empty=allow_empty,
+            warn=False,
+        )
 
     # GDAL reads release the GIL: read the layers side by side (largest first), keep the order.
     order = sorted(specs.items(), key=lambda kv: -_size_hint(kv[1].path))
@@ -121,7 +140,9 @@ def load_inputs(
     wcrs = crsmod.working_crs(zone)
     notes = [f"working CRS EPSG:{wcrs.to_epsg()} (3-degree Gauss-Kruger zone {zone}) {why}"]
     with ThreadPoolExecutor(THREADS) as pool:
-        layers = dict(zip(loaded, pool.map(lambda g: _reproject(g, wcrs, zone), loaded.values()), strict=True))
+        layers = dict(
+            zip(loaded, pool.map(lambda g: _reproject(g, wcrs, zone), loaded.values()), strict=True)
+        )
     _check_alignment(layers, reports)
     notices = [f"{rep.where}: {w}" for rep in reports.values() for w in rep.warnings]
     return Inputs(layers, reports, wcrs, zone, notes, notices)
@@ -140,17 +161,27 @@ def _reproject(frame: gpd.GeoDataFrame, target: CRS, zone: int) -> gpd.GeoDataFr
         return frame
     if frame.crs.to_epsg(min_confidence=90) == crsmod.gk3_epsg(zone, prefixed=True):
         offset = np.array([-zone * 1_000_000.0, 0.0])
-        moved = shapely.transform(np.asarray(frame.geometry.values, dtype=object), lambda xy: xy + offset)
+        moved = shapely.transform(
+            np.asarray(frame.geometry.values, dtype=object), lambda xy: xy + offset
+        )
         return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=target))
     return frame.to_crs(target)
 
 
-def _check_alignment(layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[str, LayerReport]) -> None:
+def _check_alignment(
+    layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[str, LayerReport]
+) -> None:
     """Refuse layers that do not overlap the others: one of their CRSs must be wrong."""
-    boxes = {r: shapely.box(*g.total_bounds) for r, g in layers.items() if len(g) and np.all(np.isfinite(g.total_bounds))}
+    boxes = {
+        r: shapely.box(*g.total_bounds)
+        for r, g in layers.items()
+        if len(g) and np.all(np.isfinite(g.total_bounds))
+    }
     if len(boxes) < 2:
         return
-    anchor_role = next((r for r in ("farmland", "parcels", "townships") if r in boxes), next(iter(boxes)))
+    anchor_role = next(
+        (r for r in ("farmland", "parcels", "townships") if r in boxes), next(iter(boxes))
+    )
     anchor = boxes[anchor_role].buffer(2000)
     far = [r for r, b in boxes.items() if r != anchor_role and not b.intersects(anchor)]
     if far:
@@ -158,7 +189,9 @@ def _check_alignment(layers: Mapping[str, gpd.GeoDataFrame], reports: Mapping[st
         for r in [anchor_role, *far]:
             g = layers[r]
             lon0, lat0, lon1, lat1 = g.to_crs(crsmod.STORAGE_CRS).total_bounds
-            lines.append(f"{reports[r].where} [{r}, declared {reports[r].crs}] lies at {lon0:.3f}-{lon1:.3f}E, {lat0:.3f}-{lat1:.3f}N")
+            lines.append(
+                f"{reports[r].where} [{r}, declared {reports[r].crs}] lies at {lon0:.3f}-{lon1:.3f}E, {lat0:.3f}-{lat1:.3f}N"
+            )
         raise CRSError(
             "Layers do not line up: " + "; ".join(lines) + ". At least one declared CRS is wrong "
             "(a wrong zone, a missing zone prefix, or a different county). Check each file's .prj "
@@ -170,11 +203,28 @@ def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classifi
     """Run :func:`parcelwatch.rules.classify.classify` on loaded inputs."""
     from parcelwatch.rules.classify import classify
 
-    roles = ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
-    return classify(inputs.layers["parcels"], rules=rules, **{r: inputs.layers.get(r) for r in roles})
+    roles = (
+        "farmland",
+        "pbf",
+        "greenhouses",
+        "buildings",
+        "approvals",
+        "parks",
+        "townships",
+        "villages",
+    )
+    return classify(
+        inputs.layers["parcels"], rules=rules, **{r: inputs.layers.get(r) for r in roles}
+    )
 
 
-def write_classification(result: Classification, path: str | Path, *, sources: Mapping[str, LayerReport] | None = None, notices: Sequence[str] = ()) -> Path:
+def write_classification(
+    result: Classification,
+    path: str | Path,
+    *,
+    sources: Mapping[str, LayerReport] | None = None,
+    notices: Sequence[str] = (),
+) -> Path:
     """Write layers ``parcels``, ``findings`` and table ``run_info`` to a GeoPackage (EPSG:4490).
 
     ``run_info`` holds the rules digest, skipped rules, notes, inputs and the loader's
@@ -198,18 +248,44 @@ def write_classification(result: Classification, path: str | Path, *, sources: M
         os.close(fd)
         os.unlink(tmp_name)
         tmp = Path(tmp_name)
-        pyogrio.write_dataframe(result.parcels.to_crs(crsmod.STORAGE_CRS), tmp, layer="parcels", driver="GPKG", use_arrow=True)
-        pyogrio.write_dataframe(result.findings.to_crs(crsmod.STORAGE_CRS), tmp, layer="findings", driver="GPKG", use_arrow=True)
+        pyogrio.write_dataframe(
+            result.parcels.to_crs(crsmod.STORAGE_CRS),
+            tmp,
+            layer="parcels",
+            driver="GPKG",
+            use_arrow=True,
+        )
+        pyogrio.write_dataframe(
+            result.findings.to_crs(crsmod.STORAGE_CRS),
+            tmp,
+            layer="findings",
+            driver="GPKG",
+            use_arrow=True,
+        )
         info = pd.DataFrame(
             {
-                "key": ["rules_digest", *[f"skipped:{rid}" for rid, _ in result.skipped], *[f"note:{i}" for i, _ in enumerate(result.notes)], *[f"input:{r}" for r in (sources or {})], *[f"notice:{i}" for i, _ in enumerate(notices)]],
-                "value": [result.rules_digest, *[why for _, why in result.skipped], *result.notes, *[rep.where for rep in (sources or {}).values()], *notices],
+                "key": [
+                    "rules_digest",
+                    *[f"skipped:{rid}" for rid, _ in result.skipped],
+                    *[f"note:{i}" for i, _ in enumerate(result.notes)],
+                    *[f"input:{r}" for r in (sources or {})],
+                    *[f"notice:{i}" for i, _ in enumerate(notices)],
+                ],
+                "value": [
+                    result.rules_digest,
+                    *[why for _, why in result.skipped],
+                    *result.notes,
+                    *[rep.where for rep in (sources or {}).values()],
+                    *notices,
+                ],
             }
         )
         pyogrio.write_dataframe(info, tmp, layer="run_info", driver="GPKG")
         os.replace(tmp, path)
     except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc}. Check the folder exists and is writable, and that the file is not open in QGIS/ArcGIS.") from exc
+        raise OutputError(
+            f"Cannot write {path}: {exc}. Check the folder exists and is writable, and that the file is not open in QGIS/ArcGIS."
+        ) from exc
     finally:
         if "tmp" in locals() and tmp.exists():
             tmp.unlink()

@@ -12,7 +12,13 @@ from tests.conftest import REPO
 
 def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     out = tmp_path / "demo-output"
-    res = subprocess.run([sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)], cwd=REPO, capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr
     text = res.stdout
     assert "parcels            30  gb18030 (gb18030 fallback)" in text
@@ -35,7 +41,9 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert "新增问题 5，已在台账 7，反弹 1" in text
     assert "反弹问题：370790-2026-000002" in text
     assert "3707902026Q1008 -> 370790-2026-000008: 已销号（拆除）" in text
-    assert "整改完成率 25.00%（1/4）" in text  # 1 closed of 4 confirmed (the other closed one rebounded)
+    assert (
+        "整改完成率 25.00%（1/4）" in text
+    )  # 1 closed of 4 confirmed (the other closed one rebounded)
     assert "违法占用耕地面积比例" in text and "8.58%（正常）" in text
     problems = pyogrio.read_dataframe(out / "workspace" / "ledger.gpkg", layer="problems")
     assert len(problems) == 35
@@ -43,11 +51,26 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     sources = pyogrio.read_dataframe(out / "workspace-sources" / "ledger.gpkg", layer="problems")
     assert sources["source"].value_counts().to_dict() == {"卫片": 35, "巡查": 1, "巡察": 1}
     # the 巡察 report (1 item, not yet done) and the first 回头看 two-day report
-    assert "截至2026年11月7日，巡察反馈的1个具体问题，已完成整改0个，未整改（正在整改）1项，整改完成率为0%" in text
+    assert (
+        "截至2026年11月7日，巡察反馈的1个具体问题，已完成整改0个，未整改（正在整改）1项，整改完成率为0%"
+        in text
+    )
     for name in ("巡察整改台账.xlsx", "巡察整改情况.md", "回头看工作进展_第1期.xlsx"):
         assert (out / name).exists(), name
     assert (out / "问题台账.xlsx").exists()
-    for name in ("问题图斑.gpkg", "问题图斑.shp", "问题图斑.cpg", "问题图斑_字段说明.txt", "问题图斑.geojson", "问题图斑.csv", "问题图斑.kml", "问题图斑.kmz", "大棚房问题县级自验表.xlsx", "乡镇整改进度.xlsx", "违法占用耕地面积比例.xlsx"):
+    for name in (
+        "问题图斑.gpkg",
+        "问题图斑.shp",
+        "问题图斑.cpg",
+        "问题图斑_字段说明.txt",
+        "问题图斑.geojson",
+        "问题图斑.csv",
+        "问题图斑.kml",
+        "问题图斑.kmz",
+        "大棚房问题县级自验表.xlsx",
+        "乡镇整改进度.xlsx",
+        "违法占用耕地面积比例.xlsx",
+    ):
         assert (out / "exports" / name).exists(), name
     assert "battle_map.html" in text and "exports" in text
     # imagery evidence on the sample pair
@@ -55,16 +78,31 @@ def test_demo_runs_and_prints_where_outputs_are(tmp_path):
     assert (out / "workspace" / "imagery" / "evidence" / "370790-2026-000002.html").exists()
     assert "data:image/png;base64," in (out / "battle_map.html").read_text(encoding="utf-8")
     # one month of town patrols (issue 14): the bulletin, and findings + score choropleth on the map
-    assert "Town patrol, 2026-04: 25 findings in 12 villages" in text and " 1 申家屯村   +5.00 -0.00 = 65.00" in text
+    assert (
+        "Town patrol, 2026-04: 25 findings in 12 villages" in text
+        and " 1 申家屯村   +5.00 -0.00 = 65.00" in text
+    )
     assert (out / "巡查考评通报_2026年04月.xlsx").exists()
     page = (out / "battle_map.html").read_text(encoding="utf-8")
-    assert "巡查发现(按核实状态)" in page and "村(居)巡查考评得分" in page and "申家屯村 2026-04 得分 65.00" in page
+    assert (
+        "巡查发现(按核实状态)" in page
+        and "村(居)巡查考评得分" in page
+        and "申家屯村 2026-04 得分 65.00" in page
+    )
     # county acceptance (issue 13): registry, 追责问责 form, self-score
     acc = out / "acceptance"
-    for name in ("棚室台账.xlsx", "棚室台账.gpkg", "大棚房问题追责问责县级统计表.xlsx", "考核验收评分表.xlsx", "自评得分.txt"):
+    for name in (
+        "棚室台账.xlsx",
+        "棚室台账.gpkg",
+        "大棚房问题追责问责县级统计表.xlsx",
+        "考核验收评分表.xlsx",
+        "自评得分.txt",
+    ):
         assert (acc / name).exists(), name
     assert "Acceptance: 1279 个棚室登记, 1023 个已入棚核查; 追责问责 2 人次, 立案 1 件" in text
     listing = (acc / "自评得分.txt").read_text(encoding="utf-8").splitlines()
     assert len(listing) == 36 and listing[-1].split()[:3] == ["合计", "100.00", "54.00"]
     assert "自评得分 54.00（一票否决：否）" in text
-    assert any(x.startswith("6.3.2") and "涉嫌骗取 12.50 万元，已追回 0.00 万元" in x for x in listing)
+    assert any(
+        x.startswith("6.3.2") and "涉嫌骗取 12.50 万元，已追回 0.00 万元" in x for x in listing
+    )

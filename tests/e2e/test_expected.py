@@ -45,25 +45,39 @@ def _footprint_class(result, parcel_id, footprint_id):
     return classes[0] if classes else "none"
 
 
-@pytest.mark.parametrize("case", EXPECTED["cases"], ids=lambda c: f"{c['case']}-{c['parcel_id'][-5:]}-{c['footprint_id']}")
+@pytest.mark.parametrize(
+    "case",
+    EXPECTED["cases"],
+    ids=lambda c: f"{c['case']}-{c['parcel_id'][-5:]}-{c['footprint_id']}",
+)
 def test_footprint_class(case, north):
     result = north[case["batch"]]
     if case["footprint_id"] is None:
         assert case["parcel_id"] not in set(result.findings["parcel_id"])
         return
-    assert _footprint_class(result, case["parcel_id"], case["footprint_id"]) == case["expected_class"], case["note"]
+    assert (
+        _footprint_class(result, case["parcel_id"], case["footprint_id"]) == case["expected_class"]
+    ), case["note"]
 
 
-@pytest.mark.parametrize("parcel", [p for p in EXPECTED["parcels"] if p.get("case")], ids=lambda p: f"{p['case']}-{p['parcel_id'][-5:]}")
+@pytest.mark.parametrize(
+    "parcel",
+    [p for p in EXPECTED["parcels"] if p.get("case")],
+    ids=lambda p: f"{p['case']}-{p['parcel_id'][-5:]}",
+)
 def test_parcel_expectations(parcel, north):
     p = north[parcel["batch"]].parcels.set_index("parcel_id").loc[parcel["parcel_id"]]
     assert p["problem_class"] == parcel["expected_class"]
-    assert (p["priority"] or "normal") == parcel["priority"] or (parcel["priority"] == "normal" and p["priority"] == "")
+    assert (p["priority"] or "normal") == parcel["priority"] or (
+        parcel["priority"] == "normal" and p["priority"] == ""
+    )
     assert bool(p["alerts"]) == parcel["alert"], p["alerts"]
     assert p["parcel_area_mu"] == pytest.approx(parcel["area_mu"], abs=0.005)
     assert p["farmland_mu"] == pytest.approx(parcel["farmland_mu"], abs=0.005)
     assert p["pbf_mu"] == pytest.approx(parcel["pbf_mu"], abs=0.005)
-    assert p["illegal_farmland_mu"] + p["illegal_pbf_mu"] == pytest.approx(parcel["occupied_farmland_mu"], abs=0.005)
+    assert p["illegal_farmland_mu"] + p["illegal_pbf_mu"] == pytest.approx(
+        parcel["occupied_farmland_mu"], abs=0.005
+    )
     assert p["illegal_pbf_mu"] == pytest.approx(parcel["occupied_pbf_mu"], abs=0.005)
     assert p["township_code"] == parcel["township_code"]
 
@@ -79,9 +93,16 @@ def test_background_parcels_are_none(north):
         assert (got.loc[background, "problem_class"] == "none").all()
 
 
-@pytest.mark.parametrize("case", [c for c in EXPECTED["cases"] if c["batch"] == 1 and c["footprint_id"]], ids=lambda c: f"{c['case']}-{c['footprint_id']}")
+@pytest.mark.parametrize(
+    "case",
+    [c for c in EXPECTED["cases"] if c["batch"] == 1 and c["footprint_id"]],
+    ids=lambda c: f"{c['case']}-{c['footprint_id']}",
+)
 def test_region_unset_uses_strictest_limit(case, unset):
-    assert _footprint_class(unset, case["parcel_id"], case["footprint_id"]) == case["expected_class_region_unset"]
+    assert (
+        _footprint_class(unset, case["parcel_id"], case["footprint_id"])
+        == case["expected_class_region_unset"]
+    )
 
 
 def test_suggested_judgements_and_documents(north):

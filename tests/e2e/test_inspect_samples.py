@@ -9,20 +9,95 @@ from tests.conftest import SAMPLES
 
 CASES = [
     # file, layer, encoding line, CRS, (canonical <- source) pairs
-    ("卫片图斑_2026年第1批.shp", None, "gb18030 (from gb18030 fallback: no .cpg, no LDID, text is not UTF-8)", "EPSG:4490", [("parcel_id", "监测编号"), ("township_name", "行政区名称"), ("reported_area", "监测面积"), ("after_date", "后时相"), ("batch", "批次")]),
-    ("卫片图斑_2026年第2批.shp", None, "gb18030 (from gb18030 fallback", "EPSG:4490", [("parcel_id", "监测编号")]),
-    ("基础数据.gpkg", "DLTB", "utf-8 (from format", "EPSG:4528", [("dlbm", "DLBM"), ("tbmj", "TBMJ"), ("kcxs", "KCXS"), ("tbdlmj", "TBDLMJ"), ("zldwdm", "ZLDWDM"), ("patch_id", "BSM")]),
+    (
+        "卫片图斑_2026年第1批.shp",
+        None,
+        "gb18030 (from gb18030 fallback: no .cpg, no LDID, text is not UTF-8)",
+        "EPSG:4490",
+        [
+            ("parcel_id", "监测编号"),
+            ("township_name", "行政区名称"),
+            ("reported_area", "监测面积"),
+            ("after_date", "后时相"),
+            ("batch", "批次"),
+        ],
+    ),
+    (
+        "卫片图斑_2026年第2批.shp",
+        None,
+        "gb18030 (from gb18030 fallback",
+        "EPSG:4490",
+        [("parcel_id", "监测编号")],
+    ),
+    (
+        "基础数据.gpkg",
+        "DLTB",
+        "utf-8 (from format",
+        "EPSG:4528",
+        [
+            ("dlbm", "DLBM"),
+            ("tbmj", "TBMJ"),
+            ("kcxs", "KCXS"),
+            ("tbdlmj", "TBDLMJ"),
+            ("zldwdm", "ZLDWDM"),
+            ("patch_id", "BSM"),
+        ],
+    ),
     ("基础数据.gpkg", "YJJBNTTB", "utf-8 (from format", "EPSG:4528", [("pbf_id", "YJJBNTTBBH")]),
-    ("基础数据.gpkg", "XZQ", "utf-8 (from format", "EPSG:4528", [("township_code", "XZQDM"), ("township_name", "XZQMC")]),
-    ("基础数据.gpkg", "CJDCQ", "utf-8 (from format", "EPSG:4528", [("village_code", "ZLDWDM"), ("village_name", "ZLDWMC")]),
-    ("大棚.geojson", None, "utf-8 (from format", "EPSG:4490", [("greenhouse_id", "大棚编号"), ("greenhouse_type", "类型"), ("park_id", "园区编号")]),
-    ("建筑物.shp", None, "utf-8 (from cpg", "EPSG:4549", [("building_id", "JZBH"), ("use", "YT"), ("storeys", "CS"), ("height", "GD")]),
-    ("审批备案.gpkg", "PZYD", "utf-8 (from format", "EPSG:4490", [("approval_id", "批准文号"), ("approval_type", "批准类型"), ("project_name", "项目名称"), ("approval_date", "批准日期"), ("filed_use", "备案用途")]),
-    ("农业园区.geojson", None, "utf-8 (from format", "EPSG:4490", [("park_id", "园区编号"), ("park_name", "园区名称")]),
+    (
+        "基础数据.gpkg",
+        "XZQ",
+        "utf-8 (from format",
+        "EPSG:4528",
+        [("township_code", "XZQDM"), ("township_name", "XZQMC")],
+    ),
+    (
+        "基础数据.gpkg",
+        "CJDCQ",
+        "utf-8 (from format",
+        "EPSG:4528",
+        [("village_code", "ZLDWDM"), ("village_name", "ZLDWMC")],
+    ),
+    (
+        "大棚.geojson",
+        None,
+        "utf-8 (from format",
+        "EPSG:4490",
+        [("greenhouse_id", "大棚编号"), ("greenhouse_type", "类型"), ("park_id", "园区编号")],
+    ),
+    (
+        "建筑物.shp",
+        None,
+        "utf-8 (from cpg",
+        "EPSG:4549",
+        [("building_id", "JZBH"), ("use", "YT"), ("storeys", "CS"), ("height", "GD")],
+    ),
+    (
+        "审批备案.gpkg",
+        "PZYD",
+        "utf-8 (from format",
+        "EPSG:4490",
+        [
+            ("approval_id", "批准文号"),
+            ("approval_type", "批准类型"),
+            ("project_name", "项目名称"),
+            ("approval_date", "批准日期"),
+            ("filed_use", "备案用途"),
+        ],
+    ),
+    (
+        "农业园区.geojson",
+        None,
+        "utf-8 (from format",
+        "EPSG:4490",
+        [("park_id", "园区编号"), ("park_name", "园区名称")],
+    ),
 ]
 
 
-@pytest.mark.parametrize("name,layer,encoding,crs,fields", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    "name,layer,encoding,crs,fields", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES]
+)
 def test_inspect_sample_layer(name, layer, encoding, crs, fields, capsys):
     args = ["inspect", str(SAMPLES / name)] + (["--layer", layer] if layer else [])
     code = main(args)

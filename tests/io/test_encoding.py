@@ -28,7 +28,9 @@ def pinyin(gdf):
 
 
 def test_cpg_wins(tmp_path, gk_parcels):
-    path = write_shapefile(pinyin(gk_parcels()), tmp_path / "p.shp", encoding="UTF-8", cpg=False, ldid=0x4D)
+    path = write_shapefile(
+        pinyin(gk_parcels()), tmp_path / "p.shp", encoding="UTF-8", cpg=False, ldid=0x4D
+    )
     path.with_suffix(".cpg").write_text("UTF-8")
     decision = detect_shapefile_encoding(path)
     assert (decision.encoding, decision.source) == ("utf-8", "cpg")
@@ -48,7 +50,9 @@ def test_ldid_936_decides(tmp_path, gk_parcels):
 
 
 def test_utf8_without_cpg_detected(tmp_path, gk_parcels):
-    path = write_shapefile(pinyin(gk_parcels()), tmp_path / "p.shp", encoding="UTF-8", cpg=False, ldid=0)
+    path = write_shapefile(
+        pinyin(gk_parcels()), tmp_path / "p.shp", encoding="UTF-8", cpg=False, ldid=0
+    )
     decision = detect_shapefile_encoding(path)
     assert (decision.encoding, decision.source) == ("utf-8", "utf-8 check")
     assert load_layer(path, role="parcels").frame["township_name"].iloc[2] == "柳湾镇"

@@ -23,17 +23,33 @@ BOWTIE = shapely.Polygon([(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y
 # ------------------------------------------------------------------ formats
 
 
-@pytest.mark.parametrize("driver,suffix", [("GPKG", ".gpkg"), ("GeoJSON", ".geojson"), ("OpenFileGDB", ".gdb"), ("KML", ".kml"), ("FlatGeobuf", ".fgb")])
+@pytest.mark.parametrize(
+    "driver,suffix",
+    [
+        ("GPKG", ".gpkg"),
+        ("GeoJSON", ".geojson"),
+        ("OpenFileGDB", ".gdb"),
+        ("KML", ".kml"),
+        ("FlatGeobuf", ".fgb"),
+    ],
+)
 def test_reads_any_gdal_format(tmp_path, gk_parcels, driver, suffix):
     gdf = gk_parcels()
     if driver == "KML":
         gdf = gdf.to_crs(4326).rename(columns={"监测编号": "Name"})
     path = tmp_path / f"卫片图斑{suffix}"
     pyogrio.write_dataframe(gdf, path, driver=driver)
-    frame = read_layer(path, role="parcels", rules=rules_from_mapping({"fields": {"parcels": {"parcel_id": ["Name"]}}}))
+    frame = read_layer(
+        path,
+        role="parcels",
+        rules=rules_from_mapping({"fields": {"parcels": {"parcel_id": ["Name"]}}}),
+    )
     assert sorted(frame["parcel_id"]) == ["3707902026Q001", "3707902026Q002", "3707902026Q003"]
     if driver != "KML":
-        assert dict(zip(frame["parcel_id"], frame["township_name"], strict=True))["3707902026Q002"] == "东河乡"
+        assert (
+            dict(zip(frame["parcel_id"], frame["township_name"], strict=True))["3707902026Q002"]
+            == "东河乡"
+        )
 
 
 def test_multilayer_source_needs_layer_or_role(tmp_path, gk_parcels):
@@ -41,7 +57,9 @@ def test_multilayer_source_needs_layer_or_role(tmp_path, gk_parcels):
     pyogrio.write_dataframe(gk_parcels(), path, layer="JCTB")
     dltb = gpd.GeoDataFrame({"DLBM": ["0103"]}, geometry=[square(X0, Y0, 500)], crs=4549)
     pyogrio.write_dataframe(dltb, path, layer="DLTB")
-    with pytest.raises(InputError, match=r"holds 2 layers \(JCTB, DLTB\); say which one with --layer"):
+    with pytest.raises(
+        InputError, match=r"holds 2 layers \(JCTB, DLTB\); say which one with --layer"
+    ):
         load_layer(path)
     assert load_layer(path, role="farmland").report.layer == "DLTB"
     with pytest.raises(InputError, match="has no layer 'XZQ'. Its layers: JCTB, DLTB"):
@@ -57,7 +75,9 @@ def test_role_recognised_from_fields(tmp_path, gk_parcels):
 
 
 def test_missing_required_field_lists_aliases(tmp_path, gk_parcels):
-    path = write_shapefile(gk_parcels().rename(columns={"监测编号": "编码X"}), tmp_path / "卫片.shp")
+    path = write_shapefile(
+        gk_parcels().rename(columns={"监测编号": "编码X"}), tmp_path / "卫片.shp"
+    )
     with pytest.raises(SchemaError) as err:
         load_layer(path, role="parcels")
     msg = str(err.value)
@@ -85,7 +105,10 @@ def test_duplicate_ids_named_with_rows(tmp_path, gk_parcels):
     gdf = gk_parcels(4)
     gdf.loc[2, "监测编号"] = gdf.loc[0, "监测编号"]
     path = write_shapefile(gdf, tmp_path / "卫片.shp")
-    with pytest.raises(SchemaError, match=r"field 监测编号: 1 id\(s\) appear more than once: 3707902026Q001 at FID 0, 2"):
+    with pytest.raises(
+        SchemaError,
+        match=r"field 监测编号: 1 id\(s\) appear more than once: 3707902026Q001 at FID 0, 2",
+    ):
         load_layer(path, role="parcels")
 
 
@@ -93,7 +116,9 @@ def test_missing_id_value(tmp_path, gk_parcels):
     gdf = gk_parcels()
     gdf.loc[1, "监测编号"] = None
     path = write_shapefile(gdf, tmp_path / "p.shp")
-    with pytest.raises(SchemaError, match=r"field 监测编号: 1 feature\(s\) have no id: feature FID 1"):
+    with pytest.raises(
+        SchemaError, match=r"field 监测编号: 1 feature\(s\) have no id: feature FID 1"
+    ):
         load_layer(path, role="parcels")
 
 
@@ -116,7 +141,10 @@ def test_invalid_geometry_repaired_and_counted(tmp_path, gk_parcels):
     gdf = gk_parcels(2)
     gdf.loc[1, "geometry"] = BOWTIE
     path = write_shapefile(gdf, tmp_path / "p.shp")
-    with pytest.warns(DataQualityWarning, match=r"1 invalid polygon\(s\) repaired with make_valid: feature FID 1 \(监测编号 3707902026Q002\) \[Self-intersection"):
+    with pytest.warns(
+        DataQualityWarning,
+        match=r"1 invalid polygon\(s\) repaired with make_valid: feature FID 1 \(监测编号 3707902026Q002\) \[Self-intersection",
+    ):
         loaded = load_layer(path, role="parcels")
     assert loaded.report.repaired == 1
     assert len(loaded.frame) == 2  # never dropped
@@ -129,7 +157,9 @@ def test_wrong_geometry_type(tmp_path, gk_parcels):
     gdf = gk_parcels(2)
     gdf = gdf.set_geometry(gdf.geometry.centroid)
     path = write_shapefile(gdf, tmp_path / "p.shp")
-    with pytest.raises(GeometryError, match=r"2 feature\(s\) are not polygons \(Point\): feature FID 0"):
+    with pytest.raises(
+        GeometryError, match=r"2 feature\(s\) are not polygons \(Point\): feature FID 0"
+    ):
         load_layer(path, role="parcels")
 
 
@@ -145,7 +175,9 @@ def test_missing_file_and_folder(tmp_path):
     with pytest.raises(InputError, match="File not found: .*nope.shp"):
         load_layer(tmp_path / "nope.shp")
     (tmp_path / "a.shp").write_bytes(b"")
-    with pytest.raises(InputError, match="is a folder, not a layer file. Name one of the files in it: a.shp"):
+    with pytest.raises(
+        InputError, match="is a folder, not a layer file. Name one of the files in it: a.shp"
+    ):
         load_layer(tmp_path)
 
 
@@ -175,14 +207,19 @@ def test_missing_crs_refused_with_suggestion(tmp_path, gk_parcels):
 def test_missing_crs_lonlat_suggestion(tmp_path, gk_parcels):
     path = write_shapefile(gk_parcels().to_crs(4490), tmp_path / "p.shp")
     path.with_suffix(".prj").unlink()
-    with pytest.raises(CRSError, match=r"EPSG:4490 \(CGCS2000 longitude/latitude\).*zone is 40 \(EPSG:4549\)"):
+    with pytest.raises(
+        CRSError, match=r"EPSG:4490 \(CGCS2000 longitude/latitude\).*zone is 40 \(EPSG:4549\)"
+    ):
         load_layer(path, role="parcels")
 
 
 def test_declared_crs_contradicted_by_coordinates(tmp_path, gk_parcels):
     gdf = gk_parcels().set_crs(4490, allow_override=True)  # metres labelled as degrees
     path = write_shapefile(gdf, tmp_path / "p.shp")
-    with pytest.raises(CRSError, match=r"is longitude/latitude but the coordinates reach x=390500.*Likely CRS: a CGCS2000 3-degree Gauss-Kruger CRS without zone prefix"):
+    with pytest.raises(
+        CRSError,
+        match=r"is longitude/latitude but the coordinates reach x=390500.*Likely CRS: a CGCS2000 3-degree Gauss-Kruger CRS without zone prefix",
+    ):
         load_layer(path, role="parcels")
 
 
@@ -203,15 +240,21 @@ def test_layers_that_do_not_line_up(tmp_path, gk_parcels):
     write_shapefile(wrong, tmp_path / "wrong.shp")
     ok = load_inputs({"parcels": parcels, "farmland": tmp_path / "DLTB.gpkg"})
     assert ok.zone == 40 and ok.working_crs.to_epsg() == 4549
-    with pytest.raises(CRSError, match=r"Layers do not line up: .*DLTB.gpkg \[farmland.*wrong.shp \[parcels"):
+    with pytest.raises(
+        CRSError, match=r"Layers do not line up: .*DLTB.gpkg \[farmland.*wrong.shp \[parcels"
+    ):
         load_inputs({"parcels": tmp_path / "wrong.shp", "farmland": tmp_path / "DLTB.gpkg"})
 
 
 def test_layers_in_different_crs_are_reprojected(tmp_path, gk_parcels):
     write_shapefile(gk_parcels().to_crs(4490), tmp_path / "p.shp")
-    farmland = gpd.GeoDataFrame({"DLBM": ["0101"]}, geometry=[square(X0, Y0, 1000)], crs=4549).to_crs(4528)
+    farmland = gpd.GeoDataFrame(
+        {"DLBM": ["0101"]}, geometry=[square(X0, Y0, 1000)], crs=4549
+    ).to_crs(4528)
     pyogrio.write_dataframe(farmland, tmp_path / "f.gpkg")
-    inputs = load_inputs({"parcels": tmp_path / "p.shp", "farmland": LayerSource(tmp_path / "f.gpkg")})
+    inputs = load_inputs(
+        {"parcels": tmp_path / "p.shp", "farmland": LayerSource(tmp_path / "f.gpkg")}
+    )
     assert inputs.layers["parcels"].crs.equals(inputs.layers["farmland"].crs)
     assert inputs.layers["parcels"].geometry.iloc[0].bounds[0] == pytest.approx(X0, abs=1e-3)
 
@@ -245,9 +288,17 @@ def test_erdiao_codes_and_names_mapped(tmp_path):
     codes = loaded.frame["dlbm"]
     assert list(codes[:4]) == ["0101", "0103", "0301", "0702"] and codes.isna().iloc[4]
     assert any("approximately" in n for n in loaded.report.notes)
-    gdf2 = gpd.GeoDataFrame({"DLBM": ["011", "013", "122"]}, geometry=[square(X0 + 100 * i, Y0, 100) for i in range(3)], crs=4549)
+    gdf2 = gpd.GeoDataFrame(
+        {"DLBM": ["011", "013", "122"]},
+        geometry=[square(X0 + 100 * i, Y0, 100) for i in range(3)],
+        crs=4549,
+    )
     pyogrio.write_dataframe(gdf2, tmp_path / "erdiao.gpkg")
-    assert list(read_layer(tmp_path / "erdiao.gpkg", role="farmland")["dlbm"]) == ["0101", "0103", "1202"]
+    assert list(read_layer(tmp_path / "erdiao.gpkg", role="farmland")["dlbm"]) == [
+        "0101",
+        "0103",
+        "1202",
+    ]
 
 
 def test_reported_area_unit_sniffed(tmp_path, gk_parcels):
@@ -256,7 +307,10 @@ def test_reported_area_unit_sniffed(tmp_path, gk_parcels):
     assert any("is in 亩" in n for n in loaded.report.notes)
     assert loaded.frame["reported_area_m2"].iloc[0] == pytest.approx(10000.0)
     in_m2 = gk_parcels(3, 监测面积=[9998.0, 9998.0, 5000.0])
-    with pytest.warns(DataQualityWarning, match=r"1 feature\(s\) differ from their geometry area by more than 5%: feature FID 2"):
+    with pytest.warns(
+        DataQualityWarning,
+        match=r"1 feature\(s\) differ from their geometry area by more than 5%: feature FID 2",
+    ):
         loaded = load_layer(write_shapefile(in_m2, tmp_path / "q.shp"), role="parcels")
     assert any("is in m²" in n for n in loaded.report.notes)
     in_ha = gk_parcels(3, 监测面积=[1.0, 1.0, 1.0])
@@ -270,13 +324,19 @@ def test_reported_area_unit_sniffed(tmp_path, gk_parcels):
 
 def test_dates_parsed_and_bad_dates_named(tmp_path, gk_parcels):
     gdf = gk_parcels(3, 后时相=["2026-03-20", "20260321", "三月"])
-    with pytest.warns(DataQualityWarning, match=r"field 后时相: 1 value\(s\) are not dates .*FID 2.*'三月'"):
+    with pytest.warns(
+        DataQualityWarning, match=r"field 后时相: 1 value\(s\) are not dates .*FID 2.*'三月'"
+    ):
         frame = read_layer(write_shapefile(gdf, tmp_path / "p.shp"), role="parcels")
     assert str(frame["after_date"].iloc[1].date()) == "2026-03-21"
 
 
 def test_constant_id_field_is_not_an_id(tmp_path):
-    gdf = gpd.GeoDataFrame({"Id": [0, 0, 0], "Floor": [1, 2, 3]}, geometry=[square(X0 + 50 * i, Y0, 20) for i in range(3)], crs=4549)
+    gdf = gpd.GeoDataFrame(
+        {"Id": [0, 0, 0], "Floor": [1, 2, 3]},
+        geometry=[square(X0 + 50 * i, Y0, 20) for i in range(3)],
+        crs=4549,
+    )
     path = tmp_path / "buildings.gpkg"
     pyogrio.write_dataframe(gdf, path)
     loaded = load_layer(path, role="buildings")
@@ -285,7 +345,11 @@ def test_constant_id_field_is_not_an_id(tmp_path):
 
 
 def test_geojson_gcj02_warned_and_corrected(tmp_path):
-    gdf = gpd.GeoDataFrame({"adcode": ["370783"], "name": ["寿光市"], "source": ["高德"]}, geometry=[shapely.box(118.7, 36.8, 118.8, 36.9)], crs=4326)
+    gdf = gpd.GeoDataFrame(
+        {"adcode": ["370783"], "name": ["寿光市"], "source": ["高德"]},
+        geometry=[shapely.box(118.7, 36.8, 118.8, 36.9)],
+        crs=4326,
+    )
     path = tmp_path / "boundary.geojson"
     pyogrio.write_dataframe(gdf, path)
     with pytest.warns(DataQualityWarning, match="looks like GCJ-02"):
@@ -311,6 +375,12 @@ def test_dates_as_counties_write_them_month_precision_kept(tmp_path, gk_parcels)
         warnings.simplefilter("error", DataQualityWarning)  # no value is lost
         loaded = load_layer(write_shapefile(gdf, tmp_path / "p.shp"), role="parcels")
     frame = loaded.frame
-    assert [d.date().isoformat() for d in frame["before_date"]] == ["2026-09-01", "2026-09-01", "2026-09-15", "2026-09-15", "2026-09-15"]
+    assert [d.date().isoformat() for d in frame["before_date"]] == [
+        "2026-09-01",
+        "2026-09-01",
+        "2026-09-15",
+        "2026-09-15",
+        "2026-09-15",
+    ]
     assert list(frame["before_date_precision"]) == ["month", "month", "day", "day", "day"]
     assert any("2 value(s) give a month only" in n for n in loaded.report.notes)

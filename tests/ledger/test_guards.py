@@ -219,7 +219,21 @@ def test_map_and_exports_of_a_tampered_ledger_carry_the_warning(tmp_path, offlin
     ws.close()
     wsdir = str(tmp_path / "ws")
     assert main(["map", wsdir, "-o", str(tmp_path / "sound.html"), "--today", "2026-05-10"]) == 0
-    assert main(["export", wsdir, "--format", "all", "--today", "2026-05-10", "-o", str(tmp_path / "sound")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                wsdir,
+                "--format",
+                "all",
+                "--today",
+                "2026-05-10",
+                "-o",
+                str(tmp_path / "sound"),
+            ]
+        )
+        == 0
+    )
     assert not (tmp_path / "sound" / "台账校验警告.txt").exists()
     page = offline_page().open(tmp_path / "sound.html")
     assert not page.is_visible("#pw-warning")
@@ -230,8 +244,36 @@ def test_map_and_exports_of_a_tampered_ledger_carry_the_warning(tmp_path, offlin
     assert page.is_visible("#pw-warning")
     banner = page.inner_text("#pw-warning")
     assert f"台账在 parcelwatch 之外被改动（问题 {ids[0]}）" in banner and "ledger verify" in banner
-    assert main(["export", wsdir, "--format", "all", "--today", "2026-05-10", "-o", str(tmp_path / "bad")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                wsdir,
+                "--format",
+                "all",
+                "--today",
+                "2026-05-10",
+                "-o",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 0
+    )
     text = (tmp_path / "bad" / "台账校验警告.txt").read_text(encoding="utf-8-sig")
     assert ids[0] in text
-    assert main(["export", wsdir, "--format", "csv", "--today", "2026-05-10", "-o", str(tmp_path / "one.csv")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                wsdir,
+                "--format",
+                "csv",
+                "--today",
+                "2026-05-10",
+                "-o",
+                str(tmp_path / "one.csv"),
+            ]
+        )
+        == 0
+    )
     assert ids[0] in (tmp_path / "one_台账校验警告.txt").read_text(encoding="utf-8-sig")

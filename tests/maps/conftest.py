@@ -9,7 +9,15 @@ import shutil
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path() -> str:
@@ -24,7 +32,9 @@ class OfflinePage:
     """A page in an offline context that records console errors and refused network requests."""
 
     def __init__(self, browser, viewport=(1400, 850)):
-        self.context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, offline=True)
+        self.context = browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, offline=True
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.remote: list[str] = []

@@ -25,12 +25,23 @@ def problems(n=48):
         x, y = X0 + (i % 8) * 300, Y0 + (i // 8) * 300
         rows.append(
             dict(
-                problem_id=f"370790-2026-{i:06d}", parcel_ids=f"3707902026Q{i:03d}", status=STATUSES[i % len(STATUSES)],
-                candidate_class=["I", "II", "III", "conversion", "none"][i % 5], township_name=["禾丰镇", "东河乡"][i % 2],
-                village_name="张家村", reasons="建筑B1（餐饮，120.0 m²）100% 位于大棚G1内 → 疑似第二类 <script>alert(1)</script>",
-                parcel_area_mu=10.0, farmland_mu=8.0, pbf_mu=0.0, deadline=dt.date(2026, 12, 31), overdue=i % 6 == 0,
-                days_overdue=5 if i % 6 == 0 else 0, responsible_unit="禾丰镇人民政府", responsible_person="张三",
-                recent_events=["2026-11-01 李四 未核查→未整改"], geometry=shapely.box(x, y, x + 200, y + 150),
+                problem_id=f"370790-2026-{i:06d}",
+                parcel_ids=f"3707902026Q{i:03d}",
+                status=STATUSES[i % len(STATUSES)],
+                candidate_class=["I", "II", "III", "conversion", "none"][i % 5],
+                township_name=["禾丰镇", "东河乡"][i % 2],
+                village_name="张家村",
+                reasons="建筑B1（餐饮，120.0 m²）100% 位于大棚G1内 → 疑似第二类 <script>alert(1)</script>",
+                parcel_area_mu=10.0,
+                farmland_mu=8.0,
+                pbf_mu=0.0,
+                deadline=dt.date(2026, 12, 31),
+                overdue=i % 6 == 0,
+                days_overdue=5 if i % 6 == 0 else 0,
+                responsible_unit="禾丰镇人民政府",
+                responsible_person="张三",
+                recent_events=["2026-11-01 李四 未核查→未整改"],
+                geometry=shapely.box(x, y, x + 200, y + 150),
             )
         )
     return gpd.GeoDataFrame(rows, crs=4549)
@@ -40,7 +51,15 @@ def problems(n=48):
 def map_file(tmp_path):
     g = problems()
     path = tmp_path / "map.html"
-    path.write_text(build_map(g, county_name="禾丰县", data_date="2026-11-20", generated_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc)), encoding="utf-8")
+    path.write_text(
+        build_map(
+            g,
+            county_name="禾丰县",
+            data_date="2026-11-20",
+            generated_at=dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.timezone.utc),
+        ),
+        encoding="utf-8",
+    )
     return path, g
 
 
@@ -81,9 +100,13 @@ def test_township_filter_hides_others(map_file, offline_page):
     page = pg.open(path)
     page.select_option("#pw-township", "东河乡")
     drawn = page.evaluate("pw.drawnByStatus()")
-    visible = g[(g["township_name"] == "东河乡") & g["status"].map(lambda s: STATUS_STYLE[s]["visible"])]
+    visible = g[
+        (g["township_name"] == "东河乡") & g["status"].map(lambda s: STATUS_STYLE[s]["visible"])
+    ]
     assert drawn == dict(Counter(visible["status"]))
-    assert sum(drawn.values()) < sum(Counter(s for s in g["status"] if STATUS_STYLE[s]["visible"]).values())
+    assert sum(drawn.values()) < sum(
+        Counter(s for s in g["status"] if STATUS_STYLE[s]["visible"]).values()
+    )
     page.check("#pw-overdue")
     overdue = visible[visible["overdue"]]
     assert page.evaluate("pw.drawnByStatus()") == dict(Counter(overdue["status"]))
@@ -92,7 +115,9 @@ def test_township_filter_hides_others(map_file, offline_page):
 
 def test_online_basemap_fails_quietly_offline(tmp_path, offline_page):
     path = tmp_path / "tdt.html"
-    path.write_text(build_map(problems(8), basemap=Basemap("tianditu", key="TESTKEY")), encoding="utf-8")
+    path.write_text(
+        build_map(problems(8), basemap=Basemap("tianditu", key="TESTKEY")), encoding="utf-8"
+    )
     pg = offline_page()
     page = pg.open(path)
     assert page.evaluate("Object.values(pw.drawnByStatus()).reduce((a, b) => a + b, 0)") == 6

@@ -64,7 +64,13 @@ def test_demo_map_search_and_township_filter(demo, offline_page):
 
 def test_split_by_township_writes_an_index(demo, tmp_path, offline_page):
     out, _ = demo
-    files = write_map(out / "workspace", tmp_path / "map.html", today=date(2026, 11, 7), now=datetime(2026, 11, 7, tzinfo=timezone.utc), split_by_township=True)
+    files = write_map(
+        out / "workspace",
+        tmp_path / "map.html",
+        today=date(2026, 11, 7),
+        now=datetime(2026, 11, 7, tzinfo=timezone.utc),
+        split_by_township=True,
+    )
     assert files[0].name == "map.html" and len(files) == 4
     assert {f.name for f in files[1:]} == {"map_禾丰镇.html", "map_东河乡.html", "map_柳湾镇.html"}
     pg = offline_page()
@@ -79,5 +85,14 @@ def test_unknown_township_is_a_clear_error(demo, tmp_path):
     from parcelwatch.errors import InputError
 
     out, _ = demo
-    with pytest.raises(InputError, match="No problems in township\\(s\\) 不存在镇. Townships in the ledger: 东河乡, 柳湾镇, 禾丰镇"):
-        write_map(out / "workspace", tmp_path / "m.html", today=date(2026, 11, 7), now=datetime(2026, 11, 7, tzinfo=timezone.utc), townships=["不存在镇"])
+    with pytest.raises(
+        InputError,
+        match="No problems in township\\(s\\) 不存在镇. Townships in the ledger: 东河乡, 柳湾镇, 禾丰镇",
+    ):
+        write_map(
+            out / "workspace",
+            tmp_path / "m.html",
+            today=date(2026, 11, 7),
+            now=datetime(2026, 11, 7, tzinfo=timezone.utc),
+            townships=["不存在镇"],
+        )

@@ -58,13 +58,18 @@ def approvals(*rows):
     return layer(rows, approval_id=1, approval_type=1, filed_use=1)
 
 
-FARM = farmland(("T1", box(0, 0, 1000, 1000), "0103", 1.0e6, 0.9e6), ("T2", box(1000, 0, 2000, 1000), "0702", 1.0e6, 1.0e6))
+FARM = farmland(
+    ("T1", box(0, 0, 1000, 1000), "0103", 1.0e6, 0.9e6),
+    ("T2", box(1000, 0, 2000, 1000), "0702", 1.0e6, 1.0e6),
+)
 GH = greenhouses(("G1", box(100, 100, 110, 180)))
 P1 = parcels(("P1", box(50, 50, 400, 400)))
 
 
 def run(b, *, parcels_=P1, farmland_=FARM, greenhouses_=GH, rules=DEFAULT_RULES, **kw):
-    return classify(parcels_, farmland=farmland_, greenhouses=greenhouses_, buildings=b, rules=rules, **kw)
+    return classify(
+        parcels_, farmland=farmland_, greenhouses=greenhouses_, buildings=b, rules=rules, **kw
+    )
 
 
 def fired(result, fid=None):
@@ -132,7 +137,10 @@ def test_caretaker_within_limit_is_fine():
 def test_caretaker_two_storeys():
     r = run(buildings(("C2", box(112, 100, 116, 103), "管护房", 2)))
     assert fired(r) == ["class3.caretaker_storeys"]
-    assert r.findings.iloc[0].reason == "看护房C2（2层，12.0 m²）距大棚G1 2.0 m，超过单层标准 → 疑似第三类"
+    assert (
+        r.findings.iloc[0].reason
+        == "看护房C2（2层，12.0 m²）距大棚G1 2.0 m，超过单层标准 → 疑似第三类"
+    )
 
 
 def test_caretaker_limit_by_region_and_strictest_when_unset():
@@ -172,7 +180,10 @@ def test_class1_residential_near_greenhouse():
     """B3 = 10 x 10 m villa 40 m from G1, on farmland, outside greenhouses -> Class I."""
     r = run(buildings(("B3", box(150, 150, 160, 160), "别墅", 2)))
     assert fired(r) == ["class1.non_agricultural_in_context"]
-    assert r.findings.iloc[0].reason == "建筑B3（别墅，100.0 m²）位于大棚外、距大棚G1 40.0 m，占用耕地0.13亩 → 疑似第一类"
+    assert (
+        r.findings.iloc[0].reason
+        == "建筑B3（别墅，100.0 m²）位于大棚外、距大棚G1 40.0 m，占用耕地0.13亩 → 疑似第一类"
+    )
 
 
 def test_class1_context_distance_threshold():
@@ -234,7 +245,13 @@ def test_conversion_far_from_everything():
 def test_conversion_on_pbf_is_high_priority():
     """The building (400 m²) lies half on 永久基本农田: priority high, reason says 0.30 亩."""
     pbf = layer([("Y1", box(600, 600, 710, 800))], pbf_id=1)
-    r = classify(FAR_PARCEL, farmland=FARM, pbf=pbf, greenhouses=GH, buildings=buildings(("F1", box(700, 700, 720, 720), "住宅", 1)))
+    r = classify(
+        FAR_PARCEL,
+        farmland=FARM,
+        pbf=pbf,
+        greenhouses=GH,
+        buildings=buildings(("F1", box(700, 700, 720, 720), "住宅", 1)),
+    )
     assert r.parcels.iloc[0].priority == "high"
     assert "涉及永久基本农田0.30亩" in r.findings.iloc[0].reason
     assert r.parcels.iloc[0].illegal_pbf_m2 == pytest.approx(200 / K, abs=0.01)
@@ -247,21 +264,37 @@ def test_approval_covering_clears(kind, judgement):
     r = classify(FAR_PARCEL, farmland=FARM, greenhouses=GH, buildings=b, approvals=ap)
     assert fired(r) == ["approval.covered"]
     f = r.findings.iloc[0]
-    assert f.problem_class == "none" and f.suggested_judgement == judgement and f.document == "鲁政土字〔2025〕123号"
+    assert (
+        f.problem_class == "none"
+        and f.suggested_judgement == judgement
+        and f.document == "鲁政土字〔2025〕123号"
+    )
     p = r.parcels.iloc[0]
-    assert p.problem_class == "none" and p.suggested_judgement == judgement and p.approval_refs == "鲁政土字〔2025〕123号"
+    assert (
+        p.problem_class == "none"
+        and p.suggested_judgement == judgement
+        and p.approval_refs == "鲁政土字〔2025〕123号"
+    )
 
 
 def test_approval_cover_exactly_at_threshold():
     """The approval covers x 700..718 of a 700..720 building: 90 % (up to rounding)."""
     b = buildings(("F1", box(700, 700, 720, 720), "厂房", 1))
     ap = approvals(("A1", box(690, 690, 718, 730), "农转用", None))
-    share = classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap).footprints["legal_share"].iloc[0]
+    share = (
+        classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap)
+        .footprints["legal_share"]
+        .iloc[0]
+    )
     assert share == pytest.approx(0.9, abs=1e-7)
     at = rules_from_mapping({"approval": {"cover_share": float(share)}})
     above = rules_from_mapping({"approval": {"cover_share": float(share) + 1e-9}})
-    assert fired(classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap, rules=at)) == ["approval.covered"]
-    assert fired(classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap, rules=above)) == ["conversion.building_on_farmland"]
+    assert fired(classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap, rules=at)) == [
+        "approval.covered"
+    ]
+    assert fired(classify(FAR_PARCEL, farmland=FARM, buildings=b, approvals=ap, rules=above)) == [
+        "conversion.building_on_farmland"
+    ]
 
 
 # ------------------------------------------------------------------ geometry edge cases
@@ -281,7 +314,11 @@ def test_on_farmland_thresholds_and_slivers():
     }
     no_share = rules_from_mapping({"geometry": {"min_overlap_share": 0.0}})
     for name, geom in cases.items():
-        r = run(buildings((name, geom, "住宅", 1)), parcels_=p, rules=no_share if name == "sliver" else DEFAULT_RULES)
+        r = run(
+            buildings((name, geom, "住宅", 1)),
+            parcels_=p,
+            rules=no_share if name == "sliver" else DEFAULT_RULES,
+        )
         on = bool(r.footprints["on_farmland"].iloc[0])
         assert on is (name == "on"), name
 
@@ -312,9 +349,13 @@ def test_edge_touching():
 def test_holes_and_multipolygons():
     """Farmland with a hole where the building stands: not on farmland. A multipolygon parcel
     counts buildings in both parts."""
-    holed = shapely.Polygon(box(0, 0, 1000, 1000).exterior.coords, [box(690, 690, 730, 730).exterior.coords])
+    holed = shapely.Polygon(
+        box(0, 0, 1000, 1000).exterior.coords, [box(690, 690, 730, 730).exterior.coords]
+    )
     farm = farmland(("T1", holed, "0103", 1e6, 1e6))
-    b = buildings(("F1", box(700, 700, 720, 720), "住宅", 1), ("F2", box(100, 700, 120, 720), "住宅", 1))
+    b = buildings(
+        ("F1", box(700, 700, 720, 720), "住宅", 1), ("F2", box(100, 700, 120, 720), "住宅", 1)
+    )
     multi = parcels(("PM", shapely.MultiPolygon([box(600, 600, 800, 800), box(50, 600, 200, 800)])))
     r = classify(multi, farmland=farm, buildings=b)
     assert r.parcels.iloc[0].building_count == 2
@@ -338,7 +379,14 @@ def test_footprint_crossing_two_parcels():
 
 def test_parcel_crossing_two_townships():
     """P (x 50..400) lies 250 m in T-A (x < 300) and 100 m in T-B: township T-A."""
-    towns = layer([("370790100", box(-1000, -1000, 300, 2000), "禾丰镇"), ("370790101", box(300, -1000, 2000, 2000), "东河乡")], township_code=1, township_name=1)
+    towns = layer(
+        [
+            ("370790100", box(-1000, -1000, 300, 2000), "禾丰镇"),
+            ("370790101", box(300, -1000, 2000, 2000), "东河乡"),
+        ],
+        township_code=1,
+        township_name=1,
+    )
     r = classify(P1, farmland=FARM, townships=towns)
     assert r.parcels.iloc[0].township_code == "370790100"
     assert r.parcels.iloc[0].township_name == "禾丰镇"
@@ -363,7 +411,11 @@ def test_alerts_at_criminal_thresholds():
 
 
 def test_most_severe_class_and_all_listed():
-    b = buildings(("B1", box(102, 120, 108, 140), "餐饮", 1), ("C2", box(112, 100, 116, 103), "看护房", 2), ("B3", box(150, 150, 160, 160), "住宅", 1))
+    b = buildings(
+        ("B1", box(102, 120, 108, 140), "餐饮", 1),
+        ("C2", box(112, 100, 116, 103), "看护房", 2),
+        ("B3", box(150, 150, 160, 160), "住宅", 1),
+    )
     p = run(b).parcels.iloc[0]
     assert p.problem_class == "I" and p.classes == "I,II,III"
     assert "图斑候选类别：疑似第一类" in p.reasons
@@ -381,7 +433,14 @@ def test_missing_layers_silence_rules_and_say_so():
 
 
 def test_empty_layers():
-    r = classify(P1, farmland=FARM.iloc[:0], greenhouses=GH.iloc[:0], buildings=buildings(("B1", box(102, 120, 108, 140), "餐饮", 1)).iloc[:0], approvals=approvals(("A", box(0, 0, 1, 1), "建设用地", None)).iloc[:0], pbf=FARM.iloc[:0])
+    r = classify(
+        P1,
+        farmland=FARM.iloc[:0],
+        greenhouses=GH.iloc[:0],
+        buildings=buildings(("B1", box(102, 120, 108, 140), "餐饮", 1)).iloc[:0],
+        approvals=approvals(("A", box(0, 0, 1, 1), "建设用地", None)).iloc[:0],
+        pbf=FARM.iloc[:0],
+    )
     assert r.skipped == []
     assert r.parcels.iloc[0].problem_class == "none"
     assert r.parcels.iloc[0].farmland_m2 == 0
@@ -414,7 +473,15 @@ def test_invalid_footprint_repaired_by_loader_then_classified(tmp_path):
 
     from parcelwatch.io.layers import read_layer
 
-    bow = shapely.Polygon([(X0 + 101, Y0 + 120), (X0 + 109, Y0 + 140), (X0 + 109, Y0 + 120), (X0 + 101, Y0 + 140), (X0 + 101, Y0 + 120)])
+    bow = shapely.Polygon(
+        [
+            (X0 + 101, Y0 + 120),
+            (X0 + 109, Y0 + 140),
+            (X0 + 109, Y0 + 120),
+            (X0 + 101, Y0 + 140),
+            (X0 + 101, Y0 + 120),
+        ]
+    )
     raw = gpd.GeoDataFrame({"JZBH": ["BW"], "YT": ["餐饮"], "CS": [1]}, geometry=[bow], crs=4549)
     pyogrio.write_dataframe(raw, tmp_path / "建筑物.gpkg")
     with pytest.warns(Warning, match="repaired"):

@@ -25,20 +25,44 @@ def test_classify_command_end_to_end(tmp_path, capsys):
         crs=4549,
     ).to_crs(4490)
     write_shapefile(parcels, tmp_path / "卫片图斑.shp")
-    farm = gpd.GeoDataFrame({"DLBM": ["0103"], "TBMJ": [4e6], "TBDLMJ": [4e6]}, geometry=[box(0, 0, 2000, 2000)], crs=4549).to_crs(4528)
+    farm = gpd.GeoDataFrame(
+        {"DLBM": ["0103"], "TBMJ": [4e6], "TBDLMJ": [4e6]},
+        geometry=[box(0, 0, 2000, 2000)],
+        crs=4549,
+    ).to_crs(4528)
     pyogrio.write_dataframe(farm, tmp_path / "三调.gpkg", layer="DLTB")
     gh = gpd.GeoDataFrame({"大棚编号": ["G1"]}, geometry=[box(100, 100, 110, 180)], crs=4549)
     pyogrio.write_dataframe(gh, tmp_path / "大棚.gpkg")
-    b = gpd.GeoDataFrame({"JZBH": ["B1", "B2", "B3"], "YT": ["餐饮", "厂房", "住宅"], "CS": [1, 1, 2]}, geometry=[box(102, 120, 108, 140), box(700, 700, 720, 720), box(1300, 100, 1320, 120)], crs=4549)
+    b = gpd.GeoDataFrame(
+        {"JZBH": ["B1", "B2", "B3"], "YT": ["餐饮", "厂房", "住宅"], "CS": [1, 1, 2]},
+        geometry=[box(102, 120, 108, 140), box(700, 700, 720, 720), box(1300, 100, 1320, 120)],
+        crs=4549,
+    )
     pyogrio.write_dataframe(b, tmp_path / "建筑物.geojson")
-    ap = gpd.GeoDataFrame({"批准文号": ["鲁政土字〔2025〕1号"], "批准类型": ["建设用地"]}, geometry=[box(650, 650, 750, 750)], crs=4549).to_crs(4490)
+    ap = gpd.GeoDataFrame(
+        {"批准文号": ["鲁政土字〔2025〕1号"], "批准类型": ["建设用地"]},
+        geometry=[box(650, 650, 750, 750)],
+        crs=4549,
+    ).to_crs(4490)
     pyogrio.write_dataframe(ap, tmp_path / "审批.gpkg")
     out = tmp_path / "out" / "result.gpkg"
-    code = main([
-        "classify", "--parcels", str(tmp_path / "卫片图斑.shp"), "--farmland", f"{tmp_path / '三调.gpkg'}:DLTB",
-        "--greenhouses", str(tmp_path / "大棚.gpkg"), "--buildings", str(tmp_path / "建筑物.geojson"),
-        "--approvals", str(tmp_path / "审批.gpkg"), "-o", str(out),
-    ])
+    code = main(
+        [
+            "classify",
+            "--parcels",
+            str(tmp_path / "卫片图斑.shp"),
+            "--farmland",
+            f"{tmp_path / '三调.gpkg'}:DLTB",
+            "--greenhouses",
+            str(tmp_path / "大棚.gpkg"),
+            "--buildings",
+            str(tmp_path / "建筑物.geojson"),
+            "--approvals",
+            str(tmp_path / "审批.gpkg"),
+            "-o",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0, text
     assert "rule class1.filed_facility_land_changed" not in text  # approvals given: it ran
@@ -53,7 +77,11 @@ def test_classify_command_end_to_end(tmp_path, capsys):
     assert p.loc["J3", "problem_class"] == "conversion"
     assert "疑似第二类" in p.loc["J1", "reasons"]
     f = pyogrio.read_dataframe(out, layer="findings")
-    assert set(f["rule_id"]) == {"class2.building_in_greenhouse", "approval.covered", "conversion.building_on_farmland"}
+    assert set(f["rule_id"]) == {
+        "class2.building_in_greenhouse",
+        "approval.covered",
+        "conversion.building_on_farmland",
+    }
     info = pyogrio.read_dataframe(out, layer="run_info", read_geometry=False)
     assert "rules_digest" in set(info["key"])
 
@@ -63,13 +91,35 @@ def test_classify_missing_optional_layers_are_reported(tmp_path, capsys):
     pyogrio.write_dataframe(parcels, tmp_path / "p.gpkg")
     farm = gpd.GeoDataFrame({"DLBM": ["0101"]}, geometry=[box(0, 0, 500, 500)], crs=4549)
     pyogrio.write_dataframe(farm, tmp_path / "DLTB.gpkg")
-    code = main(["classify", "--parcels", str(tmp_path / "p.gpkg"), "--farmland", str(tmp_path / "DLTB.gpkg"), "-o", str(tmp_path / "o.gpkg")])
+    code = main(
+        [
+            "classify",
+            "--parcels",
+            str(tmp_path / "p.gpkg"),
+            "--farmland",
+            str(tmp_path / "DLTB.gpkg"),
+            "-o",
+            str(tmp_path / "o.gpkg"),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 0
-    assert "rule class2.building_in_greenhouse did not run: no buildings / greenhouses layer" in text
+    assert (
+        "rule class2.building_in_greenhouse did not run: no buildings / greenhouses layer" in text
+    )
 
 
 def test_classify_bad_input_no_traceback(tmp_path, capsys):
-    code = main(["classify", "--parcels", str(tmp_path / "none.shp"), "--farmland", str(tmp_path / "none.gpkg"), "-o", str(tmp_path / "o.gpkg")])
+    code = main(
+        [
+            "classify",
+            "--parcels",
+            str(tmp_path / "none.shp"),
+            "--farmland",
+            str(tmp_path / "none.gpkg"),
+            "-o",
+            str(tmp_path / "o.gpkg"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and "File not found" in err and "Traceback" not in err

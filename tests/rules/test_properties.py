@@ -25,10 +25,26 @@ USES = ["住宅", "餐饮", "看护房", "农机库", "厂房", None]
 @st.composite
 def scenes(draw):
     """A 4 x 4 grid of 100 m farmland cells, 1-4 parcels, 1-6 greenhouses, 1-10 buildings."""
-    codes = draw(st.lists(st.sampled_from(["0101", "0103", "0702", "1202"]), min_size=16, max_size=16))
-    cells = [shapely.box(X0 + 100 * (i % 4), Y0 + 100 * (i // 4), X0 + 100 * (i % 4 + 1), Y0 + 100 * (i // 4 + 1)) for i in range(16)]
+    codes = draw(
+        st.lists(st.sampled_from(["0101", "0103", "0702", "1202"]), min_size=16, max_size=16)
+    )
+    cells = [
+        shapely.box(
+            X0 + 100 * (i % 4), Y0 + 100 * (i // 4), X0 + 100 * (i % 4 + 1), Y0 + 100 * (i // 4 + 1)
+        )
+        for i in range(16)
+    ]
     kcxs = draw(st.lists(st.sampled_from([0.0, 0.05, 0.1]), min_size=16, max_size=16))
-    farm = gpd.GeoDataFrame({"patch_id": [f"T{i}" for i in range(16)], "dlbm": codes, "tbmj": 1e4, "tbdlmj": [1e4 * (1 - k) for k in kcxs]}, geometry=cells, crs=4549)
+    farm = gpd.GeoDataFrame(
+        {
+            "patch_id": [f"T{i}" for i in range(16)],
+            "dlbm": codes,
+            "tbmj": 1e4,
+            "tbdlmj": [1e4 * (1 - k) for k in kcxs],
+        },
+        geometry=cells,
+        crs=4549,
+    )
 
     def rect(min_w, max_w, min_h, max_h):
         x = draw(st.integers(0, 380)) + 0.5 * draw(st.integers(0, 1))
@@ -38,12 +54,24 @@ def scenes(draw):
         return shapely.box(X0 + x, Y0 + y, X0 + x + w, Y0 + y + h)
 
     n_p = draw(st.integers(1, 4))
-    parcels = gpd.GeoDataFrame({"parcel_id": [f"P{i}" for i in range(n_p)]}, geometry=[rect(30, 200, 30, 200) for _ in range(n_p)], crs=4549)
+    parcels = gpd.GeoDataFrame(
+        {"parcel_id": [f"P{i}" for i in range(n_p)]},
+        geometry=[rect(30, 200, 30, 200) for _ in range(n_p)],
+        crs=4549,
+    )
     n_g = draw(st.integers(1, 6))
-    gh = gpd.GeoDataFrame({"greenhouse_id": [f"G{i}" for i in range(n_g)]}, geometry=[rect(8, 12, 40, 80) for _ in range(n_g)], crs=4549)
+    gh = gpd.GeoDataFrame(
+        {"greenhouse_id": [f"G{i}" for i in range(n_g)]},
+        geometry=[rect(8, 12, 40, 80) for _ in range(n_g)],
+        crs=4549,
+    )
     n_b = draw(st.integers(1, 10))
     b = gpd.GeoDataFrame(
-        {"building_id": [f"B{i}" for i in range(n_b)], "use": [draw(st.sampled_from(USES)) for _ in range(n_b)], "storeys": pd.array([draw(st.integers(1, 3)) for _ in range(n_b)], dtype="Int64")},
+        {
+            "building_id": [f"B{i}" for i in range(n_b)],
+            "use": [draw(st.sampled_from(USES)) for _ in range(n_b)],
+            "storeys": pd.array([draw(st.integers(1, 3)) for _ in range(n_b)], dtype="Int64"),
+        },
         geometry=[rect(3, 25, 3, 25) for _ in range(n_b)],
         crs=4549,
     )
@@ -78,8 +106,12 @@ def test_feature_order_does_not_matter(scene, rnd):
         rnd.shuffle(idx)
         shuffled.append(g.iloc[idx])
     p, f = _key(_run(*shuffled))
-    pd.testing.assert_frame_equal(p.drop(columns="geometry"), base_p.drop(columns="geometry"), check_exact=False, rtol=1e-9)
-    pd.testing.assert_frame_equal(f.drop(columns="geometry"), base_f.drop(columns="geometry"), check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        p.drop(columns="geometry"), base_p.drop(columns="geometry"), check_exact=False, rtol=1e-9
+    )
+    pd.testing.assert_frame_equal(
+        f.drop(columns="geometry"), base_f.drop(columns="geometry"), check_exact=False, rtol=1e-9
+    )
 
 
 @SETTINGS
@@ -90,7 +122,9 @@ def test_translation_north_does_not_change_results(scene, dy):
     p, f = _key(_run(*moved))
     assert list(p["problem_class"]) == list(base_p["problem_class"])
     assert list(p["classes"]) == list(base_p["classes"])
-    assert list(zip(f["parcel_id"], f["footprint_id"], f["rule_id"], strict=True)) == list(zip(base_f["parcel_id"], base_f["footprint_id"], base_f["rule_id"], strict=True))
+    assert list(zip(f["parcel_id"], f["footprint_id"], f["rule_id"], strict=True)) == list(
+        zip(base_f["parcel_id"], base_f["footprint_id"], base_f["rule_id"], strict=True)
+    )
     np.testing.assert_allclose(p["farmland_m2"], base_p["farmland_m2"], rtol=1e-6, atol=1e-6)
 
 
@@ -106,5 +140,7 @@ def test_splitting_farmland_changes_nothing(scene, cell, at):
     split = pd.concat([farm.drop(index=farm.index[cell]), left, right], ignore_index=True)
     p, f = _key(_run(parcels, split, gh, b))
     np.testing.assert_allclose(p["farmland_m2"], base_p["farmland_m2"], rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(p["building_farmland_m2"], base_p["building_farmland_m2"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(
+        p["building_farmland_m2"], base_p["building_farmland_m2"], rtol=1e-9, atol=1e-6
+    )
     assert list(p["classes"]) == list(base_p["classes"])

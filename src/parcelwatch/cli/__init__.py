@@ -74,7 +74,9 @@ def cli(ctx: click.Context, verbose: int) -> None:
     ctx.obj["verbose"] = verbose
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     # -v: our own messages and stage times; other libraries' (pyogrio, rasterio) only with -vv
-    logging.basicConfig(level=logging.WARNING if verbose < 2 else logging.DEBUG, format="%(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if verbose < 2 else logging.DEBUG, format="%(message)s"
+    )
     logging.getLogger("parcelwatch").setLevel(level)
 
 

@@ -18,7 +18,9 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
     type=click.Path(file_okay=False, exists=True),
     help="Workspace whose registered reference layers (`reference add`) fill every layer not given here.",
 )
-@click.option("--farmland", help=f"三调 DLTB land-use patches ({LAYER_HELP}); required without --workspace.")
+@click.option(
+    "--farmland", help=f"三调 DLTB land-use patches ({LAYER_HELP}); required without --workspace."
+)
 @click.option("--pbf", help=f"永久基本农田 ({LAYER_HELP}).")
 @click.option("--greenhouses", help=f"大棚 footprints ({LAYER_HELP}).")
 @click.option("--buildings", help=f"building footprints with 用途/层数 ({LAYER_HELP}).")
@@ -26,9 +28,23 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
 @click.option("--parks", help=f"agricultural parks ({LAYER_HELP}).")
 @click.option("--townships", help=f"township boundaries XZQ ({LAYER_HELP}).")
 @click.option("--villages", help=f"village boundaries CJDCQ ({LAYER_HELP}).")
-@click.option("--rules", "rules_path", type=click.Path(exists=True, dir_okay=False), help="County rules file (TOML).")
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Output GeoPackage (layers parcels, findings, run_info).")
-def classify_cmd(out_path: str, rules_path: str | None, workspace: str | None, **sources: str | None) -> None:
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="County rules file (TOML).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output GeoPackage (layers parcels, findings, run_info).",
+)
+def classify_cmd(
+    out_path: str, rules_path: str | None, workspace: str | None, **sources: str | None
+) -> None:
     """Find 大棚房 Class I/II/III and farmland-conversion candidates (疑似) in a batch."""
     from pathlib import Path
 
@@ -36,7 +52,9 @@ def classify_cmd(out_path: str, rules_path: str | None, workspace: str | None, *
     from parcelwatch.pipeline import classify_inputs, load_inputs, write_classification
 
     if workspace is None and not sources.get("farmland"):
-        raise click.UsageError("Give --farmland FILE, or --workspace WS whose reference layers are registered (`parcelwatch reference add`).")
+        raise click.UsageError(
+            "Give --farmland FILE, or --workspace WS whose reference layers are registered (`parcelwatch reference add`)."
+        )
     rep = reporter("分类")
     with rep.stages(["读取图层", "叠加分析与分类", "写出"]):
         rep.on_stage("读取图层")
@@ -61,7 +79,9 @@ def classify_cmd(out_path: str, rules_path: str | None, workspace: str | None, *
         click.echo(f"rule {rid} did not run: {why}")
     counts = result.counts()
     labels = CLASS_LABELS["zh"]
-    click.echo(f"{len(result.parcels)} parcels, {len(result.findings)} findings; candidates (疑似) by class:")
+    click.echo(
+        f"{len(result.parcels)} parcels, {len(result.findings)} findings; candidates (疑似) by class:"
+    )
     for cls, n in counts.items():
         click.echo(f"  {labels[cls]:<8} {n}")
     click.echo(f"Written: {out_path}")

@@ -9,7 +9,15 @@ import click
 
 @click.command("demo")
 @click.argument("samples_dir", type=click.Path(file_okay=False), default="data/samples")
-@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="demo-output", show_default=True, help="Folder for the outputs.")
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="demo-output",
+    show_default=True,
+    help="Folder for the outputs.",
+)
 def demo(samples_dir: str, out_dir: str) -> None:
     """Load, validate and report on the sample county (default: data/samples)."""
     from parcelwatch.demo import run_demo

@@ -62,13 +62,19 @@ class _FiniteFloat(click.ParamType):
 
     name = "NUMBER"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         try:
             x = float(value)
         except (TypeError, ValueError, OverflowError):
             self.fail(f"{value!r} is not a number; write it like 12.5", param, ctx)
         if not math.isfinite(x):
-            self.fail(f"{value!r} is not a finite number (inf, nan and 1e999 are refused); write the real value, like 12.5", param, ctx)
+            self.fail(
+                f"{value!r} is not a finite number (inf, nan and 1e999 are refused); write the real value, like 12.5",
+                param,
+                ctx,
+            )
         return x
 
 
@@ -206,7 +212,10 @@ def check_cmd(
     from parcelwatch.ledger.workspace import check_batch, open_workspace
 
     rep = reporter("回头看")
-    with open_workspace(workspace) as ws, rep.stages(["读取图层", "叠加分析与分类", "回头看核对", "写入台账"]):
+    with (
+        open_workspace(workspace) as ws,
+        rep.stages(["读取图层", "叠加分析与分类", "回头看核对", "写入台账"]),
+    ):
         summary = check_batch(
             ws,
             sources,
@@ -757,7 +766,17 @@ def stats_lines(st: Any, extra: Sequence[tuple[str, Any]] = ()) -> list[str]:
         "疑似违法占用耕地-未认定(亩)",
         "剩余未整改-已认定(亩)",
     ]
-    cols = ["count", "confirmed", "closed", "rectifying", "overdue", "parcel_mu", "illegal_farmland_mu", "candidate_farmland_mu", "remaining_mu"]
+    cols = [
+        "count",
+        "confirmed",
+        "closed",
+        "rectifying",
+        "overdue",
+        "parcel_mu",
+        "illegal_farmland_mu",
+        "candidate_farmland_mu",
+        "remaining_mu",
+    ]
     lines: list[str] = []
     tables = [("按状态", st.by_status), ("按类别", st.by_class), ("按乡镇", st.by_township), *extra]
     for title, table in tables:
@@ -766,14 +785,25 @@ def stats_lines(st: Any, extra: Sequence[tuple[str, Any]] = ()) -> list[str]:
         rows = [
             (
                 name,
-                *(int(table.at[name, c]) if not c.endswith("_mu") else f"{half_up(table.at[name, c]):.2f}" for c in cols),
+                *(
+                    int(table.at[name, c])
+                    if not c.endswith("_mu")
+                    else f"{half_up(table.at[name, c]):.2f}"
+                    for c in cols
+                ),
                 *([table.at[name, "rate"]] if rate_col else []),
             )
             for name in table.index
         ]
         lines += ["  " + line for line in _table([str(table.index.name), *heads, *rate_col], rows)]
-    rate = "—（无认定违法问题）" if st.completion_rate is None else f"{rate_text(st.completion_rate)}（{st.closed_confirmed}/{st.confirmed}）"
-    lines.append(f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}（已销号的认定违法问题 ÷ 认定违法问题）")
+    rate = (
+        "—（无认定违法问题）"
+        if st.completion_rate is None
+        else f"{rate_text(st.completion_rate)}（{st.closed_confirmed}/{st.confirmed}）"
+    )
+    lines.append(
+        f"问题总数 {st.total}，逾期 {st.overdue}；整改完成率 {rate}（已销号的认定违法问题 ÷ 认定违法问题）"
+    )
     lines.append(st.ratio_text())
     return lines
 

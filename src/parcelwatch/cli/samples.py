@@ -14,7 +14,9 @@ def samples() -> None:
 
 @samples.command("make")
 @click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--scale", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True)
+@click.option(
+    "--scale", type=click.Choice(["small", "medium", "large"]), default="small", show_default=True
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 def make(out_dir: str, scale: str, seed: int) -> None:
     """Write a deterministic sample county into OUT_DIR."""
@@ -25,7 +27,9 @@ def make(out_dir: str, scale: str, seed: int) -> None:
     rep = reporter("生成样例县")
     with rep.stages(["生成县域要素", "写出文件"]):
         manifest = make_samples(Path(out_dir), scale=scale, seed=seed, on_stage=rep.on_stage)
-    click.echo(f"Sample county ({scale}, seed {seed}) written to {out_dir} in {manifest.get('seconds', 0):.1f} s:")
+    click.echo(
+        f"Sample county ({scale}, seed {seed}) written to {out_dir} in {manifest.get('seconds', 0):.1f} s:"
+    )
     files = [(key, str(value)) for key, value in manifest.items() if isinstance(value, Path)]
     _echo_lines(["  " + line for line in _table(["内容", "文件"], files, max_width=120)])
     counts = manifest.get("counts") or {}

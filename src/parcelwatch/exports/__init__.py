@@ -132,7 +132,19 @@ def export(
     A ledger changed outside parcelwatch adds ``<name>_台账校验警告.txt`` beside the output (and to
     the files returned).
     """
-    written = _export_format(ws, fmt, path, today=today, filters=filters, encoding=encoding, projected=projected, epsg=epsg, kml_folders=kml_folders, notices=notices, progress=progress)
+    written = _export_format(
+        ws,
+        fmt,
+        path,
+        today=today,
+        filters=filters,
+        encoding=encoding,
+        projected=projected,
+        epsg=epsg,
+        kml_folders=kml_folders,
+        notices=notices,
+        progress=progress,
+    )
     path = Path(path)
     folder, stem = (path, "") if fmt.lower() == "xlsx" else (path.parent, path.stem)
     return written + _tamper_file(ws, folder, stem)

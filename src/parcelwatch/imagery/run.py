@@ -71,7 +71,9 @@ class ImageryResult:
         ]
         out += [f"  {k}：{v}" for k, v in c.items()]
         shown = self.hints[self.hints["hint"] != ""]
-        out += [f"  {pid} {hint}" for pid, hint in zip(shown["problem_id"], shown["hint"], strict=True)]
+        out += [
+            f"  {pid} {hint}" for pid, hint in zip(shown["problem_id"], shown["hint"], strict=True)
+        ]
         return out
 
 
@@ -250,9 +252,13 @@ def analyse_imagery(
                 )
             by_id = {r.problem_id: r for r in records}
             shown = hints[hints["hint"] != ""]
-            for pid, hint, reason in zip(shown["problem_id"], shown["hint"], shown["reason"], strict=True):
+            for pid, hint, reason in zip(
+                shown["problem_id"], shown["hint"], shown["reason"], strict=True
+            ):
                 rec = by_id[pid]
                 text = _noted(rec.notes, str(hint), str(reason), now.date().isoformat())
                 if text != rec.notes:
-                    noted += update_problems(w, [pid], user=user, now=now, notes=text, note="影像提示")
+                    noted += update_problems(
+                        w, [pid], user=user, now=now, notes=text, note="影像提示"
+                    )
     return ImageryResult(stats, fstats, hints, chips, evidence, files, noted)

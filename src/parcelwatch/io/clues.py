@@ -40,7 +40,9 @@ def _cell_text(v: Any) -> str:
     return str(v).strip()
 
 
-def read_clues(path: str | Path, *, sheet: str | None = None, max_header_row: int = 20) -> ClueTable:
+def read_clues(
+    path: str | Path, *, sheet: str | None = None, max_header_row: int = 20
+) -> ClueTable:
     """Read a 卫片 clue table (xlsx) into canonical columns (``parcel_id``, ``batch`` ...)."""
     from openpyxl import load_workbook
 
@@ -50,12 +52,16 @@ def read_clues(path: str | Path, *, sheet: str | None = None, max_header_row: in
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise InputError(f"Cannot open {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx from Excel or WPS.") from exc
+        raise InputError(
+            f"Cannot open {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx from Excel or WPS."
+        ) from exc
     try:
         sheets = [sheet] if sheet else wb.sheetnames
         for name in sheets:
             if name not in wb.sheetnames:
-                raise InputError(f"{path} has no sheet {name!r}. Sheets: {', '.join(wb.sheetnames)}.")
+                raise InputError(
+                    f"{path} has no sheet {name!r}. Sheets: {', '.join(wb.sheetnames)}."
+                )
             rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
             for i, row in enumerate(rows[:max_header_row]):
                 header = [_cell_text(v) for v in row]
@@ -72,7 +78,14 @@ def read_clues(path: str | Path, *, sheet: str | None = None, max_header_row: in
     )
 
 
-def _table(rows: list[list[Any]], header: list[str], mapping: dict[str, str], path: Path, sheet: str, header_row: int) -> ClueTable:
+def _table(
+    rows: list[list[Any]],
+    header: list[str],
+    mapping: dict[str, str],
+    path: Path,
+    sheet: str,
+    header_row: int,
+) -> ClueTable:
     col_of = {canon: header.index(src) for canon, src in mapping.items()}
     records: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -96,12 +109,16 @@ def _table(rows: list[list[Any]], header: list[str], mapping: dict[str, str], pa
                     try:
                         rec[canon] = float(raw)
                     except (TypeError, ValueError):
-                        problems.append(f"sheet {sheet}, row {excel_row}, column {mapping[canon]}: {raw!r} is not a number")
+                        problems.append(
+                            f"sheet {sheet}, row {excel_row}, column {mapping[canon]}: {raw!r} is not a number"
+                        )
                         rec[canon] = None
             else:
                 rec[canon] = _cell_text(raw) or None
         if not rec.get("parcel_id"):
-            problems.append(f"sheet {sheet}, row {excel_row}, column {mapping['parcel_id']}: no clue id")
+            problems.append(
+                f"sheet {sheet}, row {excel_row}, column {mapping['parcel_id']}: no clue id"
+            )
         records.append(rec)
     frame = pd.DataFrame.from_records(records)
     if len(frame):
@@ -109,9 +126,17 @@ def _table(rows: list[list[Any]], header: list[str], mapping: dict[str, str], pa
         dups = dups[dups.duplicated()]
         for d in dups.unique()[:5]:
             rows_d = frame.loc[frame["parcel_id"] == d, "excel_row"].tolist()
-            problems.append(f"sheet {sheet}: clue id {d} appears in rows {', '.join(map(str, rows_d))}")
+            problems.append(
+                f"sheet {sheet}: clue id {d} appears in rows {', '.join(map(str, rows_d))}"
+            )
     if problems:
-        raise SchemaError(format_problems(f"{path}: {len(problems)} problem(s) in the clue table", problems, fix="Correct these cells in the workbook and read it again."))
+        raise SchemaError(
+            format_problems(
+                f"{path}: {len(problems)} problem(s) in the clue table",
+                problems,
+                fix="Correct these cells in the workbook and read it again.",
+            )
+        )
     return ClueTable(frame, str(path), sheet, header_row, dict(mapping), notes)
 
 
@@ -123,7 +148,9 @@ def join_clues(parcels: gpd.GeoDataFrame, clues: ClueTable) -> tuple[gpd.GeoData
     notes = []
     missing_geom = sorted(set(clues.frame["parcel_id"]) - set(parcels["parcel_id"]))
     if missing_geom:
-        notes.append(f"{len(missing_geom)} clue(s) in {Path(clues.path).name} have no parcel geometry: {', '.join(missing_geom[:5])}")
+        notes.append(
+            f"{len(missing_geom)} clue(s) in {Path(clues.path).name} have no parcel geometry: {', '.join(missing_geom[:5])}"
+        )
     no_clue = int(joined["clue_batch"].isna().sum()) if "clue_batch" in joined else 0
     if no_clue:
         notes.append(f"{no_clue} parcel(s) have no row in the clue table")

@@ -118,7 +118,9 @@ def _sidecars(path: Path) -> tuple[bytes | None, bytes]:
             names = zf.namelist()
             dbfs = [n for n in names if n.lower().endswith(".dbf")]
             if not dbfs:
-                raise InputError(f"{path}: the zip archive holds no .dbf file, so it is not a shapefile.")
+                raise InputError(
+                    f"{path}: the zip archive holds no .dbf file, so it is not a shapefile."
+                )
             dbf = dbfs[0]
             zip_stem = dbf[:-4]
             cpg_names = [n for n in names if n.lower() == (zip_stem + ".cpg").lower()]
@@ -238,7 +240,9 @@ def _decodes(data: bytes, codec: str) -> bool:
     return True
 
 
-def mixed_encoding_records(path: str | Path, encoding: str, *, limit: int = 5) -> tuple[int, list[str]]:
+def mixed_encoding_records(
+    path: str | Path, encoding: str, *, limit: int = 5
+) -> tuple[int, list[str]]:
     """Records of a shapefile's DBF whose text does not fit ``encoding``: (count, descriptions).
 
     For a Chinese code page (GBK/GB18030 ...) a record whose non-ASCII text is valid UTF-8 with
@@ -267,7 +271,9 @@ def mixed_encoding_records(path: str | Path, encoding: str, *, limit: int = 5) -
             continue
         # each distinct value once (township and village names repeat thousands of times)
         values, first, inverse = np.unique(
-            np.ascontiguousarray(block[rows]).view(f"S{b - a}").ravel(), return_index=True, return_inverse=True
+            np.ascontiguousarray(block[rows]).view(f"S{b - a}").ravel(),
+            return_index=True,
+            return_inverse=True,
         )
         for k, value in enumerate(values):
             raw = bytes(value).rstrip(b" \x00")
@@ -281,6 +287,10 @@ def mixed_encoding_records(path: str | Path, encoding: str, *, limit: int = 5) -
             hits = rows[inverse.ravel() == k]
             count += len(hits)
             if len(found) < limit:
-                more = f" (also record(s) {', '.join(str(r + 1) for r in hits[1:4])}{' ...' if len(hits) > 4 else ''})" if len(hits) > 1 else ""
+                more = (
+                    f" (also record(s) {', '.join(str(r + 1) for r in hits[1:4])}{' ...' if len(hits) > 4 else ''})"
+                    if len(hits) > 1
+                    else ""
+                )
                 found.append(f"record {i + 1} field {name} {problem}{more}")
     return count, found

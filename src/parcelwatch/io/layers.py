@@ -56,9 +56,38 @@ __all__ = ["LayerReport", "LoadedLayer", "load_layer", "read_layer", "inspect_pa
 
 log = logging.getLogger(__name__)
 
-_VECTOR_SUFFIXES = {".shp", ".gpkg", ".geojson", ".json", ".kml", ".kmz", ".zip", ".gdb", ".gml", ".tab", ".mif", ".sqlite", ".fgb", ".csv"}
+_VECTOR_SUFFIXES = {
+    ".shp",
+    ".gpkg",
+    ".geojson",
+    ".json",
+    ".kml",
+    ".kmz",
+    ".zip",
+    ".gdb",
+    ".gml",
+    ".tab",
+    ".mif",
+    ".sqlite",
+    ".fgb",
+    ".csv",
+}
 _SINGLE_LAYER = {".shp", ".dbf", ".geojson", ".json", ".fgb", ".csv", ".tab", ".mif"}
-_DRIVERS = {".shp": "ESRI Shapefile", ".dbf": "ESRI Shapefile", ".zip": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".gdb": "OpenFileGDB", ".fgb": "FlatGeobuf", ".kml": "KML", ".kmz": "LIBKML", ".sqlite": "SQLite", ".gml": "GML", ".csv": "CSV"}
+_DRIVERS = {
+    ".shp": "ESRI Shapefile",
+    ".dbf": "ESRI Shapefile",
+    ".zip": "ESRI Shapefile",
+    ".gpkg": "GPKG",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gdb": "OpenFileGDB",
+    ".fgb": "FlatGeobuf",
+    ".kml": "KML",
+    ".kmz": "LIBKML",
+    ".sqlite": "SQLite",
+    ".gml": "GML",
+    ".csv": "CSV",
+}
 _GCJ_HINTS = re.compile(r"高德|amap|gaode|autonavi|gcj|腾讯|tencent|火星", re.IGNORECASE)
 
 
@@ -93,7 +122,8 @@ class LayerReport:
             f"{self.where}",
             f"  driver:    {self.driver}",
             f"  encoding:  {self.encoding.describe() if self.encoding else '-'}",
-            f"  CRS:       {self.crs or '-'}" + (f" ({self.crs_source})" if self.crs_source else ""),
+            f"  CRS:       {self.crs or '-'}"
+            + (f" ({self.crs_source})" if self.crs_source else ""),
             f"  features:  {self.feature_count} {self.geometry_type}",
             f"  role:      {f'{self.role} ({role.label_zh})' if role else 'not recognised'}",
         ]
@@ -136,7 +166,9 @@ def _is_shapefile(path: Path) -> bool:
             with zipfile.ZipFile(path) as zf:
                 return any(n.lower().endswith(".shp") for n in zf.namelist())
         except zipfile.BadZipFile as exc:
-            raise InputError(f"{path}: not a readable zip archive ({exc}). Re-create the zip.") from exc
+            raise InputError(
+                f"{path}: not a readable zip archive ({exc}). Re-create the zip."
+            ) from exc
     return False
 
 
@@ -164,7 +196,9 @@ def _check_path(path: Path) -> Path:
     return path
 
 
-def _pick_layer(path: Path, layers: list[tuple[str, str]], layer: str | None, role: str | None) -> str:
+def _pick_layer(
+    path: Path, layers: list[tuple[str, str]], layer: str | None, role: str | None
+) -> str:
     names = [n for n, _ in layers]
     if layer is not None:
         if layer not in names:
@@ -219,7 +253,9 @@ def load_layer(
 
     # 1. encoding, decided before reading
     if encoding is not None:
-        report.encoding = EncodingDecision(normalise_codec(encoding), "user", "given on the command line")
+        report.encoding = EncodingDecision(
+            normalise_codec(encoding), "user", "given on the command line"
+        )
     elif _is_shapefile(path):
         report.encoding = detect_shapefile_encoding(path)
     else:
@@ -237,7 +273,9 @@ def load_layer(
     try:
         with np.errstate(invalid="ignore"):  # NaN coordinates are reported by feature below
             frame = pyogrio.read_dataframe(_open_target(path), use_arrow=True, **read_kwargs)
-        driver = _DRIVERS.get(path.suffix.lower()) or str(pyogrio.read_info(_open_target(path), **read_kwargs).get("driver", ""))
+        driver = _DRIVERS.get(path.suffix.lower()) or str(
+            pyogrio.read_info(_open_target(path), **read_kwargs).get("driver", "")
+        )
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{report.where}: text does not decode as {report.encoding.encoding}. "
@@ -255,17 +293,25 @@ def load_layer(
         report.geometry_type = "/".join(str(k) for k in kinds.index)
 
     # 3. role
-    columns = [c for c in frame.columns if c != frame.geometry.name] if isinstance(frame, gpd.GeoDataFrame) else list(frame.columns)
+    columns = (
+        [c for c in frame.columns if c != frame.geometry.name]
+        if isinstance(frame, gpd.GeoDataFrame)
+        else list(frame.columns)
+    )
     if role is None:
         role = (detect_role(name, columns) if name else None) or detect_role(path.stem, columns)
         if role is not None:
-            report.notes.append(f"role recognised as {role} from the layer name or fields; pass --role to choose another")
+            report.notes.append(
+                f"role recognised as {role} from the layer name or fields; pass --role to choose another"
+            )
     elif role not in ROLES:
         raise InputError(f"Unknown layer role {role!r}. Roles: {', '.join(ROLES)}.")
     report.role = role
 
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
-        report.errors.append("the layer has no geometry column; it is a table, not a map layer. Use a polygon layer.")
+        report.errors.append(
+            "the layer has no geometry column; it is a table, not a map layer. Use a polygon layer."
+        )
         report.error_kind = GeometryError
         return _finish(frame, report, strict, warn)
 
@@ -295,7 +341,9 @@ def load_layer(
     return _finish(frame, report, strict, warn)
 
 
-def _finish(frame: gpd.GeoDataFrame, report: LayerReport, strict: bool, warn: bool = True) -> LoadedLayer:
+def _finish(
+    frame: gpd.GeoDataFrame, report: LayerReport, strict: bool, warn: bool = True
+) -> LoadedLayer:
     if warn:
         for w in report.warnings:
             warnings.warn(f"{report.where}: {w}", DataQualityWarning, stacklevel=3)
@@ -327,7 +375,9 @@ def _resolve_crs(frame: gpd.GeoDataFrame, report: LayerReport, user_crs: Any) ->
         try:
             user = CRS.from_user_input(user_crs)
         except Exception as exc:
-            raise CRSError(f"{report.where}: --crs {user_crs!r} is not a CRS PROJ knows ({exc}). Use e.g. EPSG:4490.") from exc
+            raise CRSError(
+                f"{report.where}: --crs {user_crs!r} is not a CRS PROJ knows ({exc}). Use e.g. EPSG:4490."
+            ) from exc
     else:
         user = None
     if frame.crs is None:
@@ -367,7 +417,15 @@ def _resolve_crs(frame: gpd.GeoDataFrame, report: LayerReport, user_crs: Any) ->
     return frame
 
 
-def _gcj02(frame: gpd.GeoDataFrame, report: LayerReport, columns: list[str], path: Path, layer: str, *, convert: bool) -> gpd.GeoDataFrame:
+def _gcj02(
+    frame: gpd.GeoDataFrame,
+    report: LayerReport,
+    columns: list[str],
+    path: Path,
+    layer: str,
+    *,
+    convert: bool,
+) -> gpd.GeoDataFrame:
     hint = ""
     for col in columns:
         if frame[col].dtype == object or str(frame[col].dtype).startswith("str"):
@@ -377,21 +435,31 @@ def _gcj02(frame: gpd.GeoDataFrame, report: LayerReport, columns: list[str], pat
                 hint = f"field {col!r} says {hit.iloc[0]!r}"
                 break
     if not hint:
-        for label, text in (("layer name", layer or ""), ("file name", path.name), ("folder name", path.parent.name)):
+        for label, text in (
+            ("layer name", layer or ""),
+            ("file name", path.name),
+            ("folder name", path.parent.name),
+        ):
             m = _GCJ_HINTS.search(text)
             if m:
                 hint = f"the {label} {text!r} mentions {m.group(0)!r}"
                 break
     if convert:
         if frame.crs is None or not frame.crs.is_geographic:
-            raise CRSError(f"{report.where}: GCJ-02 correction needs longitude/latitude data, but the CRS is {frame.crs}.")
+            raise CRSError(
+                f"{report.where}: GCJ-02 correction needs longitude/latitude data, but the CRS is {frame.crs}."
+            )
 
         def _fix(xy: np.ndarray) -> np.ndarray:
             lon, lat = crsmod.gcj02_to_wgs84(xy[:, 0], xy[:, 1])
             return np.column_stack([lon, lat])
 
-        frame = frame.set_geometry(shapely.transform(frame.geometry.values, _fix)).set_crs(4490, allow_override=True)
-        report.notes.append("GCJ-02 offset removed (--gcj02); coordinates are now CGCS2000 longitude/latitude")
+        frame = frame.set_geometry(shapely.transform(frame.geometry.values, _fix)).set_crs(
+            4490, allow_override=True
+        )
+        report.notes.append(
+            "GCJ-02 offset removed (--gcj02); coordinates are now CGCS2000 longitude/latitude"
+        )
         report.crs = "EPSG:4490 China Geodetic Coordinate System 2000 (after GCJ-02 correction)"
     elif hint and frame.crs is not None and frame.crs.is_geographic:
         report.warnings.append(
@@ -429,7 +497,13 @@ def _as_text(series: pd.Series) -> pd.Series:
     elif pd.api.types.is_string_dtype(series) and series.dtype != object:
         out = series
     else:
-        out = series.map(lambda v: v if v is None or isinstance(v, str) else (None if pd.isna(v) else str(v))).astype(str).mask(series.isna())
+        out = (
+            series.map(
+                lambda v: v if v is None or isinstance(v, str) else (None if pd.isna(v) else str(v))
+            )
+            .astype(str)
+            .mask(series.isna())
+        )
     out = out.str.strip()
     return out.mask(out == "")
 
@@ -442,7 +516,9 @@ _EXCEL_SERIALS = (20000, 80000)  # 1954-10-03 .. 2119-01-10: a plausible image d
 
 
 def _ymd(parts: pd.DataFrame) -> pd.Series:
-    cols = {k: pd.to_numeric(parts[i]).astype(float) for i, k in enumerate(("year", "month", "day"))}
+    cols = {
+        k: pd.to_numeric(parts[i]).astype(float) for i, k in enumerate(("year", "month", "day"))
+    }
     return pd.to_datetime(pd.DataFrame(cols), errors="coerce")
 
 
@@ -464,7 +540,9 @@ def _parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, list[Any]]:
     parts = text.str.extract(_DATE_MONTH)
     month = _ymd(pd.DataFrame({0: parts[0], 1: parts[1], 2: parts[1].where(parts[1].isna(), "1")}))
     month = month.where(day.isna())
-    serial = pd.to_numeric(text.where(text.str.fullmatch(r"\d{5}(\.\d+)?").fillna(False)), errors="coerce")
+    serial = pd.to_numeric(
+        text.where(text.str.fullmatch(r"\d{5}(\.\d+)?").fillna(False)), errors="coerce"
+    )
     serial = serial.where((serial >= _EXCEL_SERIALS[0]) & (serial < _EXCEL_SERIALS[1]))
     from_serial = _EXCEL_EPOCH + pd.to_timedelta(np.floor(serial.astype(float)), unit="D")
     parsed = day.where(day.notna(), from_serial.where(serial.notna()))
@@ -473,7 +551,9 @@ def _parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, list[Any]]:
     precision = precision.mask(month.notna(), "month")
     # date objects (e.g. from a GeoPackage DATE column read as object)
     if series.dtype == object:
-        objs = series.map(lambda v: pd.Timestamp(v) if hasattr(v, "year") and hasattr(v, "month") else pd.NaT)
+        objs = series.map(
+            lambda v: pd.Timestamp(v) if hasattr(v, "year") and hasattr(v, "month") else pd.NaT
+        )
         fill = parsed.isna() & objs.notna()
         parsed = parsed.where(~fill, objs)
         precision = precision.mask(fill, "day")
@@ -482,7 +562,9 @@ def _parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, list[Any]]:
     return parsed.astype("datetime64[ns]"), precision, bad
 
 
-def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+def _map_fields(
+    frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules
+) -> gpd.GeoDataFrame:
     geom = frame.geometry.name
     columns = [c for c in frame.columns if c != geom]
     extra = rules.aliases(role.name)
@@ -495,14 +577,14 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
         report.errors.append(
             f"no land-use code field: tried {', '.join(f.aliases)} and the class-name fields "
             f"{', '.join(role.field('dlmc').aliases)}. Add an alias under [fields.farmland] in the "
-            "rules file (dlbm = [\"YOUR_FIELD\"]) or rename the field."
+            'rules file (dlbm = ["YOUR_FIELD"]) or rename the field.'
         )
     for f in missing_required:
         tried = [*extra.get(f.name, ()), *f.aliases]
         report.errors.append(
             f"no {f.label_zh or f.name} field ({f.name}): tried {', '.join(tried)}. Fields present: "
             f"{', '.join(columns) or 'none'}. Add an alias under [fields.{role.name}] in the rules "
-            f"file ({f.name} = [\"YOUR_FIELD\"]) or rename the field."
+            f'file ({f.name} = ["YOUR_FIELD"]) or rename the field.'
         )
     renamed = frame.rename(columns={src: canon for canon, src in mapping.items()})
     out = renamed[[*mapping.keys(), *report.unmapped, geom]].copy()
@@ -517,9 +599,15 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
             if pd.api.types.is_numeric_dtype(col):
                 num = pd.to_numeric(col, errors="coerce")
             else:
-                num = pd.to_numeric(col.astype("string").str.strip().replace("", None), errors="coerce")
+                num = pd.to_numeric(
+                    col.astype("string").str.strip().replace("", None), errors="coerce"
+                )
             failed = num.isna() & col.notna()
-            bad = out.index[failed][col[failed].astype(str).str.strip() != ""] if failed.any() else out.index[:0]
+            bad = (
+                out.index[failed][col[failed].astype(str).str.strip() != ""]
+                if failed.any()
+                else out.index[:0]
+            )
             if len(bad):
                 report.warnings.append(
                     f"field {src}: {len(bad)} value(s) are not numbers and were left empty: "
@@ -529,13 +617,18 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
             if infinite.any():
                 report.warnings.append(
                     f"field {src}: {int(infinite.sum())} value(s) are not finite numbers (inf) and were left empty: "
-                    + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in out.index[infinite][:5])
+                    + ", ".join(
+                        f"{_row_label(out, i, report, role)} = {col[i]!r}"
+                        for i in out.index[infinite][:5]
+                    )
                 )
                 num = num.where(~infinite)
             if f.kind == "int":
                 frac = num.notna() & (num % 1 != 0)
                 if frac.any():
-                    report.warnings.append(f"field {src}: {int(frac.sum())} value(s) are not whole numbers and were rounded")
+                    report.warnings.append(
+                        f"field {src}: {int(frac.sum())} value(s) are not whole numbers and were rounded"
+                    )
                 num = num.round().astype("Int64")
             out[f.name] = num
         elif f.kind == "date":
@@ -543,14 +636,18 @@ def _map_fields(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules:
             if bad_dates:
                 report.warnings.append(
                     f"field {src}: {len(bad_dates)} value(s) are not dates (use YYYY-MM-DD or YYYY-MM) and were left empty: "
-                    + ", ".join(f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad_dates[:5])
+                    + ", ".join(
+                        f"{_row_label(out, i, report, role)} = {col[i]!r}" for i in bad_dates[:5]
+                    )
                 )
             out[f.name] = parsed
             months = precision == "month"
             if months.any():
                 # a month stays a month: the date is its first day, the precision says so
                 out[f"{f.name}_precision"] = precision
-                report.notes.append(f"field {src}: {int(months.sum())} value(s) give a month only (kept as month precision, column {f.name}_precision)")
+                report.notes.append(
+                    f"field {src}: {int(months.sum())} value(s) give a month only (kept as month precision, column {f.name}_precision)"
+                )
     return _check_ids(out, role, report)
 
 
@@ -563,7 +660,9 @@ def _check_ids(frame: gpd.GeoDataFrame, role: Role, report: LayerReport) -> gpd.
             return frame  # already reported as a missing required field
         frame[idf] = [f"{role.id_prefix}{i + 1:06d}" for i in range(len(frame))]
         frame = frame[[idf, *[c for c in frame.columns if c != idf]]]
-        report.notes.append(f"no id field; ids {role.id_prefix}000001... were generated from feature order")
+        report.notes.append(
+            f"no id field; ids {role.id_prefix}000001... were generated from feature order"
+        )
         return frame
     src = report.field_map.get(idf, idf)
     if not role.id_required and len(frame) > 1 and frame[idf].nunique(dropna=False) == 1:
@@ -589,13 +688,18 @@ def _check_ids(frame: gpd.GeoDataFrame, role: Role, report: LayerReport) -> gpd.
     dup_mask = ids.notna() & ids.duplicated(keep=False)
     if dup_mask.any() and role.name not in ("townships", "villages", "farmland", "pbf"):
         groups = frame[dup_mask].groupby(idf).groups
-        items = [f"{k} at FID {', '.join(str(i) for i in list(v)[:4])}" for k, v in list(groups.items())[:5]]
+        items = [
+            f"{k} at FID {', '.join(str(i) for i in list(v)[:4])}"
+            for k, v in list(groups.items())[:5]
+        ]
         report.errors.append(
             f"field {src}: {len(groups)} id(s) appear more than once: {'; '.join(items)}. "
             "Ids must be unique; renumber the duplicates or remove repeated features."
         )
     elif dup_mask.any():
-        report.notes.append(f"field {src}: {int(dup_mask.sum())} features share an id (multi-part units)")
+        report.notes.append(
+            f"field {src}: {int(dup_mask.sum())} features share an id (multi-part units)"
+        )
     return frame
 
 
@@ -651,7 +755,9 @@ def check_shapefile_complete(shp: Path) -> None:
 MAX_COORDINATE = 1e9
 
 
-def _check_coordinates(frame: pd.DataFrame, report: LayerReport, columns: list[str], role: Role | None, rules: Rules) -> pd.DataFrame:
+def _check_coordinates(
+    frame: pd.DataFrame, report: LayerReport, columns: list[str], role: Role | None, rules: Rules
+) -> pd.DataFrame:
     """Features with NaN or infinite coordinates are bad input: reported by name, then set aside
     so that the remaining checks can run (a strict load raises with the list)."""
     if not isinstance(frame, gpd.GeoDataFrame) or len(frame) == 0:
@@ -696,11 +802,15 @@ def _drop_z(frame: pd.DataFrame, report: LayerReport) -> pd.DataFrame:
         "parcelwatch stores and compares outlines in 2D"
     )
     out = frame.copy()
-    out[frame.geometry.name] = gpd.GeoSeries(shapely.force_2d(np.asarray(frame.geometry.values)), index=frame.index, crs=frame.crs)
+    out[frame.geometry.name] = gpd.GeoSeries(
+        shapely.force_2d(np.asarray(frame.geometry.values)), index=frame.index, crs=frame.crs
+    )
     return out
 
 
-def _check_geometry(frame: gpd.GeoDataFrame, report: LayerReport, role: Role | None) -> gpd.GeoDataFrame:
+def _check_geometry(
+    frame: gpd.GeoDataFrame, report: LayerReport, role: Role | None
+) -> gpd.GeoDataFrame:
     if len(frame) == 0:
         return frame
     geoms = frame.geometry.values
@@ -720,7 +830,14 @@ def _check_geometry(frame: gpd.GeoDataFrame, report: LayerReport, role: Role | N
     if wrong.any():
         idx = frame.index[wrong]
         kinds = sorted({shapely.get_type_id(g) for g in np.asarray(geoms)[wrong]})
-        names = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString", 7: "GeometryCollection"}
+        names = {
+            0: "Point",
+            1: "LineString",
+            2: "LinearRing",
+            4: "MultiPoint",
+            5: "MultiLineString",
+            7: "GeometryCollection",
+        }
         report.errors.append(
             f"{len(idx)} feature(s) are not polygons ({', '.join(names.get(k, str(k)) for k in kinds)}): "
             + ", ".join(_row_label(frame, i, report, role) for i in idx[:5])
@@ -752,7 +869,8 @@ def _check_geometry(frame: gpd.GeoDataFrame, report: LayerReport, role: Role | N
             report.warnings.append(
                 f"{len(ok_idx)} invalid polygon(s) repaired with make_valid: "
                 + ", ".join(
-                    f"{_row_label(frame, i, report, role)} [{r}]" for i, r in zip(ok_idx[:5], reasons, strict=False)
+                    f"{_row_label(frame, i, report, role)} [{r}]"
+                    for i, r in zip(ok_idx[:5], reasons, strict=False)
                 )
             )
     return frame
@@ -770,11 +888,15 @@ def _polygonal_part(geom: shapely.Geometry) -> shapely.Geometry:
 # ------------------------------------------------------------------------------------ roles
 
 
-def _role_specifics(frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+def _role_specifics(
+    frame: gpd.GeoDataFrame, role: Role, report: LayerReport, rules: Rules
+) -> gpd.GeoDataFrame:
     if role.name == "farmland":
         frame = _farmland_codes(frame, report)
     if role.name == "villages" and "village_code" in frame.columns:
-        frame["village_code"] = frame["village_code"].map(lambda v: v[:12] if isinstance(v, str) and len(v) > 12 else v)
+        frame["village_code"] = frame["village_code"].map(
+            lambda v: v[:12] if isinstance(v, str) and len(v) > 12 else v
+        )
     if role.name == "parcels" and "reported_area" in frame.columns and frame.crs is not None:
         frame = _sniff_area_unit(frame, report, rules)
     return frame
@@ -790,7 +912,9 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
         if three.any():
             mapped = codes[three].map(ERDIAO_TO_SANDIAO)
             codes = codes.where(~three, mapped.where(mapped.notna(), codes))
-            report.notes.append(f"{int(three.sum())} 二调 three-digit DLBM codes mapped to 三调 codes (e.g. 011 -> 0101)")
+            report.notes.append(
+                f"{int(three.sum())} 二调 three-digit DLBM codes mapped to 三调 codes (e.g. 011 -> 0101)"
+            )
         short = digits & (codes.str.len() < 4) & ~three
         frame["dlbm"] = codes.where(~short, codes.str.zfill(4))
     if "dlbm" not in frame.columns or frame["dlbm"].isna().any():
@@ -802,10 +926,14 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
                 frame.loc[fill, "dlbm"] = from_names[fill]
             else:
                 frame.insert(0, "dlbm", from_names)
-                report.notes.append("no DLBM field: land-use codes derived from class names (DLMC), e.g. 水田 -> 0101, 旱地 -> 0103")
+                report.notes.append(
+                    "no DLBM field: land-use codes derived from class names (DLMC), e.g. 水田 -> 0101, 旱地 -> 0103"
+                )
             approx = sorted({n for n in names.dropna().unique() if n in APPROXIMATE_DLMC})
             if approx:
-                report.notes.append(f"二调 class names mapped approximately (not farmland either way): {', '.join(approx)}")
+                report.notes.append(
+                    f"二调 class names mapped approximately (not farmland either way): {', '.join(approx)}"
+                )
             unknown = sorted({str(n) for n in names[frame["dlbm"].isna() & names.notna()].unique()})
             if unknown:
                 report.warnings.append(
@@ -831,7 +959,9 @@ def _farmland_codes(frame: gpd.GeoDataFrame, report: LayerReport) -> gpd.GeoData
     return frame
 
 
-def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules) -> gpd.GeoDataFrame:
+def _sniff_area_unit(
+    frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules
+) -> gpd.GeoDataFrame:
     """Decide whether 监测面积 is in m², 亩 or 公顷 by comparing with the geometry (DOMAIN §9.1 G8)."""
     geom_m2 = crsmod.ellipsoidal_area_m2(frame.geometry.values, frame.crs)
     reported = frame["reported_area"].to_numpy(dtype=float)
@@ -840,7 +970,10 @@ def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules)
         return frame
     tol = rules.geometry.reported_area_tolerance
     src = report.field_map.get("reported_area", "reported_area")
-    ratios = {unit: float(np.median(reported[ok] * f / geom_m2[ok])) for unit, f in (("m²", 1.0), ("亩", M2_PER_MU), ("公顷", 10000.0))}
+    ratios = {
+        unit: float(np.median(reported[ok] * f / geom_m2[ok]))
+        for unit, f in (("m²", 1.0), ("亩", M2_PER_MU), ("公顷", 10000.0))
+    }
     fits = [u for u, r in ratios.items() if abs(r - 1) <= tol]
     if not fits:
         report.warnings.append(
@@ -857,7 +990,8 @@ def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules)
         idx = frame.index[off]
         report.warnings.append(
             f"field {src}: {int(off.sum())} feature(s) differ from their geometry area by more than "
-            f"{tol:.0%}: " + ", ".join(_row_label(frame, i, report, ROLES['parcels']) for i in idx[:5])
+            f"{tol:.0%}: "
+            + ", ".join(_row_label(frame, i, report, ROLES["parcels"]) for i in idx[:5])
         )
     return frame
 
@@ -865,7 +999,16 @@ def _sniff_area_unit(frame: gpd.GeoDataFrame, report: LayerReport, rules: Rules)
 # ------------------------------------------------------------------------------------ inspect
 
 
-def inspect_path(path: str | Path, *, layer: str | None = None, role: str | None = None, crs: Any = None, encoding: str | None = None, rules: Rules = DEFAULT_RULES, gcj02: bool = False) -> list[LayerReport]:
+def inspect_path(
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    role: str | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    rules: Rules = DEFAULT_RULES,
+    gcj02: bool = False,
+) -> list[LayerReport]:
     """Reports for every layer of a data source (or one), collecting problems instead of raising.
 
     Errors that stop reading a layer at all (unreadable file, no CRS) are reported as that
@@ -878,7 +1021,17 @@ def inspect_path(path: str | Path, *, layer: str | None = None, role: str | None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataQualityWarning)
-                loaded = load_layer(path, layer=name, role=role, crs=crs, encoding=encoding, rules=rules, gcj02=gcj02, allow_empty=True, strict=False)
+                loaded = load_layer(
+                    path,
+                    layer=name,
+                    role=role,
+                    crs=crs,
+                    encoding=encoding,
+                    rules=rules,
+                    gcj02=gcj02,
+                    allow_empty=True,
+                    strict=False,
+                )
             reports.append(loaded.report)
         except (InputError, CRSError, SchemaError, GeometryError) as exc:
             r = LayerReport(path=str(path), layer=name if len(names) > 1 else "")

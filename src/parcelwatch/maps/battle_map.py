@@ -55,17 +55,81 @@ MAP_COLUMNS: dict[str, str] = {
 
 FARMLAND_CODES = ("0101", "0102", "0103")  # 耕地: 水田, 水浇地, 旱地 (DOMAIN §4.1)
 # Status colours, English labels and class names: one source, parcelwatch.labels.
-CLASS_NAMES = {c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c]) for c in CLASS_ORDER if c != "non_dpf"}
+CLASS_NAMES = {
+    c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c])
+    for c in CLASS_ORDER
+    if c != "non_dpf"
+}
 CONTEXT_STYLE: dict[str, dict[str, Any]] = {
-    "townships": {"label": "乡镇界线", "color": "#333333", "weight": 2, "fill": False, "dashArray": "8 4", "visible": True},
-    "farmland": {"label": "耕地", "color": "#c8a400", "weight": 0.5, "fill": True, "fillOpacity": 0.25, "visible": False},
-    "pbf": {"label": "永久基本农田", "color": "#d4a017", "weight": 1, "fill": True, "fillOpacity": 0.2, "dashArray": "2 3", "visible": False},
-    "greenhouses": {"label": "大棚", "color": "#5f9ea0", "weight": 1, "fill": True, "fillOpacity": 0.4, "visible": False},
-    "buildings": {"label": "建筑物", "color": "#555555", "weight": 1, "fill": True, "fillOpacity": 0.5, "visible": False},
+    "townships": {
+        "label": "乡镇界线",
+        "color": "#333333",
+        "weight": 2,
+        "fill": False,
+        "dashArray": "8 4",
+        "visible": True,
+    },
+    "farmland": {
+        "label": "耕地",
+        "color": "#c8a400",
+        "weight": 0.5,
+        "fill": True,
+        "fillOpacity": 0.25,
+        "visible": False,
+    },
+    "pbf": {
+        "label": "永久基本农田",
+        "color": "#d4a017",
+        "weight": 1,
+        "fill": True,
+        "fillOpacity": 0.2,
+        "dashArray": "2 3",
+        "visible": False,
+    },
+    "greenhouses": {
+        "label": "大棚",
+        "color": "#5f9ea0",
+        "weight": 1,
+        "fill": True,
+        "fillOpacity": 0.4,
+        "visible": False,
+    },
+    "buildings": {
+        "label": "建筑物",
+        "color": "#555555",
+        "weight": 1,
+        "fill": True,
+        "fillOpacity": 0.5,
+        "visible": False,
+    },
     # patrol and 两违 layers: each feature carries its own ``fill`` colour and a ``label`` tooltip
-    "village_scores": {"label": "村(居)巡查考评得分", "color": "#444444", "weight": 1, "fill": True, "fillOpacity": 0.45, "visible": False, "interactive": True},
-    "patrol_findings": {"label": "巡查发现(按核实状态)", "color": "#222222", "weight": 1, "fill": True, "fillOpacity": 0.85, "visible": True, "interactive": True},
-    "violation_cases": {"label": "两违案件", "color": "#8c0000", "weight": 1.5, "fill": True, "fillOpacity": 0.6, "visible": False, "interactive": True},
+    "village_scores": {
+        "label": "村(居)巡查考评得分",
+        "color": "#444444",
+        "weight": 1,
+        "fill": True,
+        "fillOpacity": 0.45,
+        "visible": False,
+        "interactive": True,
+    },
+    "patrol_findings": {
+        "label": "巡查发现(按核实状态)",
+        "color": "#222222",
+        "weight": 1,
+        "fill": True,
+        "fillOpacity": 0.85,
+        "visible": True,
+        "interactive": True,
+    },
+    "violation_cases": {
+        "label": "两违案件",
+        "color": "#8c0000",
+        "weight": 1.5,
+        "fill": True,
+        "fillOpacity": 0.6,
+        "visible": False,
+        "interactive": True,
+    },
 }
 
 
@@ -92,16 +156,32 @@ class Basemap:
                 )
             tpl = "https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk="
             key = "" if self.key_at_view else self.key
-            return {"kind": "tianditu", "layers": [tpl % ("vec", "vec") + key, tpl % ("cva", "cva") + key], "subdomains": "01234567", "attribution": "天地图", "askKey": self.key_at_view}
+            return {
+                "kind": "tianditu",
+                "layers": [tpl % ("vec", "vec") + key, tpl % ("cva", "cva") + key],
+                "subdomains": "01234567",
+                "attribution": "天地图",
+                "askKey": self.key_at_view,
+            }
         if self.kind == "xyz":
             return {"kind": "xyz", "layers": [self.url], "attribution": self.attribution}
         if self.kind == "amap":
-            return {"kind": "amap", "layers": ["https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"], "subdomains": "1234", "attribution": "高德", "notice": "底图为高德地图（GCJ-02），图斑已仅为显示临时偏移以对齐底图；面积与导出均使用CGCS2000原始坐标。"}
+            return {
+                "kind": "amap",
+                "layers": [
+                    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+                ],
+                "subdomains": "1234",
+                "attribution": "高德",
+                "notice": "底图为高德地图（GCJ-02），图斑已仅为显示临时偏移以对齐底图；面积与导出均使用CGCS2000原始坐标。",
+            }
         if self.kind == "image":
             return {"kind": "image", "data": self.image_data_uri, "bounds": self.image_bounds}
         if self.kind == "none":
             return {"kind": "none"}
-        raise InputError(f"Unknown basemap {self.kind!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap.")
+        raise InputError(
+            f"Unknown basemap {self.kind!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap."
+        )
 
 
 def _to_display(frame: gpd.GeoDataFrame, simplify_m: float, gcj02: bool) -> np.ndarray:
@@ -117,6 +197,7 @@ def _to_display(frame: gpd.GeoDataFrame, simplify_m: float, gcj02: bool) -> np.n
         geoms = shapely.simplify(geoms, simplify_m, preserve_topology=True)
     lonlat = gpd.GeoSeries(geoms, crs=g.crs).to_crs(4326).values
     if gcj02:
+
         def shift(xy: np.ndarray) -> np.ndarray:
             lon, lat = crsmod.wgs84_to_gcj02(xy[:, 0], xy[:, 1])
             return np.column_stack([lon, lat])
@@ -212,8 +293,16 @@ def build_map(
     frame = problems.copy()
     if "overdue" not in frame:
         frame["overdue"] = False
-    cls = frame["confirmed_class"] if "confirmed_class" in frame else pd.Series(None, index=frame.index)
-    cand = frame["candidate_class"] if "candidate_class" in frame else pd.Series("none", index=frame.index)
+    cls = (
+        frame["confirmed_class"]
+        if "confirmed_class" in frame
+        else pd.Series(None, index=frame.index)
+    )
+    cand = (
+        frame["candidate_class"]
+        if "candidate_class" in frame
+        else pd.Series("none", index=frame.index)
+    )
     frame["map_class"] = cls.where(cls.isin(list(CLASS_NAMES)), cand).fillna("none")
     frame.loc[~frame["map_class"].isin(list(CLASS_NAMES)), "map_class"] = "none"
     cols = [*MAP_COLUMNS, "overdue", "map_class", "status_en"]
@@ -223,10 +312,24 @@ def build_map(
     ctx = {}
     for name, layer in (context or {}).items():
         if layer is not None and name == "farmland" and "dlbm" in layer.columns:
-            layer = layer[layer["dlbm"].isin(list(farmland_codes))]  # 耕地 only, not every land class
+            layer = layer[
+                layer["dlbm"].isin(list(farmland_codes))
+            ]  # 耕地 only, not every land class
         if layer is None or len(layer) == 0 or name not in CONTEXT_STYLE:
             continue
-        keep = [c for c in ("township_name", "dlbm", "greenhouse_id", "building_id", "use", "fill", "label") if c in layer.columns]
+        keep = [
+            c
+            for c in (
+                "township_name",
+                "dlbm",
+                "greenhouse_id",
+                "building_id",
+                "use",
+                "fill",
+                "label",
+            )
+            if c in layer.columns
+        ]
         geoms = _to_display(layer, 0.5 if name != "townships" else 2.0, gcj)
         ctx[name] = {"style": CONTEXT_STYLE[name], "data": _features(layer, keep, geoms)}
     generated = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
@@ -264,7 +367,9 @@ def build_map(
 
 # Characters that could end or alter the <script> element the JSON sits in ("</script>",
 # "<!--" enters the parser's double-escaped state), or that older JS parsers treat as line ends.
-_SCRIPT_UNSAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_SCRIPT_UNSAFE = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def _script_json(obj: Any) -> str:
@@ -273,4 +378,6 @@ def _script_json(obj: Any) -> str:
     ``<``, ``>``, ``&``, U+2028 and U+2029 only occur inside JSON strings, where the \\u escapes
     decode to the same text (``JSON.parse`` gives back every value unchanged).
     """
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).translate(_SCRIPT_UNSAFE)
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).translate(
+        _SCRIPT_UNSAFE
+    )

@@ -30,7 +30,9 @@ def leaflet_assets() -> tuple[str, str]:
     try:
         import xstatic.pkg.leaflet as xleaflet
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise OutputError("The map needs the package xstatic-leaflet (pip install xstatic-leaflet).") from exc
+        raise OutputError(
+            "The map needs the package xstatic-leaflet (pip install xstatic-leaflet)."
+        ) from exc
     base = Path(xleaflet.BASE_DIR)
     css = (base / "leaflet.css").read_text(encoding="utf-8")
     js = (base / "leaflet.js").read_text(encoding="utf-8")
@@ -54,7 +56,10 @@ def own_asset(name: str) -> str:
 # The page's data blocks: JSON whose every "<" is written \u003c (see battle_map._script_json),
 # so the first "</script" after the opening tag is the block's end. Their values are text shown
 # with textContent, never markup: they are not assets of the page.
-_DATA_BLOCK = re.compile(r"""(<script\b[^>]*\btype\s*=\s*["']application/json["'][^>]*>).*?(</script)""", re.IGNORECASE | re.DOTALL)
+_DATA_BLOCK = re.compile(
+    r"""(<script\b[^>]*\btype\s*=\s*["']application/json["'][^>]*>).*?(</script)""",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def page_assets(html: str) -> str:
@@ -72,4 +77,6 @@ def assert_offline(html: str) -> None:
     m = REMOTE_REFERENCE.search(html)
     if m:
         start = max(0, m.start() - 60)
-        raise OutputError(f"The map would load a remote resource at view time: ...{html[start:m.end() + 60]}... This is a bug: every asset must be inlined.")
+        raise OutputError(
+            f"The map would load a remote resource at view time: ...{html[start : m.end() + 60]}... This is a bug: every asset must be inlined."
+        )

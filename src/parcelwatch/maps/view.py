@@ -31,7 +31,14 @@ def _event_text(e: Any) -> str:
     return f"{at} {e.user} {arrow}" + (f"（{extra}）" if extra else "")
 
 
-def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *, today: date, recent: int = 3, chips: Mapping[str, tuple[str, str]] | None = None) -> gpd.GeoDataFrame:
+def problems_view(
+    records: Sequence[Any],
+    events: Mapping[str, Sequence[Any]],
+    *,
+    today: date,
+    recent: int = 3,
+    chips: Mapping[str, tuple[str, str]] | None = None,
+) -> gpd.GeoDataFrame:
     """One row per problem with the columns the map shows (see ``battle_map.MAP_COLUMNS``).
 
     ``chips`` maps problem ids to (before, after) image data URIs shown in the popup.
@@ -76,11 +83,15 @@ def problems_view(records: Sequence[Any], events: Mapping[str, Sequence[Any]], *
             }
         )
     if not rows:
-        return gpd.GeoDataFrame({"problem_id": [], "status": []}, geometry=gpd.GeoSeries([], crs=4490))
+        return gpd.GeoDataFrame(
+            {"problem_id": [], "status": []}, geometry=gpd.GeoSeries([], crs=4490)
+        )
     return gpd.GeoDataFrame(rows, crs=4490)
 
 
-def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, int, int] | None = None) -> Basemap:
+def geotiff_basemap(
+    path: str | Path, *, max_px: int = 2048, bands: tuple[int, int, int] | None = None
+) -> Basemap:
     """A local GeoTIFF rendered into the page as an image overlay (Web Mercator, 2-98 % stretch)."""
     import rasterio
     from rasterio.io import MemoryFile
@@ -90,20 +101,34 @@ def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, i
     try:
         src = rasterio.open(path)
     except Exception as exc:
-        raise InputError(f"Cannot open {path} as a GeoTIFF: {exc}. Give a GeoTIFF (COG or plain) for --basemap image:FILE.") from exc
+        raise InputError(
+            f"Cannot open {path} as a GeoTIFF: {exc}. Give a GeoTIFF (COG or plain) for --basemap image:FILE."
+        ) from exc
     with src:
         if src.crs is None:
             raise InputError(f"{path} has no CRS; the basemap image must be georeferenced.")
         b = bands or ((3, 2, 1) if src.count >= 3 else (1, 1, 1))
         dst_crs = "EPSG:3857"
-        transform, width, height = calculate_default_transform(src.crs, dst_crs, src.width, src.height, *src.bounds)
+        transform, width, height = calculate_default_transform(
+            src.crs, dst_crs, src.width, src.height, *src.bounds
+        )
         scale = max(width, height) / max_px
         if scale > 1:
             width, height = int(width / scale), int(height / scale)
             transform = transform @ transform.scale(scale, scale)
         out = np.zeros((3, height, width), dtype=np.float32)
         for i, band in enumerate(b):
-            reproject(rasterio.band(src, band), out[i], src_transform=src.transform, src_crs=src.crs, dst_transform=transform, dst_crs=dst_crs, resampling=Resampling.average, src_nodata=src.nodata, dst_nodata=0)
+            reproject(
+                rasterio.band(src, band),
+                out[i],
+                src_transform=src.transform,
+                src_crs=src.crs,
+                dst_transform=transform,
+                dst_crs=dst_crs,
+                resampling=Resampling.average,
+                src_nodata=src.nodata,
+                dst_nodata=0,
+            )
         left, top = transform.c, transform.f
         right, bottom = transform.c + transform.a * width, transform.f + transform.e * height
         lon0, lat0, lon1, lat1 = transform_bounds(dst_crs, "EPSG:4326", left, bottom, right, top)
@@ -111,7 +136,7 @@ def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, i
     rgba = np.zeros((4, height, width), dtype=np.uint8)
     for i in range(3):
         v = out[i][valid]
-        lo, hi = (np.percentile(v, [2, 98]) if v.size else (0, 1))
+        lo, hi = np.percentile(v, [2, 98]) if v.size else (0, 1)
         rgba[i] = np.clip((out[i] - lo) / max(hi - lo, 1e-9) * 255, 0, 255).astype(np.uint8)
     rgba[3] = np.where(valid, 255, 0)
     import warnings
@@ -120,14 +145,23 @@ def geotiff_basemap(path: str | Path, *, max_px: int = 2048, bands: tuple[int, i
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a plain PNG for the page
-        with MemoryFile() as mem, mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png:
+        with (
+            MemoryFile() as mem,
+            mem.open(driver="PNG", width=width, height=height, count=4, dtype="uint8") as png,
+        ):
             png.write(rgba)
             png.close()
             data = mem.read()
-    return Basemap("image", image_data_uri="data:image/png;base64," + base64.b64encode(data).decode("ascii"), image_bounds=(lon0, lat0, lon1, lat1))
+    return Basemap(
+        "image",
+        image_data_uri="data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+        image_bounds=(lon0, lat0, lon1, lat1),
+    )
 
 
-def parse_basemap(spec: str, *, tianditu_key: str = "", tianditu_key_at_view: bool = False) -> Basemap:
+def parse_basemap(
+    spec: str, *, tianditu_key: str = "", tianditu_key_at_view: bool = False
+) -> Basemap:
     """``none`` | ``tianditu`` | ``xyz:URL`` | ``image:GEOTIFF`` | ``amap``.
 
     A 天地图 ``tianditu_key`` is written into the page in clear; with ``tianditu_key_at_view``
@@ -136,17 +170,25 @@ def parse_basemap(spec: str, *, tianditu_key: str = "", tianditu_key_at_view: bo
     if spec in ("", "none"):
         return Basemap()
     if spec == "tianditu":
-        return Basemap("tianditu", key="" if tianditu_key_at_view else tianditu_key, key_at_view=tianditu_key_at_view)
+        return Basemap(
+            "tianditu",
+            key="" if tianditu_key_at_view else tianditu_key,
+            key_at_view=tianditu_key_at_view,
+        )
     if spec == "amap":
         return Basemap("amap")
     if spec.startswith("xyz:"):
         url = spec[4:]
         if not all(k in url for k in ("{x}", "{y}", "{z}")):
-            raise InputError(f"--basemap xyz:URL needs a tile template with {{x}}, {{y}} and {{z}}, got {url!r}.")
+            raise InputError(
+                f"--basemap xyz:URL needs a tile template with {{x}}, {{y}} and {{z}}, got {url!r}."
+            )
         return Basemap("xyz", url=url)
     if spec.startswith("image:"):
         return geotiff_basemap(spec[6:])
-    raise InputError(f"Unknown basemap {spec!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap.")
+    raise InputError(
+        f"Unknown basemap {spec!r}: use none, tianditu, xyz:URL, image:GEOTIFF or amap."
+    )
 
 
 def _slug(name: str) -> str:
@@ -215,10 +257,20 @@ def write_map(
         known = set(view["township_name"])
         unknown = [t for t in townships if t not in known]
         if unknown:
-            raise InputError(f"No problems in township(s) {', '.join(unknown)}. Townships in the ledger: {', '.join(sorted(known))}.")
+            raise InputError(
+                f"No problems in township(s) {', '.join(unknown)}. Townships in the ledger: {', '.join(sorted(known))}."
+            )
         view = view[view["township_name"].isin(list(townships))]
     batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
-    common = {"county_name": county, "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""), "generated_at": now, "basemap": basemap, "context": context, "farmland_codes": farmland_codes, "warning": warning}
+    common = {
+        "county_name": county,
+        "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""),
+        "generated_at": now,
+        "basemap": basemap,
+        "context": context,
+        "farmland_codes": farmland_codes,
+        "warning": warning,
+    }
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not (split_by_township or len(view) > split_threshold):
@@ -226,14 +278,31 @@ def write_map(
             return [out]
         written: list[Path] = []
         names = sorted(view["township_name"].fillna("").unique())
-        links = list(zip([n or "未知乡镇" for n in names], _unique_hrefs(out.stem, names), strict=True))
+        links = list(
+            zip([n or "未知乡镇" for n in names], _unique_hrefs(out.stem, names), strict=True)
+        )
         for n, (_label, href) in zip(names, links, strict=True):
             part = view[view["township_name"].fillna("") == n]
             path = out.parent / href
-            path.write_text(build_map(part, title=f"{n}问题图斑挂图作战图", **common, links=[("返回全县索引", out.name)]), encoding="utf-8")
+            path.write_text(
+                build_map(
+                    part,
+                    title=f"{n}问题图斑挂图作战图",
+                    **common,
+                    links=[("返回全县索引", out.name)],
+                ),
+                encoding="utf-8",
+            )
             written.append(path)
-        index = build_map(view.iloc[:0] if len(view) > split_threshold else view, title="问题图斑挂图作战图（分乡镇索引）", **common, links=links)
+        index = build_map(
+            view.iloc[:0] if len(view) > split_threshold else view,
+            title="问题图斑挂图作战图（分乡镇索引）",
+            **common,
+            links=links,
+        )
         out.write_text(index, encoding="utf-8")
         return [out, *written]
     except OSError as exc:
-        raise OutputError(f"Cannot write the map to {out}: {exc}. Choose a writable folder with -o.") from exc
+        raise OutputError(
+            f"Cannot write the map to {out}: {exc}. Choose a writable folder with -o."
+        ) from exc

@@ -126,7 +126,13 @@ def write_month_bulletin(
         footer = f"待核实 {result.pending} 条（不计分）；目录外 {result.out_of_catalogue} 条（不计分）；不属实 {result.not_true} 条。"
         ws.merge_range(row + 1, 0, row + 1, last_col, footer, fm.info)
         _signature(ws, fm, row + 3, last_col)
-        _print_setup(ws, header_first=2, header_last=unit_row, widths=[float(c[3]) for c in _MONTH_COLUMNS], freeze_col=3)
+        _print_setup(
+            ws,
+            header_first=2,
+            header_last=unit_row,
+            widths=[float(c[3]) for c in _MONTH_COLUMNS],
+            freeze_col=3,
+        )
 
         # 加扣分明细
         d = wb.add_worksheet("加扣分明细")
@@ -161,7 +167,9 @@ def write_month_bulletin(
             d.write_string(r, 15, ln.basis, fm.text)
             r += 1
         _signature(d, fm, r + 1, len(heads) - 1)
-        _print_setup(d, header_first=2, header_last=2, widths=[float(w) for w in widths], freeze_col=3)
+        _print_setup(
+            d, header_first=2, header_last=2, widths=[float(w) for w in widths], freeze_col=3
+        )
 
         # 部门考评: net points per department (bonus + deduction signed), villages as rows
         p = wb.add_worksheet("部门考评")
@@ -184,7 +192,9 @@ def write_month_bulletin(
             p.write_number(r, len(depts) + 2, _n(sum(net.values(), Decimal(0))), fm.num2)
             r += 1
         _signature(p, fm, r + 1, len(depts) + 2)
-        _print_setup(p, header_first=2, header_last=2, widths=[6.0] + [12.0] * (len(depts) + 2), freeze_col=2)
+        _print_setup(
+            p, header_first=2, header_last=2, widths=[6.0] + [12.0] * (len(depts) + 2), freeze_col=2
+        )
     return path
 
 
@@ -241,7 +251,13 @@ def write_quarter_bulletin(
             fm.info,
         )
         _signature(ws, fm, r + 3, last_col)
-        _print_setup(ws, header_first=2, header_last=2, widths=[16.0 if j == 1 else 11.0 for j in range(len(heads))], freeze_col=3)
+        _print_setup(
+            ws,
+            header_first=2,
+            header_last=2,
+            widths=[16.0 if j == 1 else 11.0 for j in range(len(heads))],
+            freeze_col=3,
+        )
     return path
 
 

@@ -44,11 +44,26 @@ from parcelwatch.units import m2_to_mu
 __all__ = ["Classification", "classify"]
 
 _USE_EN = {
-    "住宅": "residential", "别墅": "villa", "餐饮": "catering", "住宿": "lodging", "娱乐": "entertainment",
-    "会所": "club", "会议": "conference", "养老": "elderly care", "厂房": "factory", "仓储": "warehouse",
-    "看护房": "caretaker room", "管护房": "caretaker room", "管理房": "caretaker room",
+    "住宅": "residential",
+    "别墅": "villa",
+    "餐饮": "catering",
+    "住宿": "lodging",
+    "娱乐": "entertainment",
+    "会所": "club",
+    "会议": "conference",
+    "养老": "elderly care",
+    "厂房": "factory",
+    "仓储": "warehouse",
+    "看护房": "caretaker room",
+    "管护房": "caretaker room",
+    "管理房": "caretaker room",
 }
-_REGION_EN = {"北方标准": "north", "南方标准": "south", "严寒地区标准": "severe-cold", "最严标准（未设置县域所属地区）": "strictest (the county's region is not set)"}
+_REGION_EN = {
+    "北方标准": "north",
+    "南方标准": "south",
+    "严寒地区标准": "severe-cold",
+    "最严标准（未设置县域所属地区）": "strictest (the county's region is not set)",
+}
 
 
 @dataclass
@@ -86,7 +101,9 @@ def _check_crs(parcels: gpd.GeoDataFrame, layers: dict[str, gpd.GeoDataFrame | N
 def _need(frame: gpd.GeoDataFrame, role: str, cols: tuple[str, ...]) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise SchemaError(f"classify: the {role} layer lacks the canonical column(s) {', '.join(missing)}. Load it with read_layer(..., role='{role}').")
+        raise SchemaError(
+            f"classify: the {role} layer lacks the canonical column(s) {', '.join(missing)}. Load it with read_layer(..., role='{role}')."
+        )
 
 
 def _geoms(frame: gpd.GeoDataFrame | None) -> np.ndarray:
@@ -117,7 +134,16 @@ def classify(
     rules: Rules = DEFAULT_RULES,
 ) -> Classification:
     """Classify every parcel; see the module docstring. Does not modify its inputs."""
-    layers = {"farmland": farmland, "pbf": pbf, "greenhouses": greenhouses, "buildings": buildings, "approvals": approvals, "parks": parks, "townships": townships, "villages": villages}
+    layers = {
+        "farmland": farmland,
+        "pbf": pbf,
+        "greenhouses": greenhouses,
+        "buildings": buildings,
+        "approvals": approvals,
+        "parks": parks,
+        "townships": townships,
+        "villages": villages,
+    }
     _check_crs(parcels, layers)
     _need(parcels, "parcels", ("parcel_id",))
     if farmland is not None:
@@ -129,7 +155,11 @@ def classify(
     crs = parcels.crs
     g = rules.geometry
     present = {k for k, v in layers.items() if v is not None}
-    skipped = [(r.id, "no " + " / ".join(n for n in r.needs if n not in present) + " layer") for r in CATALOG if not set(r.needs) <= present]
+    skipped = [
+        (r.id, "no " + " / ".join(n for n in r.needs if n not in present) + " layer")
+        for r in CATALOG
+        if not set(r.needs) <= present
+    ]
     notes: list[str] = []
 
     P = _geoms(parcels)
@@ -151,7 +181,9 @@ def classify(
         p_farm = sum_by(pf.left[on_farm], pf.area_m2[on_farm] * ratio_all[pf.right[on_farm]], n_p)
         # a share for a notice: rounded to 1e-6 so that the order the patches were read in (whole
         # files or the reference store's extents) cannot change it in the last bits
-        p_cover = np.round(np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6)
+        p_cover = np.round(
+            np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6
+        )
     else:
         F, ratio, p_farm = np.zeros(0, dtype=object), np.ones(0), np.full(n_p, np.nan)
         p_cover = np.full(n_p, np.nan)
@@ -188,14 +220,24 @@ def classify(
             "facility": _type_mask(a_types, a_rules.facility_types),
         }
         kind_masks["legal"] &= ~kind_masks["facility"]
-        unknown_types = approvals.loc[~(kind_masks["legal"] | kind_masks["temporary"] | kind_masks["facility"]), "approval_type"]
+        unknown_types = approvals.loc[
+            ~(kind_masks["legal"] | kind_masks["temporary"] | kind_masks["facility"]),
+            "approval_type",
+        ]
         if len(unknown_types):
             notes.append(
                 f"{len(unknown_types)} approval(s) of unrecognised type ({', '.join(sorted(set(map(str, unknown_types)))[:5])}) "
                 "do not clear any building; add the type to [approval] legal_types / temporary_types / facility_types"
             )
         pa, _ = overlap_pairs(P, A, crs, left_area_m2=p_area)
-        p_share = {k: np.minimum(sum_by(pa.left[m[pa.right]], pa.area_m2[m[pa.right]], n_p) / np.where(p_area > 0, p_area, 1), 1.0) for k, m in kind_masks.items()}
+        p_share = {
+            k: np.minimum(
+                sum_by(pa.left[m[pa.right]], pa.area_m2[m[pa.right]], n_p)
+                / np.where(p_area > 0, p_area, 1),
+                1.0,
+            )
+            for k, m in kind_masks.items()
+        }
     else:
         kind_masks = {}
         p_share = {k: np.full(n_p, np.nan) for k in ("legal", "temporary", "facility")}
@@ -203,13 +245,32 @@ def classify(
     # --- buildings overlapping parcels
     B_all = _geoms(buildings)
     b_all_area = ellipsoidal_area_m2(B_all, crs) if len(B_all) else np.zeros(0)
-    pb, _ = overlap_pairs(P, B_all, crs, left_area_m2=p_area, right_area_m2=b_all_area, min_area_m2=g.min_overlap_m2)
+    pb, _ = overlap_pairs(
+        P, B_all, crs, left_area_m2=p_area, right_area_m2=b_all_area, min_area_m2=g.min_overlap_m2
+    )
     cand = np.unique(pb.right)
     B = B_all[cand]
     b_area = b_all_area[cand]
     pos_of = np.full(len(B_all), -1, dtype=np.int64)
     pos_of[cand] = np.arange(len(cand))
-    m = _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs, q_twin)
+    m = _footprint_metrics(
+        buildings,
+        cand,
+        B,
+        b_area,
+        F,
+        ratio,
+        Q,
+        G,
+        greenhouses,
+        A,
+        approvals,
+        kind_masks,
+        parks,
+        rules,
+        crs,
+        q_twin,
+    )
 
     # --- rules
     fired: list[tuple[str, np.ndarray]] = []
@@ -236,7 +297,9 @@ def classify(
     out["pbf_m2"] = p_pbf
     out["greenhouse_count"] = p_gh_count
     out["greenhouse_m2"] = p_gh_area
-    out["building_count"] = np.bincount(pb.left, minlength=n_p)[:n_p] if len(pb) else np.zeros(n_p, int)
+    out["building_count"] = (
+        np.bincount(pb.left, minlength=n_p)[:n_p] if len(pb) else np.zeros(n_p, int)
+    )
     out["building_m2"] = sum_by(pb.left, pb.area_m2, n_p)
     out["building_farmland_m2"] = sum_by(pb.left, col("farmland_m2") * alloc, n_p)
     out["building_pbf_m2"] = sum_by(pb.left, col("pbf_m2") * alloc, n_p)
@@ -254,7 +317,24 @@ def classify(
     return Classification(out, findings, m, skipped, notes, rules.digest())
 
 
-def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, A, approvals, kind_masks, parks, rules, crs, q_twin=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _footprint_metrics(
+    buildings,
+    cand,
+    B,
+    b_area,
+    F,
+    ratio,
+    Q,
+    G,
+    greenhouses,
+    A,
+    approvals,
+    kind_masks,
+    parks,
+    rules,
+    crs,
+    q_twin=None,
+) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """One row per candidate building: areas on farmland/永农/greenhouses/parks/approvals."""
     n = len(B)
     g, gh = rules.geometry, rules.greenhouse
@@ -265,7 +345,9 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
         {
             "building_id": src["building_id"].to_numpy(),
             "use": src["use"].to_numpy() if "use" in src else np.full(n, None, dtype=object),
-            "storeys": src["storeys"].to_numpy() if "storeys" in src else pd.array([pd.NA] * n, dtype="Int64"),
+            "storeys": src["storeys"].to_numpy()
+            if "storeys" in src
+            else pd.array([pd.NA] * n, dtype="Int64"),
             "area_m2": b_area,
         }
     )
@@ -286,7 +368,11 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
     m["greenhouse_inside_m2"] = np.minimum(inside, b_area)
     m["greenhouse_share"] = np.minimum(inside / np.where(b_area > 0, b_area, 1), 1.0)
     m["in_greenhouse"] = m["greenhouse_share"].to_numpy() >= gh.inside_share
-    gh_ids = greenhouses["greenhouse_id"].to_numpy() if greenhouses is not None and "greenhouse_id" in greenhouses else np.arange(len(G)).astype(str)
+    gh_ids = (
+        greenhouses["greenhouse_id"].to_numpy()
+        if greenhouses is not None and "greenhouse_id" in greenhouses
+        else np.arange(len(G)).astype(str)
+    )
     gh_rank = id_rank(gh_ids)
     best, _ = max_by(bg.left, bg.area_m2, n, tiebreak=gh_rank[bg.right] if len(bg) else None)
     main = np.full(n, None, dtype=object)
@@ -295,7 +381,9 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
     near = np.full(n, None, dtype=object)
     if len(G):
         reach = max(gh.context_distance_m, gh.caretaker_distance_m)
-        bi, gi = shapely.STRtree(G).query_nearest(B, max_distance=reach, return_distance=False, all_matches=True)
+        bi, gi = shapely.STRtree(G).query_nearest(
+            B, max_distance=reach, return_distance=False, all_matches=True
+        )
         d = shapely.distance(B[bi], G[gi])
         first, _ = max_by(bi, -d, n, tiebreak=gh_rank[gi])  # nearest, ties to the smallest id
         ok = first >= 0
@@ -306,19 +394,40 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
     # parks
     K = _geoms(parks)
     bk, _ = overlap_pairs(B, K, crs, left_area_m2=b_area)
-    park_ids = parks["park_id"].to_numpy() if parks is not None and "park_id" in parks else np.arange(len(K)).astype(str)
-    best, best_val = max_by(bk.left, bk.area_m2, n, tiebreak=id_rank(park_ids)[bk.right] if len(bk) else None)
-    m["park_id"] = np.where(best >= 0, park_ids[bk.right[np.maximum(best, 0)]] if len(bk) else None, None)
+    park_ids = (
+        parks["park_id"].to_numpy()
+        if parks is not None and "park_id" in parks
+        else np.arange(len(K)).astype(str)
+    )
+    best, best_val = max_by(
+        bk.left, bk.area_m2, n, tiebreak=id_rank(park_ids)[bk.right] if len(bk) else None
+    )
+    m["park_id"] = np.where(
+        best >= 0, park_ids[bk.right[np.maximum(best, 0)]] if len(bk) else None, None
+    )
     m["in_park"] = (best_val / np.where(b_area > 0, b_area, 1)) >= gh.park_inside_share
     # approvals by kind
     ba, _ = overlap_pairs(B, A, crs, left_area_m2=b_area)
-    a_ids = approvals["approval_id"].to_numpy() if approvals is not None else np.zeros(0, dtype=object)
-    filed_use = approvals["filed_use"].to_numpy() if approvals is not None and "filed_use" in approvals else np.full(len(A), None, dtype=object)
+    a_ids = (
+        approvals["approval_id"].to_numpy() if approvals is not None else np.zeros(0, dtype=object)
+    )
+    filed_use = (
+        approvals["filed_use"].to_numpy()
+        if approvals is not None and "filed_use" in approvals
+        else np.full(len(A), None, dtype=object)
+    )
     for kind in ("legal", "temporary", "facility"):
         mask = kind_masks.get(kind, np.zeros(len(A), dtype=bool))
         sel = mask[ba.right] if len(ba) else np.zeros(0, dtype=bool)
-        share = np.minimum(sum_by(ba.left[sel], ba.area_m2[sel], n) / np.where(b_area > 0, b_area, 1), 1.0)
-        best, _ = max_by(ba.left[sel], ba.area_m2[sel], n, tiebreak=id_rank(a_ids)[ba.right[sel]] if sel.any() else None)
+        share = np.minimum(
+            sum_by(ba.left[sel], ba.area_m2[sel], n) / np.where(b_area > 0, b_area, 1), 1.0
+        )
+        best, _ = max_by(
+            ba.left[sel],
+            ba.area_m2[sel],
+            n,
+            tiebreak=id_rank(a_ids)[ba.right[sel]] if sel.any() else None,
+        )
         ids = np.full(n, None, dtype=object)
         if sel.any():
             ids[best >= 0] = a_ids[ba.right[sel][best[best >= 0]]]
@@ -329,9 +438,15 @@ def _footprint_metrics(buildings, cand, B, b_area, F, ratio, Q, G, greenhouses, 
         m[f"{kind}_share"] = share
         m[f"{kind}_id"] = ids
     m["on_filing"] = m["facility_share"].to_numpy() >= rules.approval.filing_inside_share
-    m["in_context"] = (m["greenhouse_distance_m"].to_numpy() <= gh.context_distance_m) | m["in_park"].to_numpy() | m["on_filing"].to_numpy()
+    m["in_context"] = (
+        (m["greenhouse_distance_m"].to_numpy() <= gh.context_distance_m)
+        | m["in_park"].to_numpy()
+        | m["on_filing"].to_numpy()
+    )
     cover = rules.approval.cover_share
-    m["covered"] = (m["legal_share"].to_numpy() >= cover) | (m["temporary_share"].to_numpy() >= cover)
+    m["covered"] = (m["legal_share"].to_numpy() >= cover) | (
+        m["temporary_share"].to_numpy() >= cover
+    )
     return m
 
 
@@ -343,7 +458,23 @@ def _fmt_use(u: object) -> tuple[str, str]:
 
 
 def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoDataFrame:  # type: ignore[no-untyped-def]
-    cols = ["parcel_id", "footprint_id", "rule_id", "problem_class", "reason", "reason_en", "footprint_m2", "farmland_m2", "pbf_m2", "greenhouse_share", "greenhouse_id", "greenhouse_distance_m", "in_parcel_m2", "suggested_judgement", "document"]
+    cols = [
+        "parcel_id",
+        "footprint_id",
+        "rule_id",
+        "problem_class",
+        "reason",
+        "reason_en",
+        "footprint_m2",
+        "farmland_m2",
+        "pbf_m2",
+        "greenhouse_share",
+        "greenhouse_id",
+        "greenhouse_distance_m",
+        "in_parcel_m2",
+        "suggested_judgement",
+        "document",
+    ]
     if not fired or len(m) == 0:
         return gpd.GeoDataFrame({c: [] for c in cols}, geometry=gpd.GeoSeries([], crs=parcels.crs))
     classes = {r.id: r for r in CATALOG}
@@ -363,7 +494,9 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     mm = m.iloc[f["b"].to_numpy()].reset_index(drop=True)
     f["parcel_id"] = parcels["parcel_id"].to_numpy()[f["p"].to_numpy()]
     f["footprint_id"] = mm["building_id"].to_numpy()
-    f["problem_class"] = [classes[r].problem_class if r in classes else "none" for r in f["rule_id"]]
+    f["problem_class"] = [
+        classes[r].problem_class if r in classes else "none" for r in f["rule_id"]
+    ]
     f["footprint_m2"] = mm["area_m2"].to_numpy()
     f["farmland_m2"] = mm["farmland_m2"].to_numpy()
     f["pbf_m2"] = mm["pbf_m2"].to_numpy()
@@ -372,17 +505,66 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     gd = mm["greenhouse_distance_m"].to_numpy(dtype=float)
     f["greenhouse_distance_m"] = np.where(np.isfinite(gd), gd, np.nan)
     legal = mm["legal_share"].to_numpy() >= rules.approval.cover_share
-    f["suggested_judgement"] = np.where(f["rule_id"] == APPROVAL_RULE_ID, np.where(legal, "合法", "其他(临时用地)"), None)
-    f["document"] = np.where(f["rule_id"] == APPROVAL_RULE_ID, np.where(legal, mm["legal_id"], mm["temporary_id"]), np.where(f["rule_id"] == "class1.filed_facility_land_changed", mm["facility_id"], None))
+    f["suggested_judgement"] = np.where(
+        f["rule_id"] == APPROVAL_RULE_ID, np.where(legal, "合法", "其他(临时用地)"), None
+    )
+    f["document"] = np.where(
+        f["rule_id"] == APPROVAL_RULE_ID,
+        np.where(legal, mm["legal_id"], mm["temporary_id"]),
+        np.where(f["rule_id"] == "class1.filed_facility_land_changed", mm["facility_id"], None),
+    )
     zh, en = [], []
-    for rule_id, mrow_fid, use, area, storeys, farm, pbf_m2, gshare, gid, gdist, in_park, park, fac_id, leg_s, tmp_s, leg_id, tmp_id in zip(
-        *(c.tolist() for c in (f["rule_id"], mm["building_id"], mm["use"], mm["area_m2"], mm["storeys"], mm["farmland_m2"], mm["pbf_m2"], mm["greenhouse_share"], mm["greenhouse_id"], mm["greenhouse_distance_m"], mm["in_park"], mm["park_id"], mm["facility_id"], mm["legal_share"], mm["temporary_share"], mm["legal_id"], mm["temporary_id"])), strict=True  # lists: iterating Arrow-backed columns is slow
+    for (
+        rule_id,
+        mrow_fid,
+        use,
+        area,
+        storeys,
+        farm,
+        pbf_m2,
+        gshare,
+        gid,
+        gdist,
+        in_park,
+        park,
+        fac_id,
+        leg_s,
+        tmp_s,
+        leg_id,
+        tmp_id,
+    ) in zip(
+        *(
+            c.tolist()
+            for c in (
+                f["rule_id"],
+                mm["building_id"],
+                mm["use"],
+                mm["area_m2"],
+                mm["storeys"],
+                mm["farmland_m2"],
+                mm["pbf_m2"],
+                mm["greenhouse_share"],
+                mm["greenhouse_id"],
+                mm["greenhouse_distance_m"],
+                mm["in_park"],
+                mm["park_id"],
+                mm["facility_id"],
+                mm["legal_share"],
+                mm["temporary_share"],
+                mm["legal_id"],
+                mm["temporary_id"],
+            )
+        ),
+        strict=True,  # lists: iterating Arrow-backed columns is slow
     ):
         use_zh, use_en = _fmt_use(use)
         if gshare >= rules.greenhouse.inside_share:
             gh_where, gh_where_en = f"位于大棚{gid}内", f"inside greenhouse {gid}"
         elif np.isfinite(gdist):
-            gh_where, gh_where_en = f"距大棚{gid} {gdist:.1f} m", f"{gdist:.1f} m from greenhouse {gid}"
+            gh_where, gh_where_en = (
+                f"距大棚{gid} {gdist:.1f} m",
+                f"{gdist:.1f} m from greenhouse {gid}",
+            )
         else:
             gh_where, gh_where_en = "附近无大棚", "no greenhouse nearby"
         if np.isfinite(gdist) and gdist <= rules.greenhouse.context_distance_m:
@@ -390,16 +572,38 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
         elif in_park:
             context, context_en = f"位于农业园区{park}内", f"inside agricultural park {park}"
         else:
-            context, context_en = f"位于设施农用地备案{fac_id}范围内", f"on filed facility land {fac_id}"
+            context, context_en = (
+                f"位于设施农用地备案{fac_id}范围内",
+                f"on filed facility land {fac_id}",
+            )
         values = {
-            "fid": mrow_fid, "use": use_zh, "use_en": use_en, "area": area, "storeys": "?" if pd.isna(storeys) else int(storeys),
-            "farm_mu": m2_to_mu(farm), "gh_share": gshare, "gh": gid, "gh_where": gh_where, "gh_where_en": gh_where_en,
-            "context": context, "context_en": context_en, "filing": fac_id, "limit": f"{limit:g}", "region": region,
+            "fid": mrow_fid,
+            "use": use_zh,
+            "use_en": use_en,
+            "area": area,
+            "storeys": "?" if pd.isna(storeys) else int(storeys),
+            "farm_mu": m2_to_mu(farm),
+            "gh_share": gshare,
+            "gh": gid,
+            "gh_where": gh_where,
+            "gh_where_en": gh_where_en,
+            "context": context,
+            "context_en": context_en,
+            "filing": fac_id,
+            "limit": f"{limit:g}",
+            "region": region,
             "region_en": _REGION_EN.get(region, region),
         }
         if rule_id == APPROVAL_RULE_ID:
             legal_hit = leg_s >= rules.approval.cover_share
-            values.update(share=leg_s if legal_hit else tmp_s, kind="批准用地" if legal_hit else "临时用地", kind_en="approved construction land" if legal_hit else "temporary land", doc=leg_id if legal_hit else tmp_id, judgement="合法" if legal_hit else "其他（临时用地）", judgement_en="legal" if legal_hit else "other (temporary land)")
+            values.update(
+                share=leg_s if legal_hit else tmp_s,
+                kind="批准用地" if legal_hit else "临时用地",
+                kind_en="approved construction land" if legal_hit else "temporary land",
+                doc=leg_id if legal_hit else tmp_id,
+                judgement="合法" if legal_hit else "其他（临时用地）",
+                judgement_en="legal" if legal_hit else "other (temporary land)",
+            )
             z, e = APPROVAL_ZH.format(**values), APPROVAL_EN.format(**values)
         else:
             rule = classes[rule_id]
@@ -423,7 +627,10 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     classes: list[list[str]] = [[] for _ in range(n_p)]
     reasons: list[list[str]] = [[] for _ in range(n_p)]
     reasons_en: list[list[str]] = [[] for _ in range(n_p)]
-    for pid, cls, rz, re_ in zip(*(findings[c].tolist() for c in ("parcel_id", "problem_class", "reason", "reason_en")), strict=True):
+    for pid, cls, rz, re_ in zip(
+        *(findings[c].tolist() for c in ("parcel_id", "problem_class", "reason", "reason_en")),
+        strict=True,
+    ):
         i = pid_pos[pid]
         if cls in order and cls not in classes[i]:
             classes[i].append(cls)
@@ -446,21 +653,33 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     out["illegal_farmland_m2"] = occ_other
     a = rules.alert
     has_problem = out["problem_class"].to_numpy() != "none"
-    out["priority"] = np.where(has_problem & (occ_pbf >= rules.geometry.min_overlap_m2), "high", np.where(has_problem, "normal", ""))
+    out["priority"] = np.where(
+        has_problem & (occ_pbf >= rules.geometry.min_overlap_m2),
+        "high",
+        np.where(has_problem, "normal", ""),
+    )
     alerts: list[list[str]] = [[] for _ in range(n_p)]
     for i in np.flatnonzero(m2_to_mu(occ_pbf) >= a.pbf_mu):
-        alerts[i].append(f"违法占用永久基本农田{m2_to_mu(occ_pbf[i]):.2f}亩，达到{a.pbf_mu:g}亩刑事移送标准")
+        alerts[i].append(
+            f"违法占用永久基本农田{m2_to_mu(occ_pbf[i]):.2f}亩，达到{a.pbf_mu:g}亩刑事移送标准"
+        )
     for i in np.flatnonzero(m2_to_mu(occ_other) >= a.farmland_mu):
-        alerts[i].append(f"违法占用耕地{m2_to_mu(occ_other[i]):.2f}亩，达到{a.farmland_mu:g}亩刑事移送标准")
+        alerts[i].append(
+            f"违法占用耕地{m2_to_mu(occ_other[i]):.2f}亩，达到{a.farmland_mu:g}亩刑事移送标准"
+        )
     farm_mu = m2_to_mu(out["farmland_m2"].fillna(0).to_numpy())
     for i in np.flatnonzero(farm_mu >= a.large_parcel_farmland_mu):
-        alerts[i].append(f"图斑内耕地{farm_mu[i]:.2f}亩，达到{a.large_parcel_farmland_mu:g}亩大图斑标准")
+        alerts[i].append(
+            f"图斑内耕地{farm_mu[i]:.2f}亩，达到{a.large_parcel_farmland_mu:g}亩大图斑标准"
+        )
     out["alerts"] = ["；".join(x) for x in alerts]
     # suggested judgement where nothing is a problem but approvals clear it
     approved = findings[findings["rule_id"] == APPROVAL_RULE_ID]
     sugg = np.full(n_p, "", dtype=object)
     docs = np.full(n_p, "", dtype=object)
-    for pid, j, d in zip(approved["parcel_id"], approved["suggested_judgement"], approved["document"], strict=True):
+    for pid, j, d in zip(
+        approved["parcel_id"], approved["suggested_judgement"], approved["document"], strict=True
+    ):
         i = pid_pos[pid]
         if not has_problem[i]:
             sugg[i] = j if not sugg[i] or sugg[i] == j else "合法/其他"
@@ -473,9 +692,14 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     out["suggested_judgement"] = sugg
     out["approval_refs"] = docs
     label = CLASS_LABELS["zh"]
-    out["reasons"] = ["；".join(r) + (f"。图斑候选类别：疑似{label[c[0]]}" if c else "") for r, c in zip(reasons, classes, strict=True)]
+    out["reasons"] = [
+        "；".join(r) + (f"。图斑候选类别：疑似{label[c[0]]}" if c else "")
+        for r, c in zip(reasons, classes, strict=True)
+    ]
     out["reasons_en"] = [" ; ".join(r) for r in reasons_en]
-    out["reasons"] = [r + ("；" + al if al else "") for r, al in zip(out["reasons"], out["alerts"], strict=True)]
+    out["reasons"] = [
+        r + ("；" + al if al else "") for r, al in zip(out["reasons"], out["alerts"], strict=True)
+    ]
 
 
 COVERAGE_MIN = 0.99  # a parcel less covered than this by the land-use layer is noted
@@ -492,9 +716,17 @@ def _coverage(out: gpd.GeoDataFrame, cover: np.ndarray, notes: list[str]) -> Non
         f"图斑{(1 - c):.0%}在地类图斑（三调）图层范围外：该部分未检查是否占用耕地" if o else ""
         for c, o in zip(cover, outside, strict=True)
     ]
-    out["reasons"] = [r + ("；" if r and n else "") + n for r, n in zip(out["reasons"], note, strict=True)]
+    out["reasons"] = [
+        r + ("；" if r and n else "") + n for r, n in zip(out["reasons"], note, strict=True)
+    ]
     out["reasons_en"] = [
-        r + (" ; " if r and o else "") + (f"{(1 - c):.0%} of the parcel lies outside the land-use layer: farmland there not checked" if o else "")
+        r
+        + (" ; " if r and o else "")
+        + (
+            f"{(1 - c):.0%} of the parcel lies outside the land-use layer: farmland there not checked"
+            if o
+            else ""
+        )
         for r, c, o in zip(out["reasons_en"], cover, outside, strict=True)
     ]
     notes.append(
@@ -513,8 +745,14 @@ def _admin(out, townships, villages, P, p_area, crs) -> None:  # type: ignore[no
         k = largest_share(P, _geoms(zones), crs, geom_area_m2=p_area)
         found = k >= 0
         for col in (f"{kind}_code", f"{kind}_name"):
-            values = zones[col].to_numpy() if col in zones else np.full(len(zones), None, dtype=object)
+            values = (
+                zones[col].to_numpy() if col in zones else np.full(len(zones), None, dtype=object)
+            )
             keep = out[col].to_numpy(dtype=object) if col in out else None  # the parcel's own field
             out[col] = np.where(found, values[np.maximum(k, 0)], keep)
-    if (townships is None or not len(townships)) and "village_code" in out and "township_code" not in out:
+    if (
+        (townships is None or not len(townships))
+        and "village_code" in out
+        and "township_code" not in out
+    ):
         out["township_code"] = out["village_code"].str[:9]

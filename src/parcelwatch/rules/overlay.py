@@ -18,7 +18,17 @@ from pyproj import CRS
 
 from parcelwatch.crs import ellipsoidal_area_m2
 
-__all__ = ["Pairs", "overlap_pairs", "sum_by", "max_by", "id_rank", "largest_share", "identical_in", "pairs_via_identical", "THREADS"]
+__all__ = [
+    "Pairs",
+    "overlap_pairs",
+    "sum_by",
+    "max_by",
+    "id_rank",
+    "largest_share",
+    "identical_in",
+    "pairs_via_identical",
+    "THREADS",
+]
 
 
 def id_rank(ids: np.ndarray) -> np.ndarray:
@@ -27,6 +37,7 @@ def id_rank(ids: np.ndarray) -> np.ndarray:
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank
+
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
 _CHUNK = 20_000
@@ -39,7 +50,12 @@ def _parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarra
         return func(*arrays)
     bounds = list(range(0, n, _CHUNK)) + [n]
     with ThreadPoolExecutor(THREADS) as pool:
-        parts = list(pool.map(lambda ab: func(*(a[ab[0] : ab[1]] for a in arrays)), zip(bounds[:-1], bounds[1:], strict=False)))
+        parts = list(
+            pool.map(
+                lambda ab: func(*(a[ab[0] : ab[1]] for a in arrays)),
+                zip(bounds[:-1], bounds[1:], strict=False),
+            )
+        )
     return np.concatenate(parts)
 
 
@@ -94,8 +110,18 @@ def overlap_pairs(
     # with the prepared (container) geometry as the first argument, as GEOS needs.
     lb, rb = shapely.bounds(left), shapely.bounds(right)
     lbp, rbp = lb[li], rb[ri]
-    l_box_in_r = (lbp[:, 0] >= rbp[:, 0]) & (lbp[:, 1] >= rbp[:, 1]) & (lbp[:, 2] <= rbp[:, 2]) & (lbp[:, 3] <= rbp[:, 3])
-    r_box_in_l = (rbp[:, 0] >= lbp[:, 0]) & (rbp[:, 1] >= lbp[:, 1]) & (rbp[:, 2] <= lbp[:, 2]) & (rbp[:, 3] <= lbp[:, 3])
+    l_box_in_r = (
+        (lbp[:, 0] >= rbp[:, 0])
+        & (lbp[:, 1] >= rbp[:, 1])
+        & (lbp[:, 2] <= rbp[:, 2])
+        & (lbp[:, 3] <= rbp[:, 3])
+    )
+    r_box_in_l = (
+        (rbp[:, 0] >= lbp[:, 0])
+        & (rbp[:, 1] >= lbp[:, 1])
+        & (rbp[:, 2] <= lbp[:, 2])
+        & (rbp[:, 3] <= lbp[:, 3])
+    )
     l_in_r = np.zeros(len(li), dtype=bool)
     if l_box_in_r.any():
         shapely.prepare(right)
@@ -192,7 +218,9 @@ def sum_by(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(index, weights=values, minlength=n)[:n]
 
 
-def max_by(index: np.ndarray, values: np.ndarray, n: int, tiebreak: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def max_by(
+    index: np.ndarray, values: np.ndarray, n: int, tiebreak: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per bin: the position (into ``values``) of the largest value, or -1, and that value.
 
     Ties go to the smallest ``tiebreak`` (e.g. the rank of the other feature's id), so results do

@@ -155,7 +155,13 @@ def write_monthly_bulletin(cases: Sequence[Mapping[str, Any]], month: str, setti
             "填报单位：　　　　　　审核人：　　　　　　日期：　　年　　月　　日",
             fm.info,
         )
-        _print_setup(ws, header_first=2, header_last=head_last + 1, widths=[float(c[3]) for c in cols], freeze_col=2)
+        _print_setup(
+            ws,
+            header_first=2,
+            header_last=head_last + 1,
+            widths=[float(c[3]) for c in cols],
+            freeze_col=2,
+        )
         d = wb.add_worksheet("新增两违明细")
         heads = [
             "序号",
