@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from parcelwatch.demo import DEMO_LAYERS
+from parcelwatch.pipeline.demo import DEMO_LAYERS
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -63,9 +63,9 @@ def ensure_workspace(scale: str, data: Path) -> Path:
     import warnings
     from datetime import datetime
 
-    from parcelwatch.ledger.workspace import LEDGER_FILE, init_workspace
-    from parcelwatch.pipeline import LayerSource
-    from parcelwatch.reference import add_references
+    from parcelwatch.ledger.workspace import LEDGER_FILE
+    from parcelwatch.pipeline import LayerSource, init_workspace
+    from parcelwatch.pipeline.reference import add_references
 
     warnings.simplefilter("ignore")
     ws = DATA / f"{scale}-ws"
@@ -124,7 +124,7 @@ def run_registered(data: Path, out: Path, ws: Path) -> dict:
 
     from parcelwatch.config import load_rules
     from parcelwatch.pipeline import LayerSource, classify_inputs, write_classification
-    from parcelwatch.reference import load_batch_inputs
+    from parcelwatch.pipeline.reference import load_batch_inputs
 
     warnings.simplefilter("ignore")
     rules = load_rules(ws / "rules.toml")
@@ -156,9 +156,8 @@ def run_batch(data: Path, out: Path, ws: Path) -> dict:
     from datetime import datetime
 
     from parcelwatch.config import load_rules
-    from parcelwatch.ledger.workspace import check_batch, init_workspace
-    from parcelwatch.pipeline import LayerSource, classify_inputs
-    from parcelwatch.reference import REFERENCE_DIR, load_batch_inputs
+    from parcelwatch.pipeline import LayerSource, check_batch, classify_inputs, init_workspace
+    from parcelwatch.pipeline.reference import REFERENCE_DIR, load_batch_inputs
 
     warnings.simplefilter("ignore")
     batch = ensure_batch(data, out)
@@ -207,7 +206,7 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
 
     from parcelwatch.config import load_rules
     from parcelwatch.pipeline import LayerSource
-    from parcelwatch.reference import USED_COLUMNS, load_batch_inputs, open_references
+    from parcelwatch.pipeline.reference import USED_COLUMNS, load_batch_inputs, open_references
     from parcelwatch.rules.overlay import identical_in
 
     warnings.simplefilter("ignore")

@@ -29,12 +29,11 @@ import pyogrio
 import pytest
 import shapely
 
-import parcelwatch.reference as ref
+import parcelwatch.pipeline.reference as ref
 from parcelwatch.cli import main
 from parcelwatch.config import DEFAULT_RULES
 from parcelwatch.errors import InputError, ReferenceStoreError
-from parcelwatch.ledger.workspace import check_batch, init_workspace
-from parcelwatch.pipeline import classify_inputs, load_inputs
+from parcelwatch.pipeline import check_batch, classify_inputs, init_workspace, load_inputs
 from tests.conftest import X0, Y0
 
 TZ = timezone(timedelta(hours=8))

@@ -22,7 +22,8 @@ from parcelwatch.acceptance.records import RecordBook
 from parcelwatch.errors import LedgerError
 from parcelwatch.exports.forms import write_self_check_form
 from parcelwatch.ledger.model import ProblemRecord, Status
-from parcelwatch.ledger.workspace import init_workspace, open_workspace
+from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.pipeline import init_workspace
 
 NOW = datetime(2019, 3, 10, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 D = Decimal

@@ -12,7 +12,7 @@ from parcelwatch.acceptance.report import SCORE_COLUMNS, write_score_form
 from parcelwatch.acceptance.scheme import load_scheme
 from parcelwatch.acceptance.score import AcceptanceData, score
 from parcelwatch.cli import cli, main
-from parcelwatch.ledger.workspace import init_workspace
+from parcelwatch.pipeline import init_workspace
 
 
 def test_T_D_13_form_layout(worked_data: AcceptanceData, tmp_path: Path) -> None:

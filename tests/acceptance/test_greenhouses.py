@@ -28,7 +28,8 @@ from parcelwatch.cli import main
 from parcelwatch.errors import InputError, LedgerError
 from parcelwatch.exports.forms import write_self_check_form
 from parcelwatch.ledger.model import ProblemRecord, Status
-from parcelwatch.ledger.workspace import init_workspace, open_workspace
+from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.pipeline import init_workspace
 from tests.conftest import X0, Y0
 
 NOW = datetime(2021, 5, 22, 9, 0, tzinfo=timezone(timedelta(hours=8)))

@@ -13,8 +13,8 @@ import warnings
 import pytest
 
 from parcelwatch.config import load_rules, rules_from_mapping
-from parcelwatch.demo import sample_sources
 from parcelwatch.pipeline import classify_inputs, load_inputs
+from parcelwatch.pipeline.demo import sample_sources
 from parcelwatch.rules.catalog import CLASS_ORDER
 from tests.conftest import SAMPLES
 

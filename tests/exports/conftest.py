@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from parcelwatch.demo import run_demo
-from parcelwatch.exports import export_all
 from parcelwatch.ledger import Workspace, open_workspace
 from parcelwatch.ledger.model import ProblemRecord
+from parcelwatch.pipeline import export_all
+from parcelwatch.pipeline.demo import run_demo
 from tests.conftest import SAMPLES
 
 TODAY = date(2026, 11, 7)

@@ -23,7 +23,7 @@ from pyproj import CRS
 
 from parcelwatch.crs import ellipsoidal_area_m2
 from parcelwatch.errors import OutputError, SchemaError
-from parcelwatch.exports import Filters, export, select_problems
+from parcelwatch.exports import Filters, select_problems
 from parcelwatch.exports.fields import EXPORT_FIELDS
 from parcelwatch.exports.layers import (
     SHP_TEXT_BYTES,
@@ -33,8 +33,9 @@ from parcelwatch.exports.layers import (
     write_kmz,
     write_shapefile,
 )
+from parcelwatch.labels import STATUS_STYLE
 from parcelwatch.ledger.model import ProblemRecord, Status, class_label
-from parcelwatch.maps.battle_map import STATUS_STYLE
+from parcelwatch.pipeline import export
 from parcelwatch.units import m2_to_mu
 from tests.exports.conftest import TODAY, Exported
 

@@ -19,9 +19,9 @@ import pytest
 
 from parcelwatch.exports.fields import EXPORT_FIELDS
 from parcelwatch.exports.qgis_style import LEDGER_LABEL
-from parcelwatch.ledger import init_workspace
+from parcelwatch.labels import STATUS_STYLE
 from parcelwatch.ledger.model import FIELDS, Status
-from parcelwatch.maps.battle_map import STATUS_STYLE
+from parcelwatch.pipeline import init_workspace
 from tests.exports.conftest import Exported
 
 NOW = datetime(2026, 11, 7, 9, 0, tzinfo=timezone.utc)

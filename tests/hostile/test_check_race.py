@@ -15,12 +15,8 @@ import pytest
 from parcelwatch.errors import LedgerConflictError
 from parcelwatch.ledger import workspace as wsmod
 from parcelwatch.ledger.store import GpkgStore
-from parcelwatch.ledger.workspace import (
-    check_batch,
-    init_workspace,
-    open_workspace,
-    problem_for_parcel,
-)
+from parcelwatch.ledger.workspace import open_workspace, problem_for_parcel
+from parcelwatch.pipeline import check_batch, init_workspace
 from tests.ledger.conftest import NOW, box, parcels, write_batch
 
 A = box(0, 0, 100, 100)

@@ -10,8 +10,8 @@ import pytest
 from parcelwatch.cli import cli, main
 from parcelwatch.config import load_rules
 from parcelwatch.errors import InputError
-from parcelwatch.ledger.workspace import init_workspace
 from parcelwatch.maps.battle_map import Basemap
+from parcelwatch.pipeline import init_workspace
 from tests.ledger.conftest import NOW, make_problems
 
 KEY = "0123456789abcdefSECRETKEY"

@@ -166,7 +166,8 @@ def test_a_whole_number_version_typed_as_text_or_float_is_accepted(ledger, tmp_p
 )  # fmt: skip
 def test_cli_refuses_non_finite_numbers_and_impossible_dates(tmp_path, option, value):
     from parcelwatch.cli import main
-    from parcelwatch.ledger.workspace import init_workspace, open_workspace
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.pipeline import init_workspace
 
     with init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县", now=NOW) as ws:
         ids = make_problems(ws.store, 1)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from parcelwatch.cli import main
-from parcelwatch.demo import run_demo
-from parcelwatch.imagery import analyse_imagery
 from parcelwatch.ledger import open_workspace, problem_for_parcel, update_problems
+from parcelwatch.pipeline import analyse_imagery
+from parcelwatch.pipeline.demo import run_demo
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 BEFORE, AFTER = SAMPLES / "imagery" / "before.tif", SAMPLES / "imagery" / "after.tif"
@@ -128,7 +128,7 @@ def test_files_chips_and_evidence(analysed) -> None:  # type: ignore[no-untyped-
 
 
 def test_map_popup_shows_the_chips(analysed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from parcelwatch.maps.view import write_map
+    from parcelwatch.pipeline import write_map
 
     ws, result = analysed
     pid = _pid(ws, "3707902026Q1001")

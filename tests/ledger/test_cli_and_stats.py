@@ -13,7 +13,8 @@ from parcelwatch.config import rules_from_mapping
 from parcelwatch.errors import ConfigError, InputError, LedgerError
 from parcelwatch.ledger.model import Change, ProblemRecord, Status
 from parcelwatch.ledger.stats import ledger_stats
-from parcelwatch.ledger.workspace import evidence_from_file, init_workspace, open_workspace
+from parcelwatch.ledger.workspace import evidence_from_file, open_workspace
+from parcelwatch.pipeline import init_workspace
 from tests.ledger.conftest import NOW, box, buildings, parcels, write_batch
 
 

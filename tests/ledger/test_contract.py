@@ -21,7 +21,8 @@ import pytest
 from parcelwatch.errors import LedgerError, StatusTransitionError
 from parcelwatch.ledger.model import Change, Status, replay
 from parcelwatch.ledger.store import GpkgStore, open_store
-from parcelwatch.ledger.workspace import check_batch, init_workspace, open_workspace
+from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.pipeline import check_batch, init_workspace
 from tests.conftest import REPO
 from tests.ledger.conftest import (
     NOW,

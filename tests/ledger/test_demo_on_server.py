@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import openpyxl
 
-from parcelwatch.demo import run_demo
 from parcelwatch.ledger import open_workspace
 from parcelwatch.ledger.verify import verify_store
+from parcelwatch.pipeline.demo import run_demo
 from tests.conftest import SAMPLES
 from tests.ledger.conftest import stripped
 

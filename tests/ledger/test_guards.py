@@ -13,7 +13,7 @@ from parcelwatch.cli import main
 from parcelwatch.ledger.model import Change, Status
 from parcelwatch.ledger.store import GpkgStore, _register_functions
 from parcelwatch.ledger.verify import tamper_warning, verify_store
-from parcelwatch.ledger.workspace import init_workspace
+from parcelwatch.pipeline import init_workspace
 from tests.ledger.conftest import NOW, make_problems
 
 

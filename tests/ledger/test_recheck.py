@@ -13,7 +13,8 @@ from parcelwatch.config import rules_from_mapping
 from parcelwatch.errors import CRSError
 from parcelwatch.ledger.model import Change, Status
 from parcelwatch.ledger.recheck import recheck
-from parcelwatch.ledger.workspace import check_batch, init_workspace, problem_for_parcel, set_status
+from parcelwatch.ledger.workspace import problem_for_parcel, set_status
+from parcelwatch.pipeline import check_batch, init_workspace
 from tests.ledger.conftest import NOW, box, buildings, classify_scene, parcels, write_batch
 
 A = box(0, 0, 100, 100)

@@ -17,7 +17,8 @@ from parcelwatch.ledger.copy import copy_ledger
 from parcelwatch.ledger.model import Change, Status, replay
 from parcelwatch.ledger.pgstore import PgStore, list_users
 from parcelwatch.ledger.store import GpkgStore
-from parcelwatch.ledger.workspace import init_workspace, workspace_stats
+from parcelwatch.ledger.workspace import workspace_stats
+from parcelwatch.pipeline import init_workspace
 from tests.ledger.conftest import NOW, make_problems, stripped
 from tests.ledger.pg import TOWN_LI, TOWN_ZHANG
 

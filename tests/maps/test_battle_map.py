@@ -10,7 +10,8 @@ import pytest
 import shapely
 
 from parcelwatch.errors import InputError, OutputError
-from parcelwatch.maps.battle_map import STATUS_STYLE, Basemap, build_map
+from parcelwatch.labels import STATUS_STYLE
+from parcelwatch.maps.battle_map import Basemap, build_map
 from parcelwatch.maps.offline import assert_offline
 from tests.conftest import X0, Y0
 

@@ -22,9 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from parcelwatch.cli import cli
-from parcelwatch.demo import run_demo
 from parcelwatch.ledger import open_workspace
 from parcelwatch.ledger.figures import figure_rows, figures, figures_by, mu_text, rate_text
+from parcelwatch.pipeline.demo import run_demo
 from tests.conftest import SAMPLES
 
 TODAY = date(2026, 11, 7)  # the demo's map day and review day

@@ -8,10 +8,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from parcelwatch.demo import run_demo
+from parcelwatch.labels import STATUS_STYLE
 from parcelwatch.ledger import open_workspace
-from parcelwatch.maps.battle_map import STATUS_STYLE
-from parcelwatch.maps.view import write_map
+from parcelwatch.pipeline import write_map
+from parcelwatch.pipeline.demo import run_demo
 from tests.conftest import SAMPLES
 
 

@@ -18,9 +18,14 @@ import pytest
 import shapely
 
 from parcelwatch.exports.forms import write_ledger_form
-from parcelwatch.ledger import check_batch, init_workspace, open_workspace
-from parcelwatch.maps.view import write_map
-from parcelwatch.pipeline import classify_inputs, load_inputs
+from parcelwatch.ledger import open_workspace
+from parcelwatch.pipeline import (
+    check_batch,
+    classify_inputs,
+    init_workspace,
+    load_inputs,
+    write_map,
+)
 from tests.conftest import X0, Y0, write_shapefile
 
 NOW = datetime(2026, 4, 2, 9, tzinfo=timezone.utc)

@@ -589,7 +589,8 @@ def test_write_back_into_county_ledgers_is_idempotent(
     with the province run's candidate class; a second write-back adds nothing."""
     from datetime import datetime, timedelta, timezone
 
-    from parcelwatch.ledger.workspace import find_problems, init_workspace
+    from parcelwatch.ledger.workspace import find_problems
+    from parcelwatch.pipeline import init_workspace
     from parcelwatch.province import write_back
 
     now = datetime(2026, 12, 1, 9, 0, tzinfo=timezone(timedelta(hours=8)))

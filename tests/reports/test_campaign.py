@@ -12,7 +12,7 @@ import pytest
 from parcelwatch.cli import main
 from parcelwatch.errors import SchemaError
 from parcelwatch.ledger.model import Change, Status
-from parcelwatch.ledger.workspace import init_workspace
+from parcelwatch.pipeline import init_workspace
 from parcelwatch.reports.campaign import (
     CampaignBook,
     default_end,

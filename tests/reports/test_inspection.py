@@ -16,7 +16,8 @@ from parcelwatch.errors import SchemaError
 from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.ledger.model import Change, Status
 from parcelwatch.ledger.stats import records_as_of
-from parcelwatch.ledger.workspace import init_workspace, open_workspace
+from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.pipeline import init_workspace
 from parcelwatch.reports.inspection import (
     ACTIONS,
     DOCUMENTS,

@@ -62,7 +62,7 @@ def classify_cmd(
             rules = load_rules(rules_path)
             inputs = load_inputs(sources, rules=rules)
         else:
-            from parcelwatch.reference import load_batch_inputs
+            from parcelwatch.pipeline.reference import load_batch_inputs
 
             ws_rules = Path(workspace) / "rules.toml"
             rules = load_rules(rules_path or (ws_rules if ws_rules.exists() else None))

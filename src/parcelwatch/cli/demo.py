@@ -20,7 +20,7 @@ import click
 )
 def demo(samples_dir: str, out_dir: str) -> None:
     """Load, validate and report on the sample county (default: data/samples)."""
-    from parcelwatch.demo import run_demo
+    from parcelwatch.pipeline.demo import run_demo
 
     result = run_demo(Path(samples_dir), Path(out_dir))
     for line in result.summary:

@@ -92,8 +92,9 @@ def export_cmd(
 ) -> None:
     """Export the ledger's problems for county review (GeoPackage, shapefile, GeoJSON, KML/KMZ, CSV, Excel forms)."""
     from parcelwatch.cli.options import reporter
-    from parcelwatch.exports import Filters, export, export_all
+    from parcelwatch.exports import Filters
     from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.pipeline import export, export_all
 
     day = today or datetime.now(timezone.utc).astimezone().date()
     filters = Filters(statuses, classes, townships, batches, overdue)

@@ -64,8 +64,8 @@ def imagery_cmd(
     """
     from parcelwatch.cli.ledger import _now, _user
     from parcelwatch.cli.options import reporter
-    from parcelwatch.imagery import analyse_imagery
     from parcelwatch.ledger import open_workspace
+    from parcelwatch.pipeline import analyse_imagery
 
     parts = [d.strip() for d in dates.split(",")] if dates else []
     image_dates = (parts + ["", ""])[:2]

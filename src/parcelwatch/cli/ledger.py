@@ -153,7 +153,7 @@ def init_cmd(
     workspace: str, county_code: str, county_name: str, rules_path: str | None, store_url: str
 ) -> None:
     """Create a workspace: a ledger QGIS opens (ledger.gpkg) and a rules file (rules.toml)."""
-    from parcelwatch.ledger.workspace import init_workspace
+    from parcelwatch.pipeline import init_workspace
 
     text = Path(rules_path).read_text(encoding="utf-8") if rules_path else None
     with init_workspace(
@@ -209,7 +209,8 @@ def check_cmd(
 ) -> None:
     """Classify a batch and reconcile it with the ledger (回头看): new / same site / rebound."""
     from parcelwatch.cli.options import reporter
-    from parcelwatch.ledger.workspace import check_batch, open_workspace
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.pipeline import check_batch
 
     rep = reporter("回头看")
     with (
@@ -666,13 +667,19 @@ def add_cmd(
     fields_.update(_field_pairs(field_pairs))
     geom = read_polygon(geometry_file, where=where) if geometry_file else None
     with open_workspace(workspace) as ws:
+        specs = {role: spec for role, spec in reference.items() if spec}
+        layers = None
+        if geom is not None and specs:  # the overlay of `check` needs the reference layers
+            from parcelwatch.pipeline import load_inputs
+
+            layers = load_inputs(specs, rules=ws.rules).layers
         pid = add_problem(
             ws.store,
             NewProblem(source, township, village, geom, lon, lat, found, fields_, note),
             user=_user(user, ws.rules),
             now=_now(),
             rules=ws.rules,
-            reference=reference,
+            reference=layers,
         )
         rec = ws.store.get(pid)
         from parcelwatch.reports.org import registry_notices

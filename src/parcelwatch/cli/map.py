@@ -81,9 +81,9 @@ def map_cmd(
     statistics of the forms and `ledger stats`, and optional context layers."""
     from parcelwatch.cli.options import now, reporter
     from parcelwatch.ledger import open_workspace
-    from parcelwatch.maps.view import parse_basemap, write_map
-    from parcelwatch.pipeline import load_inputs
-    from parcelwatch.reference import context_layers
+    from parcelwatch.maps.view import parse_basemap
+    from parcelwatch.pipeline import load_inputs, write_map
+    from parcelwatch.pipeline.reference import context_layers
 
     w = open_workspace(ws)
     from parcelwatch.ledger.verify import tamper_warning

@@ -34,7 +34,7 @@ def add_cmd(workspace: str, year: int | None, user: str | None, **sources: str |
     """Load, validate and store reference layers once; `check` then reads what each batch touches."""
     from parcelwatch.cli.ledger import _now, _user
     from parcelwatch.ledger.workspace import open_workspace
-    from parcelwatch.reference import add_references
+    from parcelwatch.pipeline.reference import add_references
 
     given = {k: v for k, v in sources.items() if v}
     if not given:
@@ -65,7 +65,7 @@ def add_cmd(workspace: str, year: int | None, user: str | None, **sources: str |
 def list_cmd(workspace: str, all_versions: bool) -> None:
     """The registered reference layers with their provenance."""
     from parcelwatch.ledger.workspace import open_workspace
-    from parcelwatch.reference import describe_versions, open_references
+    from parcelwatch.pipeline.reference import describe_versions, open_references
 
     with open_workspace(workspace) as ws:
         lines = describe_versions(open_references(ws.path), all_versions=all_versions)

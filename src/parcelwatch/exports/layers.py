@@ -791,7 +791,7 @@ def kml_document(
     are dropped and reported in ``notices``. ``progress(done, total)`` is called as placemarks
     are written.
     """
-    from parcelwatch.maps.battle_map import STATUS_STYLE
+    from parcelwatch.labels import STATUS_STYLE
 
     if folders not in ("status", "township"):
         raise OutputError(f"KML folders are by 'status' or 'township', not {folders!r}.")

@@ -77,7 +77,7 @@ def _fill_symbol(parent: ET.Element, name: str, fill: str, stroke: str) -> None:
 
 
 def _renderer(root: ET.Element, status_field: str) -> None:
-    from parcelwatch.maps.battle_map import STATUS_STYLE
+    from parcelwatch.labels import STATUS_STYLE
 
     r = ET.SubElement(
         root,

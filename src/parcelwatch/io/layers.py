@@ -52,7 +52,15 @@ from parcelwatch.io.schema import (
 )
 from parcelwatch.units import M2_PER_MU
 
-__all__ = ["LayerReport", "LoadedLayer", "load_layer", "read_layer", "inspect_path", "list_layers"]
+__all__ = [
+    "LayerReport",
+    "LayerSource",
+    "LoadedLayer",
+    "load_layer",
+    "read_layer",
+    "inspect_path",
+    "list_layers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -1038,3 +1046,25 @@ def inspect_path(
             r.errors.append(str(exc))
             reports.append(r)
     return reports
+
+
+@dataclass(frozen=True)
+class LayerSource:
+    """Where one role's layer comes from (file, optional layer name and per-file overrides)."""
+
+    path: Path
+    layer: str | None = None
+    crs: Any = None
+    encoding: str | None = None
+    gcj02: bool = False
+
+    @classmethod
+    def parse(cls, spec: str | Path | LayerSource) -> LayerSource:
+        """``file.gpkg:DLTB`` selects a layer; a plain path is taken as it is."""
+        if isinstance(spec, LayerSource):
+            return spec
+        text = str(spec)
+        if not Path(text).exists() and ":" in text[2:]:
+            head, _, tail = text.rpartition(":")
+            return cls(Path(head), tail)
+        return cls(Path(text))

@@ -1,11 +1,11 @@
 """The ledger (台账): every problem parcel from detection to closure, with its full history.
 
-Library API (the CLI and the README demo call these)::
+The store and the model (the pipeline drives them: :func:`parcelwatch.pipeline.init_workspace`,
+:func:`parcelwatch.pipeline.check_batch`)::
 
-    from parcelwatch.ledger import init_workspace, open_workspace, check_batch, set_status, ...
+    from parcelwatch.ledger import open_workspace, set_status, find_problems, ...
 
-* :func:`init_workspace` / :func:`open_workspace` - a folder with ``ledger.gpkg`` and ``rules.toml``;
-* :func:`check_batch` - classify a batch and reconcile it with the ledger (回头看);
+* :func:`create_workspace` / :func:`open_workspace` - a folder with ``ledger.gpkg`` and ``rules.toml``;
 * :func:`update_problems` / :func:`set_status` - staff changes, one transaction;
 * :func:`find_problems` / :func:`problem_for_parcel` - look problems up;
 * :func:`workspace_stats` - counts, areas, 整改完成率, 违法占用耕地面积比例;
@@ -36,12 +36,10 @@ from parcelwatch.ledger.recheck import RecheckResult, recheck
 from parcelwatch.ledger.stats import LedgerStats, ledger_stats
 from parcelwatch.ledger.store import ApplyResult, BatchInfo, GpkgStore, LedgerStore
 from parcelwatch.ledger.workspace import (
-    CheckSummary,
     Workspace,
-    check_batch,
+    create_workspace,
     evidence_from_file,
     find_problems,
-    init_workspace,
     open_workspace,
     problem_for_parcel,
     set_status,
@@ -75,10 +73,8 @@ __all__ = [
     "BatchInfo",
     "ApplyResult",
     "Workspace",
-    "CheckSummary",
-    "init_workspace",
+    "create_workspace",
     "open_workspace",
-    "check_batch",
     "update_problems",
     "set_status",
     "find_problems",

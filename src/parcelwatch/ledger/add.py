@@ -66,7 +66,7 @@ def read_polygon(spec: str | Path, *, where: str | None = None) -> Any:
 
     Refuses a file with no CRS, with no or several matching features, or without polygons.
     """
-    from parcelwatch.pipeline import LayerSource
+    from parcelwatch.io.layers import LayerSource
 
     src = LayerSource.parse(str(spec))
     if not src.path.exists():
@@ -110,16 +110,21 @@ def read_polygon(spec: str | Path, *, where: str | None = None) -> Any:
     return geom
 
 
-def _overlay(geom: Any, reference: Mapping[str, Any], rules: Rules, label: str) -> dict[str, Any]:
-    """Areas and candidate class of ``geom`` from the classification ``check`` runs."""
-    from parcelwatch.pipeline import load_inputs
+def _overlay(
+    geom: Any, reference: Mapping[str, gpd.GeoDataFrame], rules: Rules, label: str
+) -> dict[str, Any]:
+    """Areas and candidate class of ``geom`` from the classification ``check`` runs.
+
+    ``reference``: the loaded reference layers by role, all in one projected working CRS (as
+    :func:`parcelwatch.pipeline.load_inputs` returns them)."""
     from parcelwatch.rules.classify import classify
 
-    inputs = load_inputs({r: s for r, s in reference.items() if s}, rules=rules)
+    layers = {r: f for r, f in reference.items() if f is not None}
+    working = next(iter(layers.values())).crs
     parcel = gpd.GeoDataFrame(
         {"parcel_id": [label]}, geometry=gpd.GeoSeries([geom], crs=STORAGE_CRS)
-    ).to_crs(inputs.working_crs)
-    res = classify(parcel, rules=rules, **{r: inputs.layers.get(r) for r in REFERENCE_ROLES})
+    ).to_crs(working)
+    res = classify(parcel, rules=rules, **{r: layers.get(r) for r in REFERENCE_ROLES})
     row = res.parcels.iloc[0]
     out: dict[str, Any] = {"candidate_class": str(row.get("problem_class") or "none")}
     for c in ("parcel_area_m2", "farmland_m2", "pbf_m2"):
@@ -140,7 +145,11 @@ def new_problem_change(
     today: date,
     reference: Mapping[str, Any] | None = None,
 ) -> Change:
-    """The ``create`` change of a problem from any source (checked; raises with the fix)."""
+    """The ``create`` change of a problem from any source (checked; raises with the fix).
+
+    ``reference``: loaded reference layers by role (farmland, pbf ...) in one projected CRS, as
+    :func:`parcelwatch.pipeline.load_inputs` returns them; the polygon's areas and candidate
+    class then come from the classification ``check`` runs."""
     if new.source not in SOURCES:
         raise SchemaError(f"问题来源 (--source) {new.source!r} is not one of {'、'.join(SOURCES)}.")
     has_point = new.lon is not None or new.lat is not None
@@ -186,7 +195,7 @@ def new_problem_change(
     else:
         geometry = new.geometry
         label = str(fields_.get("source_ref") or new.source)
-        if reference and any(reference.values()):
+        if reference and any(f is not None for f in reference.values()):
             fields_.update(_overlay(geometry, reference, rules, label))
         else:
             from parcelwatch.crs import ellipsoidal_area_m2

@@ -1,7 +1,8 @@
 """A workspace: a folder with the ledger (``ledger.gpkg``) and the county's ``rules.toml``.
 
-This module is the ledger's edge: it opens files, reads evidence to hash it, and runs whole jobs
-(:func:`check_batch`, :func:`update_problems`) that the CLI, the README demo and notebooks call.
+This module is the ledger's edge: it opens the store, reads evidence to hash it and applies staff
+changes (:func:`update_problems`). Whole jobs over a workspace (checking a batch, imagery, maps,
+exports) live in :mod:`parcelwatch.pipeline`.
 Time always comes in as ``now=`` (an aware datetime); nothing here reads the clock.
 """
 
@@ -11,18 +12,15 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from parcelwatch.config import Rules, defaults_toml, load_rules, rules_from_mapping, tomllib
 from parcelwatch.errors import (
     ConfigError,
     InputError,
-    LedgerConflictError,
     LedgerError,
     SchemaError,
 )
@@ -31,22 +29,20 @@ from parcelwatch.ledger.model import (
     Evidence,
     ProblemRecord,
     Status,
-    class_label,
     is_overdue,
     parse_confirmed_class,
 )
-from parcelwatch.ledger.recheck import OUTCOME_ZH, OUTCOMES, recheck
 from parcelwatch.ledger.stats import LedgerStats, ledger_stats
-from parcelwatch.ledger.store import BatchInfo, GpkgStore, LedgerStore
+from parcelwatch.ledger.store import GpkgStore, LedgerStore
 
 __all__ = [
     "LEDGER_FILE",
     "RULES_FILE",
     "Workspace",
-    "CheckSummary",
-    "init_workspace",
+    "create_workspace",
     "open_workspace",
-    "check_batch",
+    "opened",
+    "store_url",
     "update_problems",
     "set_status",
     "find_problems",
@@ -96,26 +92,25 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def init_workspace(
+def create_workspace(
     path: str | Path,
     *,
     rules_text: str | None = None,
     county_code: str = "",
     county_name: str = "",
-    now: datetime | None = None,
+    now: datetime,
     store: str = "",
 ) -> Workspace:
     """Create a workspace folder with an empty ledger and a rules file, and open it.
+
+    The ledger alone: :func:`parcelwatch.pipeline.init_workspace` also writes its QGIS styles.
 
     ``rules_text`` is the rules file to use (TOML); without it an existing ``rules.toml`` in the
     folder is kept, else the commented defaults are written with ``[county] code/name`` filled.
     ``store`` (``postgresql://HOST/DB`` or ``postgresql:///DB?service=NAME``) puts the ledger on
     the county's server, recorded as ``[store] url`` in rules.toml (never with a password).
     """
-    from datetime import timezone
-
     path = Path(path)
-    now = now or datetime.now(timezone.utc).astimezone()
     if county_code and not re.fullmatch(r"\d{6}", county_code):
         raise ConfigError(
             f"County code {county_code!r} is not a 6-digit 行政区划代码 (e.g. 370790). Pass --county-code with the county's code."
@@ -176,9 +171,6 @@ def init_workspace(
     gpkg = GpkgStore.create(
         path / LEDGER_FILE, now=now, county_code=code, county_name=rules.county.name or county_name
     )
-    from parcelwatch.exports.qgis_style import write_ledger_styles
-
-    write_ledger_styles(path / LEDGER_FILE, now=now)  # QGIS: Chinese aliases, colours, read-only
     return Workspace(path, load_rules(rules_path), gpkg)
 
 
@@ -220,7 +212,8 @@ def open_workspace(path: str | Path) -> Workspace:
 
 
 @contextmanager
-def _opened(ws: Workspace | str | Path) -> Iterator[Workspace]:
+def opened(ws: Workspace | str | Path) -> Iterator[Workspace]:
+    """The workspace itself, or the one at a path opened for the ``with`` block (and closed after)."""
     if isinstance(ws, Workspace):
         yield ws
         return
@@ -229,230 +222,6 @@ def _opened(ws: Workspace | str | Path) -> Iterator[Workspace]:
         yield w
     finally:
         w.close()
-
-
-# ------------------------------------------------------------------------------------------
-# Batch check (回头看)
-
-
-@dataclass
-class CheckSummary:
-    """What :func:`check_batch` did. ``items``: one row per batch parcel (and per building that
-    reopened a problem) with its outcome and problem id; see :class:`RecheckResult`."""
-
-    batch: str
-    issued: date
-    verify_due: date
-    counts: dict[str, int]
-    items: pd.DataFrame
-    new_ids: list[str]
-    same_ids: list[str]
-    rebound_ids: list[str]
-    events: int
-    rules_digest: str
-    notes: list[str] = field(default_factory=list)
-
-    def _pivot(self, key: str) -> pd.DataFrame:
-        """Parcels per outcome; a reopened problem counts once however many parcels/buildings hit it."""
-        items = self.items
-        rebound = items["outcome"] == "rebound"
-        items = pd.concat([items[~rebound], items[rebound].drop_duplicates("problem_id")])
-        if len(items) == 0:
-            return pd.DataFrame(columns=list(OUTCOMES))
-        t = items.assign(**{key: items[key].replace("", "(未知)")}).pivot_table(
-            index=key, columns="outcome", values="source_id", aggfunc="count", fill_value=0
-        )
-        return t.reindex(columns=list(OUTCOMES), fill_value=0).astype(int)
-
-    def by_class(self) -> pd.DataFrame:
-        """Counts of each outcome by candidate class (Chinese labels)."""
-        t = self._pivot("candidate_class")
-        t.index = [class_label(c) if c != "(未知)" else c for c in t.index]
-        t.index.name = "类别"
-        return t
-
-    def by_township(self) -> pd.DataFrame:
-        """Counts of each outcome by township."""
-        t = self._pivot("township_name")
-        t.index.name = "乡镇"
-        return t
-
-    def lines(self) -> list[str]:
-        """A short text report (Chinese outcome names)."""
-        c = self.counts
-        out = [
-            f"批次 {self.batch}（下发 {self.issued.isoformat()}，核查期限 {self.verify_due.isoformat()}）：",
-            f"  新增问题 {c['new']}，已在台账 {c['same']}，反弹 {c['rebound']}，重复核对 {c['unchanged']}；写入事件 {self.events} 条",
-        ]
-        for title, table in (("按类别", self.by_class()), ("按乡镇", self.by_township())):
-            if len(table):
-                out.append(f"  {title}：")
-                for name, row in zip(table.index, table.to_dict("records"), strict=True):
-                    parts = "，".join(f"{OUTCOME_ZH[o]} {row[o]}" for o in OUTCOMES if row[o])
-                    out.append(f"    {name}：{parts}")
-        if self.rebound_ids:
-            out.append("  反弹问题：" + "、".join(self.rebound_ids))
-        out += [f"  注：{n}" for n in self.notes]
-        return out
-
-
-def check_batch(
-    ws: Workspace | str | Path,
-    sources: Mapping[str, Any],
-    *,
-    batch: str,
-    now: datetime,
-    user: str,
-    issued: date | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    on_stage: Callable[[str], None] | None = None,
-) -> CheckSummary:
-    """Classify a batch with the workspace rules and reconcile it with the ledger (回头看).
-
-    ``sources`` maps layer roles (parcels, farmland, pbf, greenhouses, buildings, approvals, parks,
-    townships, villages) to files (``file`` or ``file:LAYER`` or a LayerSource). All changes are
-    applied in one transaction; checking the same batch again changes nothing.
-    ``progress(done, total)`` follows the recording; ``on_stage(name)`` is called as each stage
-    starts (the CLI renders both).
-    """
-    from parcelwatch.pipeline import classify_inputs
-    from parcelwatch.reference import closed_problem_boxes, load_batch_inputs
-
-    stage = on_stage or (lambda _name: None)
-
-    if "parcels" not in sources or sources["parcels"] is None:
-        raise InputError("check_batch needs the batch's parcels layer (--parcels).")
-    with _opened(ws) as w:
-        rules = w.rules
-        stage("读取图层")
-        # layers given here win; the other roles come from the registered reference layers,
-        # read by the extents of the batch's parcels (and of closed problems, for rebounds)
-        closed_at_start = w.store.snapshot()
-        inputs = load_batch_inputs(
-            w.path,
-            sources,
-            rules=rules,
-            extra_building_boxes=lambda crs: closed_problem_boxes(closed_at_start, crs),
-        )
-        stage("叠加分析与分类")
-        result = classify_inputs(inputs, rules=rules)
-        for attempt in (1, 2):
-            try:
-                return _reconcile(
-                    w,
-                    inputs,
-                    result,
-                    batch=batch,
-                    now=now,
-                    user=user,
-                    issued=issued,
-                    progress=progress,
-                    stage=stage,
-                )
-            except LedgerConflictError as exc:
-                # Someone changed the ledger between our read and our write: read it again and
-                # redo the reconciliation once; a second loss is reported with the right advice.
-                if attempt == 2:
-                    raise LedgerConflictError(
-                        f"The ledger was changed by someone else while the check of batch {batch} ran ({exc}). "
-                        "Nothing of this check was recorded. Run the same check again: it reads the current ledger "
-                        "(checking a batch twice changes nothing)."
-                    ) from exc
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _reconcile(
-    w: Workspace,
-    inputs: Any,
-    result: Any,
-    *,
-    batch: str,
-    now: datetime,
-    user: str,
-    issued: date | None,
-    progress: Callable[[int, int], None] | None,
-    stage: Callable[[str], None] = lambda _name: None,
-) -> CheckSummary:
-    """Read the ledger, reconcile the classified batch with it and record the changes."""
-    stage("回头看核对")
-    rules = w.rules
-    snap = w.store.snapshot()
-    rc = recheck(
-        result,
-        snap,
-        batch=batch,
-        now=now,
-        rules=rules,
-        issued=issued,
-        buildings=inputs.get("buildings"),
-    )
-    notes = [
-        *(f"WARNING: {n}" for n in inputs.notices),
-        *inputs.notes,
-        *result.notes,
-        *rc.notes,
-        *(f"rule {rid} did not run: {why}" for rid, why in result.skipped),
-    ]
-    layer_batches = (
-        result.parcels["batch"].dropna().astype(str).unique().tolist()
-        if "batch" in result.parcels
-        else []
-    )
-    if layer_batches and batch not in layer_batches:
-        notes.append(
-            f"the parcels' own 批次 field says {', '.join(layer_batches[:3])}, not {batch}; check --batch"
-        )
-    counts = rc.counts()
-    known = set(w.store.batches()["batch"]) if rc.changes == [] else set()
-    events = 0
-    ids: list[str | None] = []
-    if rc.changes or batch not in known:
-        stage("写入台账")
-        info = BatchInfo(
-            batch,
-            rc.issued,
-            rc.year,
-            rc.verify_due,
-            int(len(result.parcels)),
-            counts,
-            result.rules_digest,
-            {
-                **{role: str(getattr(rep, "where", "")) for role, rep in inputs.reports.items()},
-                # the loader's data-quality notices, kept with the batch record
-                **({"notices": "\n".join(inputs.notices)} if inputs.notices else {}),
-            },
-        )
-        applied = w.store.apply(
-            rc.changes,
-            user=user,
-            now=now,
-            batch=info,
-            rules_digest=result.rules_digest,
-            progress=progress,
-        )
-        events = len(applied.events)
-        ids = applied.problem_ids
-    items = rc.items.copy()
-    if ids:
-        idx = items["change_index"].to_numpy()
-        new_rows = (items["outcome"] == "new").to_numpy() & (idx >= 0)
-        items.loc[new_rows, "problem_id"] = [ids[i] for i in idx[new_rows]]
-    same_ids = sorted(set(items.loc[items["outcome"] == "same", "problem_id"]))
-    return CheckSummary(
-        batch,
-        rc.issued,
-        rc.verify_due,
-        counts,
-        items,
-        new_ids=[str(p) for p in items.loc[items["outcome"] == "new", "problem_id"]],
-        same_ids=[str(p) for p in same_ids],
-        rebound_ids=sorted(
-            {str(p) for p in items.loc[items["outcome"] == "rebound", "problem_id"]}
-        ),
-        events=events,
-        rules_digest=result.rules_digest,
-        notes=notes,
-    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -508,7 +277,7 @@ def update_problems(
     notes, confirmed_class, judgement_type, decision_ref, remaining_unrectified_m2, 自验表 fields).
     Each problem is updated only if it still has the version read here (or ``expected_versions``).
     """
-    with _opened(ws) as w:
+    with opened(ws) as w:
         target = Status.parse(status) if status is not None else None
         ev = tuple(
             e if isinstance(e, Evidence) else evidence_from_file(e, workspace=w) for e in evidence
@@ -548,7 +317,7 @@ def set_status(
     **fields: Any,
 ) -> ProblemRecord:
     """Move one problem to ``status`` (with the fields the transition needs); returns it after."""
-    with _opened(ws) as w:
+    with opened(ws) as w:
         update_problems(
             w,
             [problem_id],
@@ -574,7 +343,7 @@ def find_problems(
     geometry: bool = False,
 ) -> list[ProblemRecord]:
     """Problems matching every filter given (class: confirmed class, else candidate class)."""
-    with _opened(ws) as w:
+    with opened(ws) as w:
         ids = None
         if parcel_id is not None:
             ids = w.store.problems_for_parcel(str(parcel_id))
@@ -604,7 +373,7 @@ def problem_for_parcel(
     ws: Workspace | str | Path, parcel_id: str, *, batch: str | None = None
 ) -> ProblemRecord | None:
     """The problem a batch parcel (监测编号) was recorded on, or ``None``."""
-    with _opened(ws) as w:
+    with opened(ws) as w:
         ids = w.store.problems_for_parcel(str(parcel_id), batch)
         return w.store.get(ids[0]) if ids else None
 
@@ -613,5 +382,5 @@ def workspace_stats(
     ws: Workspace | str | Path, *, today: date, year: int | None = None
 ) -> LedgerStats:
     """:func:`~parcelwatch.ledger.stats.ledger_stats` of the whole ledger with the workspace rules."""
-    with _opened(ws) as w:
+    with opened(ws) as w:
         return ledger_stats(w.store.records(geometry=False), rules=w.rules, today=today, year=year)

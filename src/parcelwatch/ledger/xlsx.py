@@ -16,9 +16,7 @@ or none when any row is bad (``partial=True`` applies the valid rows only).
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,6 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from parcelwatch.atomic import atomic_path
 from parcelwatch.errors import InputError, OutputError, SchemaError
 from parcelwatch.labels import TRANSITION_MEANING_ZH
 from parcelwatch.ledger.model import (
@@ -180,30 +179,22 @@ def atomic_workbook(path: str | Path) -> Iterator[Any]:
 
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".xlsx", prefix=".export-", dir=path.parent)
-        os.close(fd)
+        with atomic_path(path) as tmp:
+            wb = xlsxwriter.Workbook(
+                str(tmp),
+                {
+                    "strings_to_numbers": False,
+                    "strings_to_formulas": False,
+                    "strings_to_urls": False,
+                },
+            )
+            yield wb
+            wb.close()
     except OSError as exc:
         raise OutputError(
-            f"Cannot write {path}: {exc}. Check the folder exists and is writable, or choose another with -o."
+            f"Cannot write {path}: {exc}. Check the folder exists and is writable (or choose another with -o), "
+            "and close the file if it is open in Excel/WPS; then try again."
         ) from exc
-    tmp = Path(name)
-    try:
-        wb = xlsxwriter.Workbook(
-            str(tmp),
-            {"strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
-        )
-        yield wb
-        wb.close()
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(
-            f"Cannot write {path}: {exc}. Close the file if it is open in Excel/WPS and try again."
-        ) from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def export_xlsx(

@@ -1,14 +1,15 @@
 """From the ledger to the battle map: the problem view, context layers, basemaps, files.
 
-``problems_view`` is pure (records, events and a date in, a GeoDataFrame out); ``write_map``
-reads the workspace and writes the page(s).
+``problems_view`` is pure (records, events and a date in, a GeoDataFrame out);
+``write_map_pages`` writes the page(s) of a view. Reading the workspace is
+:func:`parcelwatch.pipeline.write_map`'s job.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.errors import InputError, OutputError
 from parcelwatch.ledger.figures import mu_value
 from parcelwatch.maps.battle_map import Basemap, build_map
 
-__all__ = ["problems_view", "parse_basemap", "geotiff_basemap", "write_map"]
+__all__ = ["problems_view", "parse_basemap", "geotiff_basemap", "write_map_pages"]
 
 
 def _event_text(e: Any) -> str:
@@ -211,48 +213,29 @@ def _unique_hrefs(stem: str, names: Sequence[str]) -> list[str]:
     return out
 
 
-def write_map(
-    ws: Any,
+def write_map_pages(
+    view: gpd.GeoDataFrame,
     out: str | Path,
     *,
+    county_name: str,
+    farmland_codes: Sequence[str],
     today: date,
     now: datetime,
+    warning: str = "",
     townships: Sequence[str] = (),
     basemap: Basemap | None = None,
     context: Mapping[str, gpd.GeoDataFrame] | None = None,
     split_by_township: bool = False,
     split_threshold: int = 20_000,
-    chips: Mapping[str, tuple[str, str]] | None = None,
-    on_stage: Callable[[str], None] | None = None,
 ) -> list[Path]:
-    """Write the battle map of a workspace; returns the files written (index first when split).
+    """Write the battle map of a problem view (:func:`problems_view`); returns the files written
+    (index first when split).
 
     Above ``split_threshold`` problems the map is split by township even when not asked, so that
-    each page stays light enough for an intranet PC. ``chips`` (problem id -> before/after data
-    URIs) are shown in the popups; without it the chips stored in ``WS/imagery/chips/`` are used.
-    ``on_stage(name)`` is called as each stage starts (the CLI renders it).
+    each page stays light enough for an intranet PC. ``warning`` (a tampered ledger) is shown as a
+    red banner. Each page is written atomically.
     """
-    stage = on_stage or (lambda _name: None)
-    from parcelwatch.ledger.workspace import _opened
-
     out = Path(out)
-    stage("读取台账")
-    with _opened(ws) as w:
-        from parcelwatch.ledger.verify import tamper_warning
-
-        warning = tamper_warning(w.store)  # a ledger changed outside parcelwatch: said on the page
-        records = w.store.records()
-        events: dict[str, list[Any]] = {}
-        for e in w.store.events():
-            events.setdefault(e.problem_id, []).append(e)
-        county = w.rules.county.name
-        farmland_codes = tuple(w.rules.farmland.codes)
-        if chips is None:
-            from parcelwatch.imagery.chips import chip_data_uris
-
-            chips = chip_data_uris(w.path, [r.problem_id for r in records])
-    stage("生成地图")
-    view = problems_view(records, events, today=today, chips=chips)
     if townships:
         known = set(view["township_name"])
         unknown = [t for t in townships if t not in known]
@@ -263,18 +246,18 @@ def write_map(
         view = view[view["township_name"].isin(list(townships))]
     batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
     common = {
-        "county_name": county,
+        "county_name": county_name,
         "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""),
         "generated_at": now,
         "basemap": basemap,
         "context": context,
-        "farmland_codes": farmland_codes,
+        "farmland_codes": tuple(farmland_codes),
         "warning": warning,
     }
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if not (split_by_township or len(view) > split_threshold):
-            out.write_text(build_map(view, **common), encoding="utf-8")
+            write_text_atomic(out, build_map(view, **common))
             return [out]
         written: list[Path] = []
         names = sorted(view["township_name"].fillna("").unique())
@@ -284,14 +267,14 @@ def write_map(
         for n, (_label, href) in zip(names, links, strict=True):
             part = view[view["township_name"].fillna("") == n]
             path = out.parent / href
-            path.write_text(
+            write_text_atomic(
+                path,
                 build_map(
                     part,
                     title=f"{n}问题图斑挂图作战图",
                     **common,
                     links=[("返回全县索引", out.name)],
                 ),
-                encoding="utf-8",
             )
             written.append(path)
         index = build_map(
@@ -300,7 +283,7 @@ def write_map(
             **common,
             links=links,
         )
-        out.write_text(index, encoding="utf-8")
+        write_text_atomic(out, index)
         return [out, *written]
     except OSError as exc:
         raise OutputError(

@@ -18,9 +18,7 @@ neighbour's partition.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +33,7 @@ import pyarrow.parquet as pq
 import shapely
 
 from parcelwatch import crs as crsmod
+from parcelwatch.atomic import atomic_path, write_text_atomic
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import InputError, OutputError, SchemaError
 
@@ -128,17 +127,8 @@ def _sorted_for_locality(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _atomic_parquet(frame: gpd.GeoDataFrame, path: Path) -> None:
     """Write GeoParquet beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(suffix=".parquet", prefix=".part-", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False, write_covering_bbox=True, row_group_size=_ROW_GROUP)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _to_storage(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -192,11 +182,9 @@ def _read_manifest(store: Path) -> dict[str, Any]:
 
 
 def _write_manifest(store: Path, data: Mapping[str, Any]) -> None:
-    fd, name = tempfile.mkstemp(suffix=".json", prefix=".province-", dir=store)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True)
-    os.chmod(name, 0o644)
-    os.replace(name, store / MANIFEST)
+    write_text_atomic(
+        store / MANIFEST, json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True)
+    )
 
 
 def _unique_ids(

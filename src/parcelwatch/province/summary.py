@@ -6,8 +6,6 @@ took to compute them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +14,7 @@ import pandas as pd
 import pyogrio
 
 from parcelwatch import crs as crsmod
+from parcelwatch.atomic import atomic_path
 from parcelwatch.errors import OutputError
 from parcelwatch.province.run import done_counties, read_results
 from parcelwatch.rules.catalog import CLASS_LABELS, CLASS_ORDER
@@ -118,21 +117,11 @@ def write_summary_gpkg(table: pd.DataFrame, out: str | Path, path: str | Path) -
     parcels = read_results(out)
     parcels = parcels.to_crs(crsmod.STORAGE_CRS) if len(parcels) else parcels
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(suffix=".gpkg", prefix=".summary-", dir=path.parent)
-        os.close(fd)
-        os.unlink(name)
-        tmp = Path(name)
-        try:
+        with atomic_path(path) as tmp:
             pyogrio.write_dataframe(gpd.GeoDataFrame(parcels), tmp, layer="parcels", driver="GPKG")
             pyogrio.write_dataframe(
                 table.astype({"县级代码": str}), tmp, layer="summary", driver="GPKG"
             )
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
     except OSError as exc:
         raise OutputError(
             f"Cannot write {path}: {exc}. Check the folder is writable and the file is not open in QGIS."

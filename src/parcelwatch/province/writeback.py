@@ -2,7 +2,7 @@
 
 ``LEDGERS/<county code>/`` is the county's workspace (``parcelwatch init``). For each county the
 inputs its province task read (its parcels, the reference layers by extent) are written to a
-temporary folder and handed to the ledger's own :func:`parcelwatch.ledger.workspace.check_batch`,
+temporary folder and handed to the ledger's own :func:`parcelwatch.pipeline.check_batch`,
 which classifies with the workspace's rules and reconciles with the ledger in one transaction;
 checking the same batch again changes nothing, so a rerun of the province job is harmless. A
 reference layer with no feature in the county's extent is left out (the loader refuses empty
@@ -54,7 +54,8 @@ def write_back(
     rules_digest: str | None = None,
 ) -> WriteBack:
     """Check ``batch`` into each county's workspace under ``ledgers``; see the module docstring."""
-    from parcelwatch.ledger.workspace import LEDGER_FILE, check_batch, open_workspace
+    from parcelwatch.ledger.workspace import LEDGER_FILE, open_workspace
+    from parcelwatch.pipeline import check_batch
 
     store = store if isinstance(store, ProvinceStore) else ProvinceStore(store)
     ledgers = Path(ledgers)

@@ -20,11 +20,11 @@ from pyproj import CRS
 from parcelwatch import crs as crsmod
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import CRSError, InputError
-from parcelwatch.io.layers import LayerReport, load_layer
+from parcelwatch.io.layers import LayerReport, LayerSource, load_layer
 from parcelwatch.rules.classify import Classification
 
 __all__ = [
-    "LayerSource",
+    "LayerSource",  # from parcelwatch.io.layers
     "Inputs",
     "load_inputs",
     "working_zone",
@@ -33,28 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LayerSource:
-    """Where one role's layer comes from (file, optional layer name and per-file overrides)."""
-
-    path: Path
-    layer: str | None = None
-    crs: Any = None
-    encoding: str | None = None
-    gcj02: bool = False
-
-    @classmethod
-    def parse(cls, spec: str | Path | LayerSource) -> LayerSource:
-        """``file.gpkg:DLTB`` selects a layer; a plain path is taken as it is."""
-        if isinstance(spec, LayerSource):
-            return spec
-        text = str(spec)
-        if not Path(text).exists() and ":" in text[2:]:
-            head, _, tail = text.rpartition(":")
-            return cls(Path(head), tail)
-        return cls(Path(text))
 
 
 @dataclass
@@ -233,60 +211,50 @@ def write_classification(
     The file is written beside the target and renamed into place, so a failed write leaves no
     half-written output.
     """
-    import os
-    import tempfile
-
     import pandas as pd
     import pyogrio
 
+    from parcelwatch.atomic import atomic_path
     from parcelwatch.errors import OutputError
 
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(suffix=".gpkg", dir=path.parent)
-        os.close(fd)
-        os.unlink(tmp_name)
-        tmp = Path(tmp_name)
-        pyogrio.write_dataframe(
-            result.parcels.to_crs(crsmod.STORAGE_CRS),
-            tmp,
-            layer="parcels",
-            driver="GPKG",
-            use_arrow=True,
-        )
-        pyogrio.write_dataframe(
-            result.findings.to_crs(crsmod.STORAGE_CRS),
-            tmp,
-            layer="findings",
-            driver="GPKG",
-            use_arrow=True,
-        )
-        info = pd.DataFrame(
-            {
-                "key": [
-                    "rules_digest",
-                    *[f"skipped:{rid}" for rid, _ in result.skipped],
-                    *[f"note:{i}" for i, _ in enumerate(result.notes)],
-                    *[f"input:{r}" for r in (sources or {})],
-                    *[f"notice:{i}" for i, _ in enumerate(notices)],
-                ],
-                "value": [
-                    result.rules_digest,
-                    *[why for _, why in result.skipped],
-                    *result.notes,
-                    *[rep.where for rep in (sources or {}).values()],
-                    *notices,
-                ],
-            }
-        )
-        pyogrio.write_dataframe(info, tmp, layer="run_info", driver="GPKG")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            pyogrio.write_dataframe(
+                result.parcels.to_crs(crsmod.STORAGE_CRS),
+                tmp,
+                layer="parcels",
+                driver="GPKG",
+                use_arrow=True,
+            )
+            pyogrio.write_dataframe(
+                result.findings.to_crs(crsmod.STORAGE_CRS),
+                tmp,
+                layer="findings",
+                driver="GPKG",
+                use_arrow=True,
+            )
+            info = pd.DataFrame(
+                {
+                    "key": [
+                        "rules_digest",
+                        *[f"skipped:{rid}" for rid, _ in result.skipped],
+                        *[f"note:{i}" for i, _ in enumerate(result.notes)],
+                        *[f"input:{r}" for r in (sources or {})],
+                        *[f"notice:{i}" for i, _ in enumerate(notices)],
+                    ],
+                    "value": [
+                        result.rules_digest,
+                        *[why for _, why in result.skipped],
+                        *result.notes,
+                        *[rep.where for rep in (sources or {}).values()],
+                        *notices,
+                    ],
+                }
+            )
+            pyogrio.write_dataframe(info, tmp, layer="run_info", driver="GPKG")
     except OSError as exc:
         raise OutputError(
             f"Cannot write {path}: {exc}. Check the folder exists and is writable, and that the file is not open in QGIS/ArcGIS."
         ) from exc
-    finally:
-        if "tmp" in locals() and tmp.exists():
-            tmp.unlink()
     return path

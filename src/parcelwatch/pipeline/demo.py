@@ -185,19 +185,13 @@ def _ledger_round(
     """Workspace -> check batch 1 -> staff decisions -> check batch 2 (回头看) -> stats, Excel."""
     import shutil
 
-    from parcelwatch.ledger import (
-        check_batch,
-        export_xlsx,
-        init_workspace,
-        problem_for_parcel,
-        set_status,
-        workspace_stats,
-    )
+    from parcelwatch.ledger import export_xlsx, problem_for_parcel, set_status, workspace_stats
+    from parcelwatch.pipeline import check_batch, init_workspace
 
     ws_dir = out_dir / "workspace"
     if ws_dir.exists():
         shutil.rmtree(ws_dir)
-    from parcelwatch.reference import add_references
+    from parcelwatch.pipeline.reference import add_references
 
     ws = init_workspace(
         ws_dir,
@@ -334,7 +328,7 @@ def _ledger_round(
     outputs["ledger workspace (QGIS can open ledger.gpkg)"] = ws_dir / "ledger.gpkg"
 
     # imagery evidence (before the map, so that the popups carry the before/after chips)
-    from parcelwatch.imagery import analyse_imagery
+    from parcelwatch.pipeline import analyse_imagery
 
     imagery = analyse_imagery(
         ws,
@@ -348,9 +342,9 @@ def _ledger_round(
     outputs["imagery statistics and hints"] = ws_dir / "imagery" / "stats.csv"
     outputs["evidence sheets (one printable page per problem)"] = ws_dir / "imagery" / "evidence"
 
-    from parcelwatch.maps.view import geotiff_basemap, write_map
-    from parcelwatch.pipeline import load_inputs
-    from parcelwatch.reference import context_layers
+    from parcelwatch.maps.view import geotiff_basemap
+    from parcelwatch.pipeline import load_inputs, write_map
+    from parcelwatch.pipeline.reference import context_layers
 
     # context from the registered layers; the buildings as surveyed for batch 2 win
     context = context_layers(ws, rules=ws.rules)
@@ -385,7 +379,7 @@ def _ledger_round(
     outputs["ledger as Excel for editing (import-xlsx takes it back)"] = export_xlsx(
         ws.store, out_dir / "问题台账.xlsx", today=review_day
     )
-    from parcelwatch.exports import export_all
+    from parcelwatch.pipeline import export_all
 
     exported = export_all(ws, out_dir / "exports", today=review_day)
     lines.append(f"Exports for county review ({len(exported)} files) in {out_dir / 'exports'}")

@@ -114,9 +114,9 @@ def analyse_imagery(
     """
     stage = on_stage or (lambda _name: None)
     from parcelwatch.crs import gk3_zone_from_lon, working_crs
-    from parcelwatch.ledger.workspace import _opened, update_problems
+    from parcelwatch.ledger.workspace import opened, update_problems
 
-    with _opened(ws) as w:
+    with opened(ws) as w:
         stage("读取台账")
         records = w.store.records(list(problem_ids) if problem_ids is not None else None)
         snapshot = w.store.snapshot()

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -46,6 +45,7 @@ import shapely
 from pyproj import CRS
 
 from parcelwatch import crs as crsmod
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import CRSError, InputError, ReferenceStoreError
 from parcelwatch.io.layers import LayerReport
@@ -223,16 +223,7 @@ class ReferenceStore:
             "versions": [asdict(v) for v in versions],
         }
         text = json.dumps(data, ensure_ascii=False, indent=1)
-        fd, tmp = tempfile.mkstemp(prefix=".catalog-", suffix=".json", dir=self.dir)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.catalog_path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(self.catalog_path, text)
         self.zone = zone
         self.versions = list(versions)
 
@@ -480,7 +471,7 @@ def load_batch_inputs(
     (working CRS, or a function of the working CRS returning them) adds places whose buildings
     are needed too (closed problems, for rebounds).
     """
-    from parcelwatch.pipeline import Inputs, load_inputs
+    from parcelwatch.pipeline.inputs import Inputs, load_inputs
 
     store = workspace if isinstance(workspace, ReferenceStore) else open_references(workspace)
     given = {k: v for k, v in sources.items() if v is not None}
@@ -584,9 +575,9 @@ def context_layers(
         out["townships"] = store.read("townships", columns=USED_COLUMNS["townships"])
     near = [r for r in roles if r != "townships"]
     if near:
-        from parcelwatch.ledger.workspace import _opened
+        from parcelwatch.ledger.workspace import opened
 
-        with _opened(workspace) as w:
+        with opened(workspace) as w:
             geoms = [r.geometry for r in w.store.records() if r.geometry is not None]
         series = gpd.GeoSeries(geoms, crs=crsmod.STORAGE_CRS).to_crs(store.working_crs)
         boxes = _bounds(gpd.GeoDataFrame(geometry=series)) + np.array(
@@ -684,7 +675,7 @@ def add_references(
     refused. The catalog is replaced atomically after every file is written: a failure leaves the
     store as it was.
     """
-    from parcelwatch.pipeline import LayerSource, load_inputs
+    from parcelwatch.pipeline.inputs import LayerSource, load_inputs
 
     unknown = [r for r in sources if r not in REFERENCE_ROLES]
     if unknown:
