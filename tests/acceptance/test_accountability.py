@@ -31,7 +31,7 @@ D = Decimal
 
 @pytest.fixture
 def book(tmp_path: Path):
-    init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县")
+    init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县", now=NOW)
     ws = open_workspace(tmp_path / "ws")
     yield RecordBook(ws.store)
     ws.close()
@@ -193,7 +193,7 @@ def test_cli_accountability_round(tmp_path: Path, capsys) -> None:
     from parcelwatch.cli import main
 
     ws = tmp_path / "ws"
-    init_workspace(ws, county_code="370790", county_name="禾丰县")
+    init_workspace(ws, county_code="370790", county_name="禾丰县", now=NOW)
     base = ["--user", "王某"]
     assert main(["accountability", "add-sanction", str(ws), "--person", "张某", "--public-official",
                  "--category", "党纪处分", "--type", "警告", "--decided", "2019-03-01",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import openpyxl
@@ -13,6 +13,8 @@ from parcelwatch.acceptance.scheme import load_scheme
 from parcelwatch.acceptance.score import AcceptanceData, score
 from parcelwatch.cli import cli, main
 from parcelwatch.pipeline import init_workspace
+
+NOW = datetime(2021, 5, 22, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 
 
 def test_T_D_13_form_layout(worked_data: AcceptanceData, tmp_path: Path) -> None:
@@ -46,7 +48,7 @@ def test_cli_score_on_an_empty_workspace(worked_answers: Path, tmp_path: Path) -
     6.2.8 3 (none), 6.3.2 2 (no funds), 6.3.3 2 = 18; 七 1 + 0.8; 八 2; 九 2. Total 32.55.
     """
     ws = tmp_path / "ws"
-    init_workspace(ws, county_code="370790", county_name="禾丰县")
+    init_workspace(ws, county_code="370790", county_name="禾丰县", now=NOW)
     (ws / "acceptance.toml").write_text(worked_answers.read_text("utf-8"), "utf-8")
     r = CliRunner().invoke(cli, ["acceptance", "score", str(ws)])
     assert r.exit_code == 0, r.output
@@ -67,7 +69,7 @@ def test_cli_score_on_an_empty_workspace(worked_answers: Path, tmp_path: Path) -
 
 def test_cli_bad_answer_is_a_clear_error(tmp_path: Path, capsys) -> None:
     ws = tmp_path / "ws"
-    init_workspace(ws, county_code="370790", county_name="禾丰县")
+    init_workspace(ws, county_code="370790", county_name="禾丰县", now=NOW)
     (ws / "acceptance.toml").write_text('[manual."4"]\nlevel = "很好"\n', "utf-8")
     assert main(["acceptance", "score", str(ws)]) == 1
     err = capsys.readouterr().err

@@ -58,7 +58,7 @@ def three() -> gpd.GeoDataFrame:
 
 @pytest.fixture
 def book(tmp_path: Path):
-    init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县")
+    init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县", now=NOW)
     ws = open_workspace(tmp_path / "ws")
     yield RecordBook(ws.store)
     ws.close()
@@ -128,7 +128,7 @@ def test_greenhouses_inside_problem_fill_total_count(book: RecordBook, tmp_path:
 
 def test_cli_registry_round_and_score(tmp_path: Path, capsys) -> None:
     ws = tmp_path / "ws"
-    init_workspace(ws, county_code="370790", county_name="禾丰县")
+    init_workspace(ws, county_code="370790", county_name="禾丰县", now=NOW)
     src = tmp_path / "大棚.gpkg"
     pyogrio.write_dataframe(three(), src)
     assert (

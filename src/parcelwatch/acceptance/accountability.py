@@ -18,7 +18,8 @@ from typing import Any
 from parcelwatch.acceptance.records import RecordBook
 from parcelwatch.acceptance.scheme import half_up
 from parcelwatch.errors import LedgerError
-from parcelwatch.exports.forms import _workbook, dpf_records
+from parcelwatch.exports.forms import dpf_records
+from parcelwatch.exports.forms import form_workbook as _workbook
 from parcelwatch.ledger.model import ProblemRecord
 
 __all__ = [

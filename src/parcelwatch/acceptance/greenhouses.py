@@ -254,7 +254,18 @@ def write_registry_xlsx(
     registry: Sequence[Mapping[str, Any]], path: str | Path, *, county_name: str = ""
 ) -> None:
     """棚室台账.xlsx: one row per greenhouse, then per-village coverage on a second sheet."""
-    from parcelwatch.exports.forms import _print_setup, _title, _workbook, _write
+    from parcelwatch.exports.forms import (
+        form_workbook as _workbook,
+    )
+    from parcelwatch.exports.forms import (
+        print_setup as _print_setup,
+    )
+    from parcelwatch.exports.forms import (
+        write_cell as _write,
+    )
+    from parcelwatch.exports.forms import (
+        write_title as _title,
+    )
 
     with _workbook(Path(path)) as (wb, fm):
         ws = wb.add_worksheet("棚室台账")

@@ -16,7 +16,15 @@ from parcelwatch.acceptance.score import (
     ScoreResult,
     score,
 )
-from parcelwatch.exports.forms import _print_setup, _title, _workbook
+from parcelwatch.exports.forms import (
+    form_workbook as _workbook,
+)
+from parcelwatch.exports.forms import (
+    print_setup as _print_setup,
+)
+from parcelwatch.exports.forms import (
+    write_title as _title,
+)
 
 __all__ = ["ANSWERS_FILE", "SCORE_COLUMNS", "score_workspace", "score_lines", "write_score_form"]
 

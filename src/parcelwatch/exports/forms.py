@@ -65,6 +65,13 @@ __all__ = [
     "write_self_check_form",
     "write_progress_form",
     "write_ratio_form",
+    # the plumbing other forms (reports, acceptance, patrol, violations) are built with
+    "FormFormats",
+    "form_workbook",
+    "print_setup",
+    "write_cell",
+    "write_title",
+    "merged_headers",
 ]
 
 DPF_CLASSES = ("I", "II", "III")
@@ -75,7 +82,7 @@ _VIOLATING = frozenset({"I", "II", "III", "conversion"})
 # Workbook plumbing
 
 
-class _Formats:
+class FormFormats:
     """The cell formats every form uses."""
 
     def __init__(self, wb: Any) -> None:
@@ -117,13 +124,13 @@ class _Formats:
 
 
 @contextmanager
-def _workbook(path: Path) -> Iterator[tuple[Any, _Formats]]:
+def form_workbook(path: Path) -> Iterator[tuple[Any, FormFormats]]:
     """An atomically written workbook (see :func:`parcelwatch.ledger.xlsx.atomic_workbook`) and its formats."""
     with atomic_workbook(path) as wb:
-        yield wb, _Formats(wb)
+        yield wb, FormFormats(wb)
 
 
-def _print_setup(
+def print_setup(
     ws: Any,
     *,
     header_first: int,
@@ -141,7 +148,7 @@ def _print_setup(
     were set on the sheet with ``set_column`` (a hidden column counts 0, an unset one 8.43)."""
     if widths is None:
         if last_col is None:
-            raise TypeError("_print_setup needs widths or last_col")
+            raise TypeError("print_setup needs widths or last_col")
         widths = _sheet_widths(ws, last_col)
     ws.freeze_panes(header_last + 1, freeze_col)
     set_a4_landscape(
@@ -208,7 +215,7 @@ def _mu(m2: float | None) -> float | None:
     return mu_value(m2)
 
 
-def _write(ws: Any, row: int, col: int, value: Any, kind: str, fm: _Formats) -> None:
+def write_cell(ws: Any, row: int, col: int, value: Any, kind: str, fm: FormFormats) -> None:
     """Write one cell by kind: text, int, num2, pct, date (blank for ``None``)."""
     fmt = getattr(fm, kind)  # the format attributes are named by kind
     if value is None or value == "":
@@ -229,7 +236,7 @@ def _total(
     col: int,
     values: Sequence[Any],
     kind: str,
-    fm: _Formats,
+    fm: FormFormats,
     *,
     exact: float | None = None,
 ) -> float:
@@ -248,9 +255,9 @@ def _total(
     return total
 
 
-def _title(
+def write_title(
     ws: Any,
-    fm: _Formats,
+    fm: FormFormats,
     title: str,
     info: str,
     last_col: int,
@@ -345,9 +352,9 @@ def write_ledger_form(
     path = Path(path)
     cols = _ledger_columns()
     last_col = len(cols)  # column 0 is 序号
-    with _workbook(path) as (wb, fm):
+    with form_workbook(path) as (wb, fm):
         ws = wb.add_worksheet("问题台账")
-        _title(
+        write_title(
             ws,
             fm,
             f"{county_name}问题台账",
@@ -370,7 +377,7 @@ def write_ledger_form(
             ws.write_number(r, 0, i + 1, fm.int)
             for j, (key, _, kind, width) in enumerate(cols, start=1):
                 value = _ledger_value(rec, key, today)
-                _write(ws, r, j, value, kind, fm)
+                write_cell(ws, r, j, value, kind, fm)
                 if kind == "text":
                     if value:
                         rh.note(r, value, width)
@@ -399,7 +406,7 @@ def write_ledger_form(
             else:
                 ws.write_blank(tr, j, None, fm.total_text)
         ws.autofilter(2, 0, max(tr - 1, 2), last_col)
-        _print_setup(ws, header_first=2, header_last=2, widths=widths, freeze_col=2)
+        print_setup(ws, header_first=2, header_last=2, widths=widths, freeze_col=2)
     return path
 
 
@@ -524,8 +531,8 @@ def _groups(columns: Sequence[tuple[tuple[str, ...], str, str, float]]) -> list[
     return [j for j, c in enumerate(columns) if j == 0 or c[0][0] != columns[j - 1][0][0]]
 
 
-def _merged_headers(
-    ws: Any, fm: _Formats, top: int, columns: Sequence[tuple[tuple[str, ...], str, str, float]]
+def merged_headers(
+    ws: Any, fm: FormFormats, top: int, columns: Sequence[tuple[tuple[str, ...], str, str, float]]
 ) -> int:
     """Write a merged multi-level header starting at row ``top``; returns its last row (row
     heights fit each header's wrapped text)."""
@@ -584,9 +591,9 @@ def write_self_check_form(
     counts = project_counts(findings)
     cols = SELF_CHECK_COLUMNS
     last_col = len(cols) - 1
-    with _workbook(path) as (wb, fm):
+    with form_workbook(path) as (wb, fm):
         ws = wb.add_worksheet("自验表")
-        _title(
+        write_title(
             ws,
             fm,
             "“大棚房”问题专项清理整治县级自验表",
@@ -595,7 +602,7 @@ def write_self_check_form(
             widths=[c[3] for c in cols],
             breaks_at=_groups(cols),
         )
-        head_last = _merged_headers(ws, fm, 2, cols)
+        head_last = merged_headers(ws, fm, 2, cols)
         unit_row = head_last + 1
         for j, (_, unit, _, width) in enumerate(cols):
             ws.write_string(unit_row, j, unit, fm.unit)
@@ -612,7 +619,7 @@ def write_self_check_form(
         ]
         for i, values in enumerate(data):
             for j, v in enumerate(values):
-                _write(ws, first + i, j, v, cols[j][2], fm)
+                write_cell(ws, first + i, j, v, cols[j][2], fm)
         widths = [c[3] for c in cols]
         _fit_rows(ws, first, data, widths, [c[2] for c in cols])
         tr = first + len(data)
@@ -632,7 +639,7 @@ def write_self_check_form(
         # after the three key columns, which repeat on every printed page: a merged cell that
         # includes them would be drawn again over page 2's columns
         ws.merge_range(tr + 3, 3, tr + 3, last_col, SELF_CHECK_SIGNATURE, fm.info)
-        _print_setup(
+        print_setup(
             ws,
             header_first=2,
             header_last=unit_row,
@@ -694,7 +701,7 @@ def self_check_summary(
 
 def _write_self_check_summary(
     wb: Any,
-    fm: _Formats,
+    fm: FormFormats,
     rows: Sequence[ProblemRecord],
     counts: Mapping[str, ProjectCounts],
     *,
@@ -703,7 +710,7 @@ def _write_self_check_summary(
 ) -> None:
     ws = wb.add_worksheet("自验汇总(明细)")
     last_col = len(_SUMMARY_COLUMNS) - 1
-    _title(
+    write_title(
         ws,
         fm,
         '"大棚房"问题专项清理整治县级自验汇总表',
@@ -718,7 +725,7 @@ def _write_self_check_summary(
     data = self_check_summary(rows, counts)
     for i, values in enumerate(data):
         for j, v in enumerate(values):
-            _write(ws, 4 + i, j, v, _SUMMARY_COLUMNS[j][2], fm)
+            write_cell(ws, 4 + i, j, v, _SUMMARY_COLUMNS[j][2], fm)
     tr = 4 + len(data)
     ws.write_string(tr, 0, "合计", fm.total_text)
     exact = _summary_row("合计", [r for r in rows if _dpf_class(r)], counts)
@@ -727,7 +734,7 @@ def _write_self_check_summary(
         _total(
             ws, tr, j, [d[j] for d in data], kind, fm, exact=exact[j] if kind == "num2" else None
         )
-    _print_setup(ws, header_first=2, header_last=3, widths=[11.0] * len(_SUMMARY_COLUMNS))
+    print_setup(ws, header_first=2, header_last=3, widths=[11.0] * len(_SUMMARY_COLUMNS))
 
 
 SEED_SUMMARY_HEADS = ("小计", "I类", "Ⅱ类", "Ⅲ类", "I类", "Ⅱ类", "Ⅲ类", "“一事一议”是否整改到位")
@@ -752,12 +759,12 @@ def seed_summary_row(records: Sequence[ProblemRecord]) -> list[Any]:
 
 
 def _write_seed_summary(
-    wb: Any, fm: _Formats, rows: Sequence[ProblemRecord], *, county_name: str
+    wb: Any, fm: FormFormats, rows: Sequence[ProblemRecord], *, county_name: str
 ) -> None:
     """Sheet 自验汇总表 as seed 002 附件1: classes as columns under 问题情况 and 验收结果."""
     ws = wb.add_worksheet("自验汇总表")
     last = len(SEED_SUMMARY_HEADS) - 1
-    _title(
+    write_title(
         ws,
         fm,
         "“大棚房”问题专项清理整治县级自验汇总表",
@@ -770,11 +777,11 @@ def _write_seed_summary(
         ws.write_string(3, j, h, fm.head)
         ws.set_column(j, j, 12 if j < last else 22)
     for j, v in enumerate(seed_summary_row(rows)):
-        _write(ws, 4, j, v, "int" if j < last else "center", fm)
+        write_cell(ws, 4, j, v, "int" if j < last else "center", fm)
     ws.merge_range(6, 0, 6, last, SUMMARY_NOTE, fm.info)
     ws.merge_range(8, 0, 8, 4, SUMMARY_SIGNATURE[0], fm.info)
     ws.merge_range(8, 5, 8, last, SUMMARY_SIGNATURE[1], fm.info)
-    _print_setup(ws, header_first=2, header_last=3, widths=[12.0] * last + [22.0])
+    print_setup(ws, header_first=2, header_last=3, widths=[12.0] * last + [22.0])
 
 
 # ------------------------------------------------------------------------------------------
@@ -830,9 +837,9 @@ def write_progress_form(
     cols = _PROGRESS_COLUMNS
     last_col = len(cols) - 1
     *data, total = township_progress(records, today=today)
-    with _workbook(path) as (wb, fm):
+    with form_workbook(path) as (wb, fm):
         ws = wb.add_worksheet("乡镇整改进度")
-        _title(
+        write_title(
             ws,
             fm,
             f"{county_name}问题整改进度（按乡镇）",
@@ -848,7 +855,7 @@ def write_progress_form(
         _fit_header(ws, 2, [c[0] for c in cols], widths)
         for i, values in enumerate(data):
             for j, v in enumerate(values):
-                _write(ws, 4 + i, j, v, cols[j][2], fm)
+                write_cell(ws, 4 + i, j, v, cols[j][2], fm)
         tr = 4 + len(data)
         ws.write_string(tr, 0, "合计", fm.total_text)
         for j in range(1, len(cols)):
@@ -858,7 +865,7 @@ def write_progress_form(
             else:
                 ws.write_number(tr, j, total[j], fmt)
         _fit_rows(ws, 4, data, widths, [c[2] for c in cols])
-        _print_setup(ws, header_first=2, header_last=3, widths=widths, freeze_col=1)
+        print_setup(ws, header_first=2, header_last=3, widths=widths, freeze_col=1)
     return path
 
 
@@ -915,9 +922,9 @@ def write_ratio_form(
     listed = threshold_parcels(records, rules=rules)
     cols = _THRESHOLD_COLUMNS
     last_col = len(cols) - 1
-    with _workbook(path) as (wb, fm):
+    with form_workbook(path) as (wb, fm):
         ws = wb.add_worksheet("违法占用耕地面积比例")
-        _title(
+        write_title(
             ws,
             fm,
             f"{rules.county.name}{st.year}年违法占用耕地面积比例",
@@ -939,7 +946,7 @@ def write_ratio_form(
         for i, (label, value, kind) in enumerate(rows):
             ws.write_string(2 + i, 0, label, fm.head)
             ws.merge_range(2 + i, 1, 2 + i, 3, "", fm.text)
-            _write(
+            write_cell(
                 ws,
                 2 + i,
                 1,
@@ -964,9 +971,9 @@ def write_ratio_form(
             )
         rh.note(8, st.ratio_text(), 24 + 16 * 3)
         rh.apply(ws)
-        _print_setup(ws, header_first=0, header_last=1, widths=[24.0, 16.0, 16.0, 16.0])
+        print_setup(ws, header_first=0, header_last=1, widths=[24.0, 16.0, 16.0, 16.0])
         ws = wb.add_worksheet("刑事移送标准图斑")
-        _title(
+        write_title(
             ws,
             fm,
             f"达到刑事移送标准的问题图斑（永久基本农田≥{rules.alert.pbf_mu:g}亩，耕地≥{rules.alert.farmland_mu:g}亩）",
@@ -997,7 +1004,7 @@ def write_ratio_form(
                 hit,
             ]
             for j, v in enumerate(values):
-                _write(ws, first + i, j, v, cols[j][2], fm)
+                write_cell(ws, first + i, j, v, cols[j][2], fm)
             _fit_rows(ws, first + i, [values], [c[3] for c in cols], [c[2] for c in cols])
         tr = first + len(listed)
         ws.write_string(tr, 0, "合计", fm.total_text)
@@ -1013,5 +1020,5 @@ def write_ratio_form(
                 ws.write_blank(tr, j, None, fm.total_text)
         widths = [c[3] for c in cols]
         _fit_header(ws, head, [c[0] for c in cols], widths)
-        _print_setup(ws, header_first=head, header_last=head + 1, widths=widths)
+        print_setup(ws, header_first=head, header_last=head + 1, widths=widths)
     return path

@@ -38,6 +38,8 @@ from parcelwatch.labels import CANDIDATE_PREFIX, CLASS_LABELS, CLASS_ORDER, STAT
 from parcelwatch.units import m2_to_mu
 
 __all__ = [
+    "rate",
+    "percent_text",
     "UNKNOWN_TOWNSHIP",
     "COMPLETION_RATE_DEFINITION",
     "RECTIFYING_STATUSES",
@@ -352,3 +354,19 @@ def figures_of(records: Sequence[Any], *, today: date) -> Mapping[str, Any]:
     """Convenience: county figures and per-township figures of ledger records."""
     rows = figure_rows(records, today=today)
     return {"county": figures(rows), "townships": figures_by(rows, "township")}
+
+
+def rate(num: int, den: int) -> Decimal | None:
+    """``num / den`` as an exact Decimal fraction (``None`` when ``den`` is 0)."""
+    return None if den == 0 else Decimal(num) / Decimal(den)
+
+
+def percent_text(num: int, den: int, places: int = 2) -> str:
+    """``num / den`` as a percent string, half-up: (2, 3, 0) -> "67%", (1, 8, 0) -> "13%".
+
+    An empty denominator gives "—" (nothing to rate).
+    """
+    r = rate(num, den)
+    if r is None:
+        return "—"
+    return f"{half_up(r * 100, places)}%"

@@ -65,7 +65,7 @@ def group_table(records: Sequence[ProblemRecord], by: str, *, today: date) -> pd
 
     The figures of each group are :func:`parcelwatch.ledger.figures.figures` (the one definition
     of every figure); groups in name order."""
-    from parcelwatch.reports.rounding import percent_text
+    from parcelwatch.ledger.figures import percent_text
 
     if by not in GROUP_KEYS:
         raise LedgerError(f"--by {by!r}: group by one of {', '.join(GROUP_KEYS)}.")

@@ -12,7 +12,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parcelwatch.exports.forms import _Formats, _merged_headers, _print_setup, _title, _workbook
+from parcelwatch.exports.forms import (
+    FormFormats as _Formats,
+)
+from parcelwatch.exports.forms import (
+    form_workbook as _workbook,
+)
+from parcelwatch.exports.forms import (
+    merged_headers as _merged_headers,
+)
+from parcelwatch.exports.forms import (
+    print_setup as _print_setup,
+)
+from parcelwatch.exports.forms import (
+    write_title as _title,
+)
 from parcelwatch.patrol.scheme import FINDER_LABELS, Scheme
 from parcelwatch.patrol.scoring import MonthResult, QuarterResult, display, month_bounds
 

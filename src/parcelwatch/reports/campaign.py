@@ -342,7 +342,18 @@ def write_progress_xlsx(
     problems: Mapping[str, Any],
 ) -> Path:
     """回头看工作进展_第N期.xlsx (§E1.5): 工作进展情况, 问题线索台账, 原有问题核实."""
-    from parcelwatch.exports.forms import _print_setup, _title, _workbook, _write
+    from parcelwatch.exports.forms import (
+        form_workbook as _workbook,
+    )
+    from parcelwatch.exports.forms import (
+        print_setup as _print_setup,
+    )
+    from parcelwatch.exports.forms import (
+        write_cell as _write,
+    )
+    from parcelwatch.exports.forms import (
+        write_title as _title,
+    )
 
     path = Path(path)
     with _workbook(path) as (wb, fm):

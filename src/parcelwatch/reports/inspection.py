@@ -478,7 +478,18 @@ def write_inspection_xlsx(
 
     ``signatures`` (:func:`parcelwatch.reports.reportlog.signature_block`) are printed two rows
     under the 整改台账 table (blank lines for roles nobody signed)."""
-    from parcelwatch.exports.forms import _print_setup, _title, _workbook, _write
+    from parcelwatch.exports.forms import (
+        form_workbook as _workbook,
+    )
+    from parcelwatch.exports.forms import (
+        print_setup as _print_setup,
+    )
+    from parcelwatch.exports.forms import (
+        write_cell as _write,
+    )
+    from parcelwatch.exports.forms import (
+        write_title as _title,
+    )
 
     path = Path(path)
     heads = ["序号", "方面", "问题", "具体表现（典型案例）", "整改措施", "责任领导", "责任单位", "完成时限",

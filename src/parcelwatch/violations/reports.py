@@ -10,7 +10,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from parcelwatch.exports.forms import _merged_headers, _print_setup, _title, _workbook
+from parcelwatch.exports.forms import (
+    form_workbook as _workbook,
+)
+from parcelwatch.exports.forms import (
+    merged_headers as _merged_headers,
+)
+from parcelwatch.exports.forms import (
+    print_setup as _print_setup,
+)
+from parcelwatch.exports.forms import (
+    write_title as _title,
+)
 from parcelwatch.violations.blacklist import mask_name
 from parcelwatch.violations.cases import (
     DISPOSALS,
