@@ -8,6 +8,7 @@ lower one; never a higher one, and never another package's private (``_name``) a
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,6 +124,34 @@ def violations(root: Path) -> list[str]:
                     " make it public (documented) or move it"
                 )
     return found
+
+
+#: the one module that reads the clock; library functions take ``today=`` / ``now=``
+CLOCK_MODULE = "cli/options.py"
+_CLOCK = re.compile(r"datetime.now|date.today")
+
+
+def clock_reads(root: Path) -> list[str]:
+    """Lines outside :data:`CLOCK_MODULE` that read the clock (the issue's grep, per line)."""
+    return [
+        f"{path.relative_to(root).as_posix()}:{i}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        if path.relative_to(root).as_posix() != CLOCK_MODULE
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if _CLOCK.search(line)
+    ]
+
+
+def test_only_the_cli_reads_the_clock(tmp_path: Path) -> None:
+    assert clock_reads(SRC) == []
+    root = _tree(
+        tmp_path,
+        {
+            "cli/options.py": "def now():\n    return datetime.now(timezone.utc)\n",
+            "maps/x.py": "stamp = generated_at or datetime.now().astimezone()\n",
+        },
+    )
+    assert clock_reads(root) == ["maps/x.py:1: stamp = generated_at or datetime.now().astimezone()"]
 
 
 def test_source_follows_the_import_rules() -> None:

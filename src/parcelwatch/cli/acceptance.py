@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -11,7 +11,9 @@ __all__ = ["acceptance"]
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).astimezone().date()
+    from parcelwatch.cli.options import today
+
+    return today()
 
 
 @click.group()
@@ -65,7 +67,9 @@ def form_cmd(workspace: str, output: Path, answers: Path | None, today: datetime
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).astimezone()
+    from parcelwatch.cli.options import now
+
+    return now()
 
 
 def _who(user: str | None, ws: object) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 
 import click
 
@@ -92,11 +92,12 @@ def export_cmd(
 ) -> None:
     """Export the ledger's problems for county review (GeoPackage, shapefile, GeoJSON, KML/KMZ, CSV, Excel forms)."""
     from parcelwatch.cli.options import reporter
+    from parcelwatch.cli.options import today as clock_today
     from parcelwatch.exports import Filters
     from parcelwatch.ledger.workspace import open_workspace
     from parcelwatch.pipeline import export, export_all
 
-    day = today or datetime.now(timezone.utc).astimezone().date()
+    day = today or clock_today()
     filters = Filters(statuses, classes, townships, batches, overdue)
     notices: list = []
     progress = _progress() if sys.stderr.isatty() else None

@@ -16,17 +16,22 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, TextIO
 
 import click
 
-__all__ = ["now", "verbosity", "Reporter", "reporter"]
+__all__ = ["now", "today", "verbosity", "Reporter", "reporter"]
 
 
 def now() -> datetime:
     """The current time in the local time zone (the CLI is the only place the clock is read)."""
     return datetime.now(timezone.utc).astimezone()
+
+
+def today() -> date:
+    """Today's date in the local time zone (from :func:`now`)."""
+    return now().date()
 
 
 def verbosity() -> int:

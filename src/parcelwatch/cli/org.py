@@ -189,13 +189,15 @@ def log_submit_cmd(workspace: str, report_id: str, at_, user: str | None) -> Non
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option("--kind")
 @click.option("--late", is_flag=True, help="Only reports submitted late or overdue.")
-@click.option("--now", "now_", type=DATETIME, help="Judge lateness at this time (default: now).")
-def log_list_cmd(workspace: str, kind: str | None, late: bool, now_) -> None:  # type: ignore[no-untyped-def]
+@click.option(
+    "--now", "judged_at", type=DATETIME, help="Judge lateness at this time (default: now)."
+)
+def log_list_cmd(workspace: str, kind: str | None, late: bool, judged_at) -> None:  # type: ignore[no-untyped-def]
     """List logged reports (逾期 = submitted after the due time, or overdue and not submitted)."""
     from parcelwatch.ledger.workspace import open_workspace
     from parcelwatch.reports.reportlog import ReportLog, due_datetime
 
-    now = due_datetime(now_) if now_ else _now()
+    now = due_datetime(judged_at) if judged_at else _now()
     with open_workspace(workspace) as ws:
         rows = ReportLog(ws.store).rows(kind=kind, late=late, now=now)
     table = [(r["report_id"], r["kind"], r["period_end"] or "", r["due_at"], r["submitted_at"] or "未报送",

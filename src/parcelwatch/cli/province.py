@@ -147,7 +147,6 @@ def classify_cmd(
     user: str,
 ) -> None:
     """Classify every county of STORE's batch: one dask task per county, reference layers by extent."""
-    from datetime import datetime, timezone
     from pathlib import Path
 
     from parcelwatch.config import load_rules
@@ -184,12 +183,14 @@ def classify_cmd(
     click.echo(table.to_string(index=False))
     click.echo(f"Written: {xlsx}, {gpkg}")
     if ledgers:
+        from parcelwatch.cli.options import now as clock_now
+
         wb = write_back(
             store,
             ledgers,
             batch=batch,
             counties=run.counties,
-            now=datetime.now(timezone.utc).astimezone(),
+            now=clock_now(),
             user=user,
             rules_digest=rules.digest(),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -50,9 +49,10 @@ def store_init_cmd(url: str, county_code: str, county_name: str) -> None:
     """Create or upgrade the ledger schema, roles and guards at URL (run as the DB administrator).
 
     Running it again changes nothing."""
+    from parcelwatch.cli.options import now as clock_now
     from parcelwatch.ledger.pgstore import init_store
 
-    now = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+    now = clock_now().isoformat(timespec="seconds")
     click.echo(init_store(url, now_iso=now, county_code=county_code, county_name=county_name))
 
 
@@ -112,6 +112,7 @@ def users_list_cmd(ctx: click.Context) -> None:
 )
 def store_copy_cmd(workspace: str, to_url: str | None, from_url: str | None) -> None:
     """Copy a ledger with ids, versions and the whole history; running it twice changes nothing."""
+    from parcelwatch.cli.options import now as clock_now
     from parcelwatch.ledger.copy import copy_ledger
     from parcelwatch.ledger.pgstore import PgStore
     from parcelwatch.ledger.store import GpkgStore
@@ -127,9 +128,7 @@ def store_copy_cmd(workspace: str, to_url: str | None, from_url: str | None) -> 
         if not gpkg_path.exists():
             Path(workspace).mkdir(parents=True, exist_ok=True)
             code = src.meta().get("county_code", "")
-            GpkgStore.create(
-                gpkg_path, now=datetime.now(timezone.utc).astimezone(), county_code=code
-            ).close()
+            GpkgStore.create(gpkg_path, now=clock_now(), county_code=code).close()
         dst = GpkgStore(gpkg_path)
     try:
         result = copy_ledger(src, dst)

@@ -817,7 +817,7 @@ def _iso(now: datetime) -> str:
     if now.tzinfo is None or now.utcoffset() is None:
         raise LedgerError(
             "The time passed as now= has no time zone. Pass an aware datetime, e.g. "
-            "datetime.now().astimezone() or datetime(..., tzinfo=ZoneInfo('Asia/Shanghai'))."
+            "datetime(2026, 11, 7, 9, 0, tzinfo=ZoneInfo('Asia/Shanghai')) (the CLI passes its clock)."
         )
     return now.isoformat(timespec="seconds")
 

@@ -273,7 +273,8 @@ def build_map(
     farmland_codes: Sequence[str] = FARMLAND_CODES,
     warning: str = "",
 ) -> str:
-    """The whole page as a string. ``generated_at`` is passed in (pure function).
+    """The whole page as a string. ``generated_at`` is passed in (pure function; without it the
+    page shows no generation time).
 
     ``warning`` (e.g. the ledger check's tamper warning) is shown as a red banner at the top.
 
@@ -332,7 +333,7 @@ def build_map(
         ]
         geoms = _to_display(layer, 0.5 if name != "townships" else 2.0, gcj)
         ctx[name] = {"style": CONTEXT_STYLE[name], "data": _features(layer, keep, geoms)}
-    generated = (generated_at or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
+    generated = generated_at.strftime("%Y-%m-%d %H:%M") if generated_at is not None else ""
     config = {
         "title": title,
         "county": county_name,
