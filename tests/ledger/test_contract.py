@@ -250,7 +250,7 @@ import sys, time
 from datetime import date
 from pathlib import Path
 from parcelwatch.errors import LedgerConflictError
-from parcelwatch.ledger.workspace import check_batch
+from parcelwatch.pipeline import check_batch
 from tests.ledger.conftest import NOW
 ws, folder, name = sys.argv[1:4]
 sources = {"parcels": folder + "/parcels.gpkg", "farmland": folder + "/farmland.gpkg"}
@@ -293,7 +293,7 @@ _KILLED_CHECK = """
 import sys, time
 from datetime import date
 from pathlib import Path
-from parcelwatch.ledger.workspace import check_batch
+from parcelwatch.pipeline import check_batch
 from tests.ledger.conftest import NOW
 ws, folder, marker = sys.argv[1:4]
 sources = {"parcels": folder + "/parcels.gpkg", "farmland": folder + "/farmland.gpkg"}

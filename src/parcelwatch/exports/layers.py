@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyogrio
+import pyogrio.errors
 import shapely
 from pyproj import CRS
 
@@ -167,7 +168,7 @@ def _move_into_place(src: Path, dst: Path) -> None:
 def _pyogrio_write(frame: Any, path: Path, **kwargs: Any) -> None:
     try:
         pyogrio.write_dataframe(frame, path, use_arrow=True, **kwargs)
-    except Exception as exc:  # pyogrio/GDAL errors have no common base class
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
         raise OutputError(
             f"GDAL could not write {path.name} ({kwargs.get('driver', '')}, layer {kwargs.get('layer', '-')}): {exc}. "
             "Check the disk has room and the folder is writable."

@@ -66,6 +66,7 @@ def render_chip_pair(
     pair: ImagePair, geom: Any, *, size: int = 256, margin: float = 0.25
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Two (3, h, w) uint8 RGB arrays for a geometry in the raster CRS, or ``None`` without imagery."""
+    from rasterio.errors import WindowError
     from rasterio.features import rasterize
     from rasterio.transform import from_bounds as transform_from_bounds
     from rasterio.windows import Window, from_bounds
@@ -83,7 +84,7 @@ def render_chip_pair(
     full = Window(0, 0, src.width, src.height)
     try:
         inter = win.intersection(full)
-    except Exception:  # rasterio.errors.WindowError: the box is off the raster
+    except WindowError:  # the box is off the raster
         return None
     out_side = int(size)  # small parcels are upsampled (nearest), large ones decimated
     out_shape = (out_side, out_side)

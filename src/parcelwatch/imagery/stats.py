@@ -288,9 +288,11 @@ class ImagePair:
             raise ImageryError(
                 f"Image {path} does not exist. Check the path given to --before / --after."
             )
+        from rasterio.errors import RasterioError
+
         try:
             src = rasterio.open(path)
-        except Exception as exc:  # rasterio.errors.RasterioIOError and friends
+        except (RasterioError, OSError) as exc:  # RasterioIOError is both
             raise ImageryError(
                 f"Cannot open {path} as a raster: {exc}. Give a GeoTIFF (COG or plain)."
             ) from exc
@@ -338,6 +340,7 @@ class ImagePair:
 
     def window_of(self, geom: Any) -> Any:
         """The pixel window (rasterio ``Window``) covering a geometry, or ``None`` off the raster."""
+        from rasterio.errors import WindowError
         from rasterio.windows import Window, from_bounds
 
         src = self.before
@@ -348,7 +351,7 @@ class ImagePair:
         full = Window(0, 0, src.width, src.height)
         try:
             win = win.intersection(full)
-        except Exception:  # rasterio.errors.WindowError: no overlap
+        except WindowError:  # no overlap
             return None
         if win.width < 1 or win.height < 1:
             return None

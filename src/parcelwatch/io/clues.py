@@ -7,17 +7,31 @@ The workbook is opened read-only and never saved back.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
 
 from parcelwatch.errors import InputError, SchemaError, format_problems
 from parcelwatch.io.schema import CLUE_FIELDS, match_fields
 
-__all__ = ["ClueTable", "read_clues", "join_clues"]
+#: what openpyxl raises on a file that is not a readable .xlsx (a zip of XML parts): a bad or
+#: truncated zip, a missing part, broken XML, a wrong file type; a bug in our code is none of these
+EXCEL_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    ET.ParseError,
+    ValueError,
+)
+
+__all__ = ["ClueTable", "read_clues", "join_clues", "EXCEL_READ_ERRORS"]
 
 _TOTAL_WORDS = ("合计", "总计", "小计")
 
@@ -51,7 +65,7 @@ def read_clues(
         raise InputError(f"File not found: {path}. Check the path and the file name.")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
+    except EXCEL_READ_ERRORS as exc:
         raise InputError(
             f"Cannot open {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx from Excel or WPS."
         ) from exc

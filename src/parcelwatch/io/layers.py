@@ -21,6 +21,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
+import pyproj.exceptions
 import shapely
 from pyproj import CRS
 
@@ -53,6 +55,7 @@ from parcelwatch.io.schema import (
 from parcelwatch.units import M2_PER_MU
 
 __all__ = [
+    "GDAL_READ_ERRORS",
     "LayerReport",
     "LayerSource",
     "LoadedLayer",
@@ -63,6 +66,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: what pyogrio raises on a file GDAL cannot read: no such data source or driver
+#: (DataSourceError), a broken layer, field, feature, geometry or CRS (DataLayerError and its
+#: subclasses), or the file system (OSError); anything else is a bug and is reported as one
+GDAL_READ_ERRORS: tuple[type[BaseException], ...] = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    OSError,
+)
 
 _VECTOR_SUFFIXES = {
     ".shp",
@@ -185,7 +197,7 @@ def list_layers(path: str | Path) -> list[tuple[str, str]]:
     path = _check_path(Path(path))
     try:
         return [(str(n), str(t)) for n, t in pyogrio.list_layers(_open_target(path))]
-    except Exception as exc:  # pyogrio raises several DataSourceError flavours
+    except GDAL_READ_ERRORS as exc:
         raise InputError(
             f"Cannot open {path}: {exc}. Check that it is a complete vector file GDAL can read "
             "(for a shapefile, keep .shp, .shx, .dbf and .prj together)."
@@ -289,7 +301,7 @@ def load_layer(
             f"{report.where}: text does not decode as {report.encoding.encoding}. "
             "Pass the right encoding with --encoding (e.g. GBK or UTF-8), or add a .cpg file."
         ) from exc
-    except Exception as exc:
+    except GDAL_READ_ERRORS as exc:
         raise InputError(
             f"Cannot read {report.where}: {exc}. The file may be incomplete or corrupt; "
             "export it again from the source system."
@@ -382,7 +394,7 @@ def _resolve_crs(frame: gpd.GeoDataFrame, report: LayerReport, user_crs: Any) ->
     if user_crs is not None:
         try:
             user = CRS.from_user_input(user_crs)
-        except Exception as exc:
+        except pyproj.exceptions.CRSError as exc:
             raise CRSError(
                 f"{report.where}: --crs {user_crs!r} is not a CRS PROJ knows ({exc}). Use e.g. EPSG:4490."
             ) from exc

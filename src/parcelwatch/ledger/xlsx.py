@@ -27,6 +27,7 @@ from typing import Any
 
 from parcelwatch.atomic import atomic_path
 from parcelwatch.errors import InputError, OutputError, SchemaError
+from parcelwatch.io.clues import EXCEL_READ_ERRORS
 from parcelwatch.labels import TRANSITION_MEANING_ZH
 from parcelwatch.ledger.model import (
     CONFIRMED_CLASSES,
@@ -460,7 +461,7 @@ def read_ledger_rows(path: str | Path) -> tuple[str, int, list[str], list[tuple[
     def load(data_only: bool) -> Any:
         try:
             return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
-        except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors)
+        except EXCEL_READ_ERRORS as exc:
             raise InputError(
                 f"Cannot read {path} as an Excel workbook (.xlsx): {exc}. Save it as .xlsx (Excel 2007+) and try again."
             ) from exc

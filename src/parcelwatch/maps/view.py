@@ -96,13 +96,14 @@ def geotiff_basemap(
 ) -> Basemap:
     """A local GeoTIFF rendered into the page as an image overlay (Web Mercator, 2-98 % stretch)."""
     import rasterio
+    from rasterio.errors import RasterioError
     from rasterio.io import MemoryFile
     from rasterio.warp import Resampling, calculate_default_transform, reproject, transform_bounds
 
     path = Path(path)
     try:
         src = rasterio.open(path)
-    except Exception as exc:
+    except (RasterioError, OSError) as exc:  # RasterioIOError is both
         raise InputError(
             f"Cannot open {path} as a GeoTIFF: {exc}. Give a GeoTIFF (COG or plain) for --basemap image:FILE."
         ) from exc
