@@ -8,12 +8,13 @@ A failed or interrupted write leaves the previous file as it was and no temporar
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_text_atomic"]
+__all__ = ["atomic_path", "commit_file", "staging_dir", "write_bytes_atomic", "write_text_atomic"]
 
 
 def _fsync_file(path: Path) -> None:
@@ -31,6 +32,18 @@ def _fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def commit_file(tmp: str | Path, target: str | Path, *, mode: int | None = 0o644) -> Path:
+    """Sync the finished file ``tmp`` (in ``target``'s folder), give it ``mode`` (``None``: keep)
+    and rename it over ``target``. For writers that stage several files (a shapefile's parts)."""
+    tmp, target = Path(tmp), Path(target)
+    _fsync_file(tmp)
+    if mode is not None:
+        os.chmod(tmp, mode)  # mkstemp makes files private; outputs are for sharing
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    return target
 
 
 @contextmanager
@@ -51,10 +64,7 @@ def atomic_path(path: str | Path, *, mode: int = 0o644) -> Iterator[Path]:
         yield tmp
         if not tmp.exists():
             raise OSError(f"nothing was written to {target}")
-        _fsync_file(tmp)
-        os.chmod(tmp, mode)  # mkstemp makes files private; outputs are for sharing
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        commit_file(tmp, target, mode=mode)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -72,3 +82,17 @@ def write_text_atomic(
 ) -> Path:
     """Replace ``path`` with ``text`` atomically (see :func:`atomic_path`)."""
     return write_bytes_atomic(path, text.encode(encoding), mode=mode)
+
+
+@contextmanager
+def staging_dir(target: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``target`` for writers that produce several files (a shapefile
+    and its sidecars); move each finished file into place with :func:`commit_file`. The folder is
+    removed afterwards whatever happened."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.stem}-", dir=target.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import click
 
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.cli.ledger import DATE, _now, _user
 
 
@@ -177,7 +177,7 @@ def report_cmd(workspace: str, as_of: date, out_path: str, text_path: str | None
     click.echo(f"Written: {path}")
     if text_path:
         try:
-            Path(text_path).write_text(inspection_markdown(f, contact=contact), encoding="utf-8")
+            write_text_atomic(text_path, inspection_markdown(f, contact=contact))
         except OSError as exc:
             raise OutputError(
                 f"Cannot write {text_path}: {exc}. Check the folder exists and is writable."

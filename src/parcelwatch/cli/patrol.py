@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.cli.ledger import DATE, _now, _table, _user
 from parcelwatch.errors import ConfigError, LedgerError
 
@@ -97,7 +98,7 @@ def init_cmd(ws: str, name: str, force: bool) -> None:
         raise LedgerError(
             f"{path} already exists. Edit it, or pass --force to overwrite it with the template."
         )
-    path.write_text(template_toml(name=name), encoding="utf-8")
+    write_text_atomic(path, template_toml(name=name))
     click.echo(
         f"{path} written. Fill in `points` for every catalogue item (附件2), then run `parcelwatch patrol config check {ws}`."
     )

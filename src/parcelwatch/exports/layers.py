@@ -22,11 +22,8 @@ so a failed export leaves nothing half-written. Columns come from
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import sqlite3
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +42,7 @@ import pyogrio.errors
 import shapely
 from pyproj import CRS
 
+from parcelwatch.atomic import commit_file, staging_dir
 from parcelwatch.crs import STORAGE_CRS, ellipsoidal_area_m2, gk3_zone_from_lon, working_crs
 from parcelwatch.errors import CRSError, OutputError, SchemaError
 from parcelwatch.exports.dbf import DbfField, write_dbf
@@ -143,22 +141,22 @@ def select_problems(
 @contextmanager
 def _staging(target: Path) -> Iterator[Path]:
     """A temporary folder beside ``target``; removed afterwards whatever happened."""
+    entered = False
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+        with staging_dir(target) as tmp:
+            entered = True
+            yield tmp
     except OSError as exc:
+        if entered:  # the writers say what failed themselves
+            raise
         raise OutputError(
             f"Cannot write {target}: {exc}. Check the folder exists and is writable, or choose another with -o."
         ) from exc
-    try:
-        yield tmp
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _move_into_place(src: Path, dst: Path) -> None:
     try:
-        os.replace(src, dst)
+        commit_file(src, dst)
     except OSError as exc:
         raise OutputError(
             f"Cannot write {dst}: {exc}. Close the file if another program (QGIS, Excel, ArcMap) has it open, then try again."

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from parcelwatch.atomic import write_bytes_atomic
 from parcelwatch.errors import OutputError
 from parcelwatch.imagery.stats import ImagePair
 
@@ -164,7 +165,7 @@ def write_chips(
                 continue
             paths = chip_paths(ws_path, pid)
             for rgb, p in zip(rendered, paths, strict=True):
-                p.write_bytes(png_bytes(rgb))
+                write_bytes_atomic(p, png_bytes(rgb))
             out[pid] = paths
     except OSError as exc:
         raise OutputError(

@@ -44,6 +44,7 @@ import shapely
 import sqlalchemy as sa
 from pyproj import CRS
 
+from parcelwatch.atomic import commit_file
 from parcelwatch.crs import STORAGE_CRS
 from parcelwatch.errors import LedgerBusyError, LedgerError, ParcelwatchError
 from parcelwatch.ledger.model import (
@@ -705,7 +706,7 @@ class GpkgStore(SqlStore, LedgerStore):
             )
             con.execute("COMMIT")
             con.close()
-            os.replace(tmp, path)
+            commit_file(tmp, path, mode=None)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise LedgerError(
                 f"Cannot create the ledger {path}: {exc}. Check the folder is writable and on a local disk."

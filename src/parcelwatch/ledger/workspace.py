@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.config import Rules, defaults_toml, load_rules, rules_from_mapping, tomllib
 from parcelwatch.errors import (
     ConfigError,
@@ -147,7 +148,7 @@ def create_workspace(
     try:
         path.mkdir(parents=True, exist_ok=True)
         if not rules_path.exists():
-            rules_path.write_text(text, encoding="utf-8")
+            write_text_atomic(rules_path, text)
     except OSError as exc:
         raise LedgerError(
             f"Cannot create the workspace {path}: {exc}. Check the folder is writable."

@@ -29,6 +29,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from parcelwatch.atomic import atomic_path, write_text_atomic
 from parcelwatch.errors import OutputError
 from parcelwatch.imagery.chips import chip_data_uris, write_chips
 from parcelwatch.imagery.evidence import evidence_html, location_svg
@@ -176,9 +177,8 @@ def analyse_imagery(
                 "hint_reason",
                 "hint_reason_en",
             ]
-            table.reindex(columns=cols).to_csv(
-                ws_path / STATS_FILE, index=False, encoding="utf-8-sig"
-            )
+            with atomic_path(ws_path / STATS_FILE) as tmp:
+                table.reindex(columns=cols).to_csv(tmp, index=False, encoding="utf-8-sig")
             files.append(ws_path / STATS_FILE)
             meta = {
                 "before": str(Path(before).resolve()),
@@ -193,9 +193,7 @@ def analyse_imagery(
                     for k, v in hints.loc[hints["hint"] != "", "hint"].value_counts().items()
                 },
             }
-            (out_dir / "run.json").write_text(
-                json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
-            )
+            write_text_atomic(out_dir / "run.json", json.dumps(meta, ensure_ascii=False, indent=2))
             files.append(out_dir / "run.json")
             evidence: dict[str, Path] = {}
             if write_evidence:
@@ -236,7 +234,7 @@ def analyse_imagery(
                         generated_at=now,
                     )
                     path = ev_dir / f"{pid}.html"
-                    path.write_text(page, encoding="utf-8")
+                    write_text_atomic(path, page)
                     evidence[pid] = path
         except OSError as exc:
             raise OutputError(

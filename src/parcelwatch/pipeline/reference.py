@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -45,7 +44,7 @@ import shapely
 from pyproj import CRS
 
 from parcelwatch import crs as crsmod
-from parcelwatch.atomic import write_text_atomic
+from parcelwatch.atomic import commit_file, write_text_atomic
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import CRSError, InputError, ReferenceStoreError
 from parcelwatch.io.layers import LayerReport
@@ -814,7 +813,7 @@ def add_references(
                 progress(i + 1, len(todo))
         for tmp in written:
             final = store.dir / tmp.name[1:-4]
-            os.replace(tmp, final)
+            commit_file(tmp, final)
             placed.append(final)
         store._write_catalog(zone, versions)
     except OSError as exc:

@@ -28,6 +28,7 @@ import geopandas as gpd
 import pandas as pd
 import pyarrow.parquet as pq
 
+from parcelwatch.atomic import write_text_atomic
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import OutputError, ParcelwatchError
 from parcelwatch.province.store import KEY, ProvinceStore, check_batch_name
@@ -212,7 +213,7 @@ def _start_out(out: Path, store: ProvinceStore, batch: str, rules: Rules) -> Non
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / COUNTIES_DIR).mkdir(exist_ok=True)
-        path.write_text(json.dumps(want, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_text_atomic(path, json.dumps(want, ensure_ascii=False, indent=1))
     except OSError as exc:
         raise OutputError(
             f"Cannot write to the output folder {out}: {exc}. Check it is writable."
