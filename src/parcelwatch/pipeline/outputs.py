@@ -63,6 +63,7 @@ def read_ledger(ws: Workspace | str | Path) -> LedgerData:
     from parcelwatch.ledger.verify import tamper_warning
 
     with opened(ws) as w:
+        records_store: Any = w.store  # both stores keep the record books (typed SqlStore there)
         warning = tamper_warning(w.store)
         snap = w.store.snapshot()
         return LedgerData(
@@ -71,7 +72,7 @@ def read_ledger(ws: Workspace | str | Path) -> LedgerData:
             events=list(w.store.events()),
             findings=snap.findings,
             warning=warning or "",
-            greenhouse_registry=read_if_present(w.store, "greenhouse_registry"),
+            greenhouse_registry=read_if_present(records_store, "greenhouse_registry"),
         )
 
 
