@@ -16,9 +16,10 @@ these; they read files and the ledger, call the pure builders (:mod:`parcelwatch
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from parcelwatch.io.layers import LayerSource
-from parcelwatch.pipeline.batch import CheckSummary, check_batch
-from parcelwatch.pipeline.imagery import ImageryResult, analyse_imagery
 from parcelwatch.pipeline.inputs import (
     Inputs,
     classify_inputs,
@@ -26,8 +27,41 @@ from parcelwatch.pipeline.inputs import (
     working_zone,
     write_classification,
 )
-from parcelwatch.pipeline.outputs import LedgerData, export, export_all, read_ledger, write_map
-from parcelwatch.pipeline.workspace import init_workspace
+
+if TYPE_CHECKING:
+    from parcelwatch.pipeline.batch import CheckSummary, check_batch
+    from parcelwatch.pipeline.imagery import ImageryResult, analyse_imagery
+    from parcelwatch.pipeline.outputs import (
+        LedgerData,
+        export,
+        export_all,
+        read_ledger,
+        write_map,
+    )
+    from parcelwatch.pipeline.workspace import init_workspace
+
+# The ledger, maps and exports are imported on first use, so that ``import parcelwatch`` (and
+# every CLI start) stays as light as reading layers needs.
+_LAZY = {
+    "CheckSummary": "batch",
+    "check_batch": "batch",
+    "ImageryResult": "imagery",
+    "analyse_imagery": "imagery",
+    "LedgerData": "outputs",
+    "export": "outputs",
+    "export_all": "outputs",
+    "read_ledger": "outputs",
+    "write_map": "outputs",
+    "init_workspace": "workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'parcelwatch.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"parcelwatch.pipeline.{module}"), name)
+
 
 __all__ = [
     "LayerSource",
