@@ -246,7 +246,7 @@ def write_map_pages(
             )
         view = view[view["township_name"].isin(list(townships))]
     batches = sorted({b for bs in view.get("batch", []) for b in str(bs).split(",") if b})
-    common = {
+    common: dict[str, Any] = {
         "county_name": county_name,
         "data_date": today.isoformat() + (f"（{batches[-1]}）" if batches else ""),
         "generated_at": now,

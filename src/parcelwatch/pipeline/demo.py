@@ -235,7 +235,7 @@ def _ledger_round(
         return rec.problem_id
 
     day = BATCH1_ISSUED + timedelta(days=10)
-    steps = [
+    steps: list[tuple[str, str, dict[str, Any]]] = [
         # the Class II restaurant in a greenhouse: confirmed, demolished, accepted, closed
         (
             "3707902026Q1002",
