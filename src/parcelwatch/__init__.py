@@ -3,11 +3,13 @@
 Public API::
 
     from parcelwatch import read_layer, load_layer, load_rules, load_inputs
+    from parcelwatch import explore      # a workspace or problems frame as a folium.Map
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from parcelwatch.config import DEFAULT_RULES, Rules, load_rules
 from parcelwatch.crs import ellipsoidal_area_m2
@@ -33,6 +35,7 @@ logging.getLogger("parcelwatch").addHandler(logging.NullHandler())
 
 __all__ = [
     "__version__",
+    "explore",
     "DEFAULT_RULES",
     "Rules",
     "load_rules",
@@ -56,3 +59,12 @@ __all__ = [
     "OutputError",
     "DataQualityWarning",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # explore() imports folium: loaded on first use, not with the package
+    if name == "explore":
+        from parcelwatch.notebook import explore
+
+        return explore
+    raise AttributeError(f"module 'parcelwatch' has no attribute {name!r}")

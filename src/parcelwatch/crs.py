@@ -90,7 +90,8 @@ def gk3_zone_of_crs(crs: CRS | None) -> int | None:
 
 def is_cgcs2000_or_wgs84(crs: CRS) -> bool:
     """True for CRSs whose datum is CGCS2000 or WGS 84 (equal to well under a metre here)."""
-    datum = crs.geodetic_crs.datum.name if crs.geodetic_crs is not None else ""
+    geodetic = crs.geodetic_crs
+    datum = geodetic.datum.name if geodetic is not None and geodetic.datum is not None else ""
     return bool(re.search(r"China 2000|CGCS|World Geodetic System 1984|WGS.?84", datum))
 
 
@@ -215,9 +216,10 @@ def _tm_proj(wkt: str) -> tuple[pyproj.Proj, Transformer] | None:
     op = crs.coordinate_operation
     if not crs.is_projected or op is None or "transverse mercator" not in op.method_name.lower():
         return None
-    if not is_cgcs2000_or_wgs84(crs):
+    geodetic = crs.geodetic_crs
+    if geodetic is None or not is_cgcs2000_or_wgs84(crs):
         return None
-    return pyproj.Proj(crs), _transformer(wkt, crs.geodetic_crs.to_wkt())
+    return pyproj.Proj(crs), _transformer(wkt, geodetic.to_wkt())
 
 
 def ellipsoidal_area_m2(geoms: np.ndarray | object, crs: CRS | str | int) -> np.ndarray:

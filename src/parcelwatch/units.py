@@ -21,7 +21,7 @@ def m2_to_mu(m2: T) -> T:
     >>> round(m2_to_mu(666.6666666666666), 9)
     1.0
     """
-    return m2 / M2_PER_MU  # type: ignore[operator, no-any-return]
+    return m2 / M2_PER_MU  # type: ignore[operator, no-any-return, return-value]
 
 
 def mu_to_m2(mu: T) -> T:
@@ -30,7 +30,7 @@ def mu_to_m2(mu: T) -> T:
     >>> mu_to_m2(15.0)
     10000.0
     """
-    return mu * M2_PER_MU  # type: ignore[operator, no-any-return]
+    return mu * M2_PER_MU  # type: ignore[operator, no-any-return, return-value]
 
 
 def round_display(value: float | np.ndarray, digits: int = 2) -> float | np.ndarray:

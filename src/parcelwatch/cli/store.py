@@ -121,6 +121,8 @@ def store_copy_cmd(workspace: str, to_url: str | None, from_url: str | None) -> 
     if bool(to_url) == bool(from_url):
         raise ConfigError("Give exactly one of --to URL or --from URL.")
     gpkg_path = Path(workspace) / LEDGER_FILE
+    src: GpkgStore | PgStore
+    dst: GpkgStore | PgStore
     if to_url:
         src, dst = GpkgStore(gpkg_path), PgStore(to_url)
     else:

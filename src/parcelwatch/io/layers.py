@@ -269,7 +269,7 @@ def load_layer(
     else:
         layers = list_layers(path)
         name = _pick_layer(path, layers, layer, role)
-    report = LayerReport(path=str(path), layer=name if len(layers) > 1 or layer else "")
+    report = LayerReport(path=str(path), layer=(name or "") if len(layers) > 1 or layer else "")
 
     # 1. encoding, decided before reading
     if encoding is not None:
@@ -442,7 +442,7 @@ def _gcj02(
     report: LayerReport,
     columns: list[str],
     path: Path,
-    layer: str,
+    layer: str | None,
     *,
     convert: bool,
 ) -> gpd.GeoDataFrame:

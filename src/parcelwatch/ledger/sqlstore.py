@@ -442,7 +442,7 @@ class SqlStore:
         *,
         for_update: bool = False,
     ) -> list[ProblemRecord]:
-        cols = [problems.c[c] for c in PROBLEM_COLUMNS]
+        cols: list[Any] = [problems.c[c] for c in PROBLEM_COLUMNS]
         cols.append(problems.c.geom if geometry else sa.null().label("geom"))
         if ids is None:
             rows = list(conn.execute(sa.select(*cols).order_by(problems.c.problem_id)))

@@ -50,7 +50,12 @@ def leaflet_assets() -> tuple[str, str]:
 
 def own_asset(name: str) -> str:
     """Our own JS/CSS shipped in parcelwatch/maps/static."""
-    return resources.files("parcelwatch.maps").joinpath("static", name).read_text(encoding="utf-8")
+    return (
+        resources.files("parcelwatch.maps")
+        .joinpath("static")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
+    )
 
 
 # The page's data blocks: JSON whose every "<" is written \u003c (see battle_map._script_json),

@@ -303,7 +303,7 @@ def pack_frames(
                 _atomic_parquet(_to_storage(frame), target)
                 rows[role] = len(frame)
             report.rows[code] = rows
-        manifest = (
+        manifest: dict[str, Any] = (
             _read_manifest(store)
             if existing is not None
             else {

@@ -257,7 +257,8 @@ def progress_rows(
             f"use a due date (next: {nxt})."
         )
     k = dues.index(report_date) + 1
-    p_start = (dues[k - 2] if k > 1 else start - timedelta(days=1)) + timedelta(days=1)  # type: ignore[operator]
+    assert start is not None  # due_dates() above refused a campaign without a start
+    p_start: date = (dues[k - 2] if k > 1 else start - timedelta(days=1)) + timedelta(days=1)
 
     def in_cum(d: Any) -> bool:
         x = _d(d)
@@ -301,9 +302,8 @@ def progress_rows(
         linked = [by_id[c["problem_id"]] for c in vc if c.get("problem_id") in by_id]
         signs = [s for s in signoffs if s["object_id"] == f"{cid}:{v}" and in_cum(s["signed_on"])]
         roles = {s["role"]: _d(s["signed_on"]) for s in signs}
-        signed = (
-            max(roles["村支书"], roles["村主任"]) if {"村支书", "村主任"} <= set(roles) else None
-        )
+        both = [d for d in (roles.get("村支书"), roles.get("村主任")) if d is not None]
+        signed = max(both) if len(both) == 2 else None
         rows.append(VillageRow(
             v, target, sum(int(c["count"]) for c in visits if in_cum(c["on_date"])),
             sum(int(c["count"]) for c in visits if in_now(c["on_date"])), len(orig), len(last), first_now,
@@ -420,10 +420,10 @@ def write_progress_xlsx(
         for j, h in enumerate(rh):
             rs.write_string(2, j, h, fm.head)
             rs.set_column(j, j, 14)
-        for i, r in enumerate(rechecks):
-            p = problems.get(r["problem_id"])
-            vals = [i + 1, r["problem_id"], r["village"], p.display_class if p else "", p.measure if p else "",
-                    (p.closed_at or "")[:10] if p else "", r["visited_on"], r["by"], r["result"], "", 0]  # fmt: skip
+        for i, rc in enumerate(rechecks):
+            p = problems.get(rc["problem_id"])
+            vals = [i + 1, rc["problem_id"], rc["village"], p.display_class if p else "", p.measure if p else "",
+                    (p.closed_at or "")[:10] if p else "", rc["visited_on"], rc["by"], rc["result"], "", 0]  # fmt: skip
             for j, v in enumerate(vals):
                 _write(rs, 3 + i, j, v, "int" if isinstance(v, int) else "text", fm)
         _print_setup(rs, header_first=2, header_last=2, last_col=len(rh) - 1)

@@ -505,7 +505,7 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     gd = mm["greenhouse_distance_m"].to_numpy(dtype=float)
     f["greenhouse_distance_m"] = np.where(np.isfinite(gd), gd, np.nan)
     legal = mm["legal_share"].to_numpy() >= rules.approval.cover_share
-    f["suggested_judgement"] = np.where(
+    f["suggested_judgement"] = np.where(  # type: ignore[call-overload]
         f["rule_id"] == APPROVAL_RULE_ID, np.where(legal, "合法", "其他(临时用地)"), None
     )
     f["document"] = np.where(
@@ -659,16 +659,16 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
         np.where(has_problem, "normal", ""),
     )
     alerts: list[list[str]] = [[] for _ in range(n_p)]
-    for i in np.flatnonzero(m2_to_mu(occ_pbf) >= a.pbf_mu):
+    for i in np.flatnonzero(m2_to_mu(occ_pbf) >= a.pbf_mu).tolist():
         alerts[i].append(
             f"违法占用永久基本农田{m2_to_mu(occ_pbf[i]):.2f}亩，达到{a.pbf_mu:g}亩刑事移送标准"
         )
-    for i in np.flatnonzero(m2_to_mu(occ_other) >= a.farmland_mu):
+    for i in np.flatnonzero(m2_to_mu(occ_other) >= a.farmland_mu).tolist():
         alerts[i].append(
             f"违法占用耕地{m2_to_mu(occ_other[i]):.2f}亩，达到{a.farmland_mu:g}亩刑事移送标准"
         )
     farm_mu = m2_to_mu(out["farmland_m2"].fillna(0).to_numpy())
-    for i in np.flatnonzero(farm_mu >= a.large_parcel_farmland_mu):
+    for i in np.flatnonzero(farm_mu >= a.large_parcel_farmland_mu).tolist():
         alerts[i].append(
             f"图斑内耕地{farm_mu[i]:.2f}亩，达到{a.large_parcel_farmland_mu:g}亩大图斑标准"
         )
