@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import time
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from parcelwatch.maps.offline import assert_offline
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = REPO / "notebooks" / "walkthrough.ipynb"
@@ -39,3 +42,15 @@ def test_walkthrough_notebook_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert (tmp_path / "exports" / "大棚房问题县级自验表.xlsx").exists()
     assert (tmp_path / "整改中.kmz").exists()
     assert (tmp_path / "battle_map.html").exists()
+    # the folium map (parcelwatch.explore) is shown, and neither its cell output nor the saved
+    # page loads anything from the network
+    maps = [
+        html.unescape(o["data"]["text/html"])
+        for c in nb.cells
+        if c.cell_type == "code" and "parcelwatch.explore" in c.source
+        for o in c.get("outputs", [])
+        if "text/html" in o.get("data", {})
+    ]
+    assert len(maps) == 1 and "leaflet" in maps[0].lower() and "L.geoJson" in maps[0]
+    assert_offline(maps[0])
+    assert_offline((tmp_path / "explore.html").read_text(encoding="utf-8"))
