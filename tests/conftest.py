@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -117,3 +122,76 @@ def offline_page(browser):
     yield make
     for p in pages:
         p.close()
+
+
+# ------------------------------------------------------------------------------ the README demo
+# Built once per test session, as a user runs it (`python -m parcelwatch demo -o OUT` from the
+# repository root), and shared read-only by every test that needs the demo's outputs or its
+# workspace. A test that changes the workspace takes `demo_copy` (its own copy). The session
+# fails at teardown if anyone wrote to the shared ledger.
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """The demo's output folder, what it printed and its outputs by name (as printed)."""
+
+    out: Path
+    stdout: str
+    outputs: dict[str, Path]
+
+    @property
+    def workspace(self) -> Path:
+        return self.out / "workspace"
+
+    @property
+    def summary(self) -> list[str]:
+        """The printed lines before the warnings and the list of outputs."""
+        lines = self.stdout.splitlines()
+        for marker in ("Data-quality warnings (the data were loaded; have a look):", "Outputs:"):
+            if marker in lines:
+                lines = lines[: lines.index(marker)]
+        while lines and not lines[-1]:
+            lines.pop()
+        return lines
+
+
+def _outputs(stdout: str) -> dict[str, Path]:
+    lines = stdout.splitlines()
+    out: dict[str, Path] = {}
+    for line in lines[lines.index("Outputs:") + 1 :]:
+        name, _, path = line.strip().rpartition(": ")
+        out[name] = Path(path)
+    return out
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    res = subprocess.run(
+        [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr
+    run = DemoRun(out, res.stdout, _outputs(res.stdout))
+    ledger = run.workspace / "ledger.gpkg"
+    before = _digest(ledger)
+    yield run
+    assert _digest(ledger) == before, (
+        "a test wrote to the shared demo workspace: use the demo_copy fixture instead"
+    )
+
+
+@pytest.fixture
+def demo_copy(demo_run: DemoRun, tmp_path: Path) -> Path:
+    """A private copy of the demo workspace, for a test that changes it."""
+    ws = tmp_path / "demo-workspace"
+    shutil.copytree(demo_run.workspace, ws)
+    return ws

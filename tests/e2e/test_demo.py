@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pyogrio
 
-from tests.conftest import REPO
+from tests.conftest import DemoRun
 
 
-def test_demo_runs_and_prints_where_outputs_are(tmp_path):
-    out = tmp_path / "demo-output"
-    res = subprocess.run(
-        [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
-    text = res.stdout
+def test_demo_runs_and_prints_where_outputs_are(demo_run: DemoRun) -> None:
+    """The session's one demo run (tests/conftest.py: `python -m parcelwatch demo -o OUT` from
+    the repository root, exit code 0)."""
+    out, text = demo_run.out, demo_run.stdout
     assert "parcels            30  gb18030 (gb18030 fallback)" in text
     assert "EPSG:4528 CGCS2000 / 3-degree Gauss-Kruger zone 40" in text
     assert "repaired 1 invalid polygon(s)" in text

@@ -12,8 +12,7 @@ import pytest
 from parcelwatch.ledger import Workspace, open_workspace
 from parcelwatch.ledger.model import ProblemRecord
 from parcelwatch.pipeline import export_all
-from parcelwatch.pipeline.demo import run_demo
-from tests.conftest import SAMPLES
+from tests.conftest import DemoRun
 
 TODAY = date(2026, 11, 7)
 
@@ -32,11 +31,10 @@ class Exported:
 
 
 @pytest.fixture(scope="session")
-def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample county's workspace after the demo's two batches and staff decisions."""
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(SAMPLES, out)
-    return out / "workspace"
+def demo_workspace(demo_run: DemoRun) -> Path:
+    """The sample county's workspace after the demo's two batches and staff decisions (the
+    session's one demo run, read-only)."""
+    return demo_run.workspace
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pytest
 from parcelwatch.cli import main
 from parcelwatch.ledger import open_workspace, problem_for_parcel, update_problems
 from parcelwatch.pipeline import analyse_imagery
-from parcelwatch.pipeline.demo import run_demo
+from tests.conftest import DemoRun
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 BEFORE, AFTER = SAMPLES / "imagery" / "before.tif", SAMPLES / "imagery" / "after.tif"
@@ -27,10 +27,8 @@ EXPECTED = json.loads((SAMPLES / "expected.json").read_text(encoding="utf-8"))["
 
 
 @pytest.fixture(scope="module")
-def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(SAMPLES, out)
-    return out / "workspace"
+def demo_ws(demo_run: DemoRun) -> Path:
+    return demo_run.workspace  # the session's demo, read-only: `analysed` works on a copy
 
 
 @pytest.fixture(scope="module")

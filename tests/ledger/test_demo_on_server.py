@@ -16,14 +16,18 @@ def _cells(path) -> list[list]:
     return [[[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets]
 
 
-def test_demo_ledger_round_on_the_server_equals_the_geopackage(tmp_path, pg_db):
+def test_demo_ledger_round_on_the_server_equals_the_geopackage(tmp_path, pg_db, demo_run):
     """Same summary lines after the workspace line (checks, decisions, 回头看, stats), same records
     and events, and every Excel form and the CSV export with the same cells."""
-    file_run = run_demo(SAMPLES, tmp_path / "file")
+    file_run, file_out = demo_run, demo_run.out  # the session's demo on a GeoPackage, read-only
     server_run = run_demo(SAMPLES, tmp_path / "server", store=pg_db("wang"))
 
     def ledger_lines(result, out):
-        lines = [line.replace(str(out), "OUT") for line in result.summary]
+        # the CLI run names the samples as the user typed them (data/samples)
+        lines = [
+            line.replace(str(out), "OUT").replace(str(SAMPLES), "data/samples")
+            for line in result.summary
+        ]
         start = next(i for i, line in enumerate(lines) if line.startswith("Ledger workspace"))
         # the other-sources round (巡查/巡察, campaign reports) and the acceptance round (issue 13)
         # run on the GeoPackage demo only
@@ -32,11 +36,9 @@ def test_demo_ledger_round_on_the_server_equals_the_geopackage(tmp_path, pg_db):
         )
         return [line for line in lines[start + 1 : end] if not line.startswith("Acceptance:")]
 
-    assert ledger_lines(server_run, tmp_path / "server") == ledger_lines(
-        file_run, tmp_path / "file"
-    )
+    assert ledger_lines(server_run, tmp_path / "server") == ledger_lines(file_run, file_out)
     a, b = (
-        open_workspace(tmp_path / "file" / "workspace"),
+        open_workspace(file_out / "workspace"),
         open_workspace(tmp_path / "server" / "workspace"),
     )
     try:
@@ -47,14 +49,12 @@ def test_demo_ledger_round_on_the_server_equals_the_geopackage(tmp_path, pg_db):
     finally:
         a.close()
         b.close()
-    forms = sorted((tmp_path / "file" / "exports").rglob("*.xlsx"))
+    forms = sorted((file_out / "exports").rglob("*.xlsx"))
     assert forms
     for path in forms:
-        twin = tmp_path / "server" / path.relative_to(tmp_path / "file")
+        twin = tmp_path / "server" / path.relative_to(file_out)
         assert _cells(twin) == _cells(path), path.name
-    assert _cells(tmp_path / "server" / "问题台账.xlsx") == _cells(
-        tmp_path / "file" / "问题台账.xlsx"
-    )
-    for path in sorted((tmp_path / "file" / "exports").rglob("*.csv")):
-        twin = tmp_path / "server" / path.relative_to(tmp_path / "file")
+    assert _cells(tmp_path / "server" / "问题台账.xlsx") == _cells(file_out / "问题台账.xlsx")
+    for path in sorted((file_out / "exports").rglob("*.csv")):
+        twin = tmp_path / "server" / path.relative_to(file_out)
         assert twin.read_bytes() == path.read_bytes(), path.name

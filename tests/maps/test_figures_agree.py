@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import warnings
 from collections import Counter
 from datetime import date
 
@@ -24,18 +23,13 @@ from click.testing import CliRunner
 from parcelwatch.cli import cli
 from parcelwatch.ledger import open_workspace
 from parcelwatch.ledger.figures import figure_rows, figures, figures_by, mu_text, rate_text
-from parcelwatch.pipeline.demo import run_demo
-from tests.conftest import SAMPLES
 
 TODAY = date(2026, 11, 7)  # the demo's map day and review day
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("figures")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = run_demo(SAMPLES, out)
+def demo(demo_run):
+    out, result = demo_run.out, demo_run  # the session's demo, read-only
     ws = open_workspace(out / "workspace")
     records = ws.store.records(geometry=False)
     rows = figure_rows(records, today=TODAY)

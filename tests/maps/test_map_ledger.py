@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections import Counter
 from datetime import date, datetime, timezone
 
@@ -11,17 +10,11 @@ import pytest
 from parcelwatch.labels import STATUS_STYLE
 from parcelwatch.ledger import open_workspace
 from parcelwatch.pipeline import write_map
-from parcelwatch.pipeline.demo import run_demo
-from tests.conftest import SAMPLES
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = run_demo(SAMPLES, out)
-    return out, result
+def demo(demo_run):
+    return demo_run.out, demo_run  # the session's demo, read-only
 
 
 def test_demo_map_matches_the_ledger(demo, offline_page):
