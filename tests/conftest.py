@@ -91,6 +91,11 @@ def gk_parcels() -> Callable[..., gpd.GeoDataFrame]:
     return make
 
 
+# ------------------------------------------------------------------------------ PostgreSQL
+# One throw-away server per session (per xdist worker), defined here once: a session fixture
+# imported into several modules is a separate fixture in each, and started a server for each.
+from tests.ledger.pg import pg_db, pg_server  # noqa: E402,F401  (fixtures)
+
 # ------------------------------------------------------------------------------ headless Chromium
 # One session browser for every folder (tests/maps, tests/hostile): Playwright's sync API cannot
 # run two at once. The helpers (OfflinePage, chromium_path) are in tests/maps/conftest.py.

@@ -6,7 +6,6 @@ import pytest
 
 from parcelwatch.acceptance.records import RecordBook, read_if_present
 from parcelwatch.errors import LedgerError
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 
 
 def test_record_book_on_postgres_refuses_clearly(pg_db) -> None:  # noqa: F811

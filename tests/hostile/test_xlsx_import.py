@@ -19,7 +19,6 @@ from parcelwatch.ledger.model import Change, Status
 from parcelwatch.ledger.xlsx import SHEET, export_xlsx, import_xlsx
 from tests.ledger.conftest import NOW, make_problems
 from tests.ledger.conftest import store as store  # noqa: F401 - the pytest fixture (both stores)
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401 - the server behind store[postgis]
 
 TODAY = date(2026, 5, 10)
 

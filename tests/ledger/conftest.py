@@ -150,6 +150,3 @@ def stripped(records: dict[str, ProblemRecord] | list[ProblemRecord]) -> dict[st
     if isinstance(records, dict):
         return dict(records)
     return {r.problem_id: r for r in records}
-
-
-from tests.ledger.pg import pg_db, pg_server  # noqa: E402,F401  (fixtures)

@@ -316,10 +316,12 @@ print("finished")
 
 
 def test_sigkill_in_the_middle_of_a_large_import_leaves_a_consistent_store(store, tmp_path):
-    """5,000 status changes in one import (1,000 on the server, to keep the suite short); the
-    process is killed with SIGKILL half-way inside the transaction. The store is as before (none
-    applied), integrity_check is ok, replay equals the rows, and the same import then completes."""
-    n = 5000 if isinstance(store, GpkgStore) else 1000
+    """1,000 status changes in one import; the process is killed with SIGKILL half-way inside the
+    transaction (the child writes a marker at change 500, so the kill lands mid-transaction
+    whatever the size: 5,000 on the GeoPackage took 74 s of the suite and proved nothing more).
+    The store is as before (none applied), integrity_check is ok, replay equals the rows, and the
+    same import then completes."""
+    n = 1000
     ids = make_problems(store, n)
     workbook = tmp_path / "returned.xlsx"
     wb = xlsxwriter.Workbook(str(workbook))

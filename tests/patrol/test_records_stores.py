@@ -12,7 +12,6 @@ from parcelwatch.errors import LedgerConflictError, LedgerError
 from parcelwatch.patrol import findings as F
 from parcelwatch.patrol.records import PatrolBook
 from tests.ledger.conftest import store  # noqa: F401  (fixture: gpkg and postgis)
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 from tests.patrol.conftest import POINTS
 from tests.patrol.test_scoring import make_scheme
 

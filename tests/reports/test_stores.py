@@ -11,7 +11,6 @@ from parcelwatch.errors import LedgerError
 from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.reports.inspection import ACTIONS, ITEMS, InspectionBook
 from tests.ledger.conftest import store  # noqa: F401  (fixture)
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 
 TZ = timezone(timedelta(hours=8))
 
