@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import math
-import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import click
 
+from parcelwatch.cli.table import pad, table_lines
 from parcelwatch.errors import LedgerError
 
 LAYER_HELP = "file, or file:LAYER for a multi-layer source"
@@ -81,35 +81,9 @@ class _FiniteFloat(click.ParamType):
 FINITE = _FiniteFloat()
 
 
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
-
-
-def _pad(s: str, w: int) -> str:
-    return s + " " * max(0, w - _width(s))
-
-
-def _table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, max_width: int = 40
-) -> list[str]:
-    def cell(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return f"{v:.2f}"
-        s = str(v).replace("\n", " ")
-        if _width(s) > max_width:
-            while _width(s) > max_width - 3:
-                s = s[:-1]
-            s += "..."
-        return s
-
-    text = [[cell(v) for v in r] for r in rows]
-    widths = [max([_width(h)] + [_width(r[j]) for r in text]) for j, h in enumerate(headers)]
-    out = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in text]
-    return out
+# the tables (other command modules import these two names from here)
+_table = table_lines
+_pad = pad
 
 
 def _echo_lines(lines: Sequence[str]) -> None:
