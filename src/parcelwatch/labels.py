@@ -28,6 +28,9 @@ __all__ = [
     "class_label",
     "candidate_label",
     "TRANSITION_MEANING_ZH",
+    "MEASURE_ORDER",
+    "MEASURE_EN",
+    "FIGURE_LABELS",
 ]
 
 # Status values in workflow order (the order of every table by status).
@@ -103,6 +106,60 @@ CLASS_LABELS: dict[str, dict[str, str]] = {
 # What staff may confirm (the Excel dropdown offers these labels).
 CONFIRMED_CLASS_CODES: tuple[str, ...] = ("I", "II", "III", "conversion", "non_dpf")
 CANDIDATE_PREFIX = "疑似"
+
+# Rectification measures (整改措施; the Chinese word is the stored value), in dropdown order.
+MEASURE_ORDER: tuple[str, ...] = (
+    "拆除",
+    "复耕",
+    "恢复种植条件",
+    "恢复原状",
+    "补办手续",
+    "补办设施农用地备案",
+    "没收",
+    "罚款",
+    "移送",
+    "一事一议",
+)
+MEASURE_EN: dict[str, str] = {
+    "拆除": "demolition",
+    "复耕": "restored to cultivation",
+    "恢复种植条件": "planting conditions restored",
+    "恢复原状": "restored to the original state",
+    "补办手续": "approval obtained afterwards",
+    "补办设施农用地备案": "facility-farmland filing made afterwards",
+    "没收": "confiscation",
+    "罚款": "fine",
+    "移送": "referred (to the police / discipline inspection)",
+    "一事一议": "case-by-case decision",
+}
+
+# The ledger's figures (ledger.figures: one definition each), as every table and form heads them.
+FIGURE_LABELS: dict[str, dict[str, str]] = {
+    "zh": {
+        "count": "问题个数",
+        "confirmed": "认定违法",
+        "closed": "已销号(认定违法)",
+        "rectifying": "整改中(含待验收)",
+        "overdue": "逾期",
+        "completion_rate": "整改完成率",
+        "parcel": "图斑面积",
+        "illegal_confirmed": "违法占用耕地（已认定）",
+        "illegal_candidate": "疑似违法占用耕地（未认定）",
+        "remaining": "剩余未整改面积（已认定）",
+    },
+    "en": {
+        "count": "problems",
+        "confirmed": "confirmed illegal",
+        "closed": "closed (confirmed illegal)",
+        "rectifying": "being rectified (incl. awaiting acceptance)",
+        "overdue": "overdue",
+        "completion_rate": "completion rate",
+        "parcel": "parcel area",
+        "illegal_confirmed": "farmland occupied illegally (confirmed)",
+        "illegal_candidate": "farmland occupied, suspected (not confirmed)",
+        "remaining": "area still to rectify (confirmed)",
+    },
+}
 
 
 # What each status change means, in Chinese (by the English meaning in the transition table).

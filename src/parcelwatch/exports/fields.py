@@ -109,9 +109,7 @@ def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:
         "village_code": rec.village_code,
         "village_name": rec.village_name,
         "batches": "、".join(rec.batches),
-        "candidate_class": class_label(rec.candidate_class)
-        if rec.candidate_class != "none"
-        else "无",
+        "candidate_class": class_label(rec.candidate_class or "none"),
         "confirmed_class": class_label(rec.confirmed_class),
         "problem_type": rec.display_class,
         "judgement": rec.judgement,

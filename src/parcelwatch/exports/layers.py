@@ -48,6 +48,7 @@ from parcelwatch.errors import CRSError, OutputError, SchemaError
 from parcelwatch.exports.dbf import DbfField, write_dbf
 from parcelwatch.exports.fields import EXPORT_FIELDS, FIELD_BY_KEY, ExportField, problem_table
 from parcelwatch.exports.qgis_style import write_layer_style
+from parcelwatch.labels import CLASS_LABELS
 from parcelwatch.ledger.model import (
     Event,
     ProblemRecord,
@@ -112,7 +113,7 @@ def select_problems(
     wanted_class = set()
     for c in classes:
         key = str(c).strip()
-        if key in ("none", "无"):
+        if key in ("none", CLASS_LABELS["zh"]["none"]):
             wanted_class.add("none")
             continue
         wanted_class.add(parse_confirmed_class(key))

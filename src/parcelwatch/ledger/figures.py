@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from parcelwatch.labels import CANDIDATE_PREFIX, CLASS_LABELS, CLASS_ORDER, STATUS_ORDER
+from parcelwatch.labels import FIGURE_LABELS as ALL_FIGURE_LABELS
 from parcelwatch.units import m2_to_mu
 
 __all__ = [
@@ -61,18 +62,7 @@ __all__ = [
 
 UNKNOWN_TOWNSHIP = "(未知乡镇)"
 RECTIFYING_STATUSES = ("整改中", "待验收")
-FIGURE_LABELS: dict[str, str] = {
-    "count": "问题个数",
-    "confirmed": "认定违法",
-    "closed": "已销号(认定违法)",
-    "rectifying": "整改中(含待验收)",
-    "overdue": "逾期",
-    "completion_rate": "整改完成率",
-    "parcel": "图斑面积",
-    "illegal_confirmed": "违法占用耕地（已认定）",
-    "illegal_candidate": "疑似违法占用耕地（未认定）",
-    "remaining": "剩余未整改面积（已认定）",
-}
+FIGURE_LABELS: dict[str, str] = ALL_FIGURE_LABELS["zh"]  # parcelwatch.labels
 COMPLETION_RATE_DEFINITION = "整改完成率 = 已销号的认定违法问题 ÷ 认定违法问题"
 
 

@@ -73,7 +73,14 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from parcelwatch.errors import LedgerError, SchemaError, StatusTransitionError, format_problems
-from parcelwatch.labels import CLASS_LABELS, CLASS_ORDER, CONFIRMED_CLASS_CODES, STATUS_EN
+from parcelwatch.labels import (
+    CLASS_LABELS,
+    CLASS_ORDER,
+    CONFIRMED_CLASS_CODES,
+    MEASURE_ORDER,
+    STATUS_EN,
+    candidate_label,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -286,18 +293,7 @@ JUDGEMENT_TYPES: dict[str, tuple[str, ...]] = {
         "其他违法",
     ),
 }
-MEASURES = (
-    "拆除",
-    "复耕",
-    "恢复种植条件",
-    "恢复原状",
-    "补办手续",
-    "补办设施农用地备案",
-    "没收",
-    "罚款",
-    "移送",
-    "一事一议",
-)
+MEASURES = MEASURE_ORDER  # parcelwatch.labels
 # Measures after which the building legally stays (a matching building is no rebound).
 LEGALISING_MEASURES = frozenset({"补办手续", "补办设施农用地备案", "一事一议"})
 CONFIRMED_CLASSES: dict[str, str] = {c: CLASS_LABELS["zh"][c] for c in CONFIRMED_CLASS_CODES}
@@ -624,9 +620,7 @@ class ProblemRecord:
         """The confirmed class if set, else the candidate class (prefixed 疑似)."""
         if self.confirmed_class:
             return class_label(self.confirmed_class)
-        if self.candidate_class and self.candidate_class != "none":
-            return "疑似" + class_label(self.candidate_class)
-        return "无"
+        return candidate_label(self.candidate_class)
 
     def values(self) -> dict[str, Any]:
         """Field values (no geometry) as a dict."""

@@ -55,11 +55,8 @@ MAP_COLUMNS: dict[str, str] = {
 
 FARMLAND_CODES = ("0101", "0102", "0103")  # 耕地: 水田, 水浇地, 旱地 (DOMAIN §4.1)
 # Status colours, English labels and class names: one source, parcelwatch.labels.
-CLASS_NAMES = {
-    c: ("其他/未分类" if c == "none" else CLASS_LABELS["zh"][c])
-    for c in CLASS_ORDER
-    if c != "non_dpf"
-}
+# Every class has its layer, 非大棚房 and 无 included (the words of labels.CLASS_LABELS).
+CLASS_NAMES = {c: CLASS_LABELS["zh"][c] for c in CLASS_ORDER}
 CONTEXT_STYLE: dict[str, dict[str, Any]] = {
     "townships": {
         "label": "乡镇界线",
