@@ -39,6 +39,26 @@ def require_realdata() -> None:
     )
 
 
+# Under pytest-xdist (`-n 2 --dist loadgroup`, the README's command) the tests that share an
+# expensive session resource run on one worker, so that it is built once: the README demo, the
+# PostgreSQL server, the province's synthetic deliveries and LocalCluster.
+_GROUPS = (
+    ("demo_run", "demo"),
+    ("pg_server", "postgres"),
+    ("province", "province"),
+    ("client", "province"),
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((g for fixture, g in _GROUPS if fixture in names), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
 X0, Y0 = 390_000.0, 4_080_000.0
 
