@@ -160,3 +160,22 @@ def test_ledger_stats_cli_labels(demo_run: DemoRun) -> None:
     assert FIGURE_LABELS["zh"]["rectifying"] in head and FIGURE_LABELS["zh"]["closed"] in head
     _, classes = block("按类别")
     _check(classes, CLASS_WORDS, "ledger stats 按类别")
+
+
+def test_campaign_clue_choices_are_the_reports_words() -> None:
+    """`--suspected` offers exactly reports.campaign.SUSPECTED, whose classes are labels.py's."""
+    import click
+
+    from parcelwatch.reports.campaign import SUSPECTED
+
+    def options(group: click.Command):
+        if isinstance(group, click.Group):
+            for sub in group.commands.values():
+                yield from options(sub)
+        for p in group.params:
+            if "--suspected" in getattr(p, "opts", ()) and isinstance(p.type, click.Choice):
+                yield p
+
+    found = list(options(cli))
+    assert found and all(tuple(p.type.choices) == SUSPECTED for p in found)
+    assert {CLASS_LABELS["zh"][c] for c in ("I", "II", "III")} <= set(SUSPECTED)

@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from parcelwatch.cli.ledger import DATE, _now, _user
+from parcelwatch.labels import CLASS_LABELS
 
 
 @click.group("campaign")
@@ -63,7 +64,10 @@ def start_cmd(
 @click.option(
     "--suspected",
     default="其他",
-    type=click.Choice(["疑似违建别墅", "第一类", "第二类", "第三类", "未复垦复耕", "其他"]),
+    # reports.campaign.SUSPECTED (not imported here: the CLI starts without SQLAlchemy)
+    type=click.Choice(
+        ["疑似违建别墅", *(CLASS_LABELS["zh"][c] for c in ("I", "II", "III")), "未复垦复耕", "其他"]
+    ),
 )
 @click.option("--lon", type=float)
 @click.option("--lat", type=float)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from parcelwatch.errors import LedgerError, SchemaError
+from parcelwatch.labels import CLASS_LABELS
 from parcelwatch.reports.records import AuditedBook, Entity, register, text_table
 from parcelwatch.reports.rounding import percent_text
 
@@ -40,7 +41,13 @@ __all__ = [
 ]
 
 CLUE_SOURCES = ("村自查", "群众举报", "镇巡查", "卫片", "上级交办")
-SUSPECTED = ("疑似违建别墅", "第一类", "第二类", "第三类", "未复垦复耕", "其他")
+# what a 回头看 clue is suspected to be: the 大棚房 classes in labels.py's words, and the rest
+SUSPECTED = (
+    "疑似违建别墅",
+    *(CLASS_LABELS["zh"][c] for c in ("I", "II", "III")),
+    "未复垦复耕",
+    "其他",
+)
 CLUE_STATUSES = ("待核查", "已核查备案", "不属实", "已入账", "已整改")
 RECHECK_RESULTS = ("整改到位", "整改不到位", "反弹回潮", "未复垦复耕")
 REPORT_KIND = "回头看进展"
