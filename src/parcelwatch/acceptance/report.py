@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import wcwidth
+
 from parcelwatch.acceptance.answers import load_answers
 from parcelwatch.acceptance.scheme import GROUP_ORDER, Scheme, half_up, load_scheme
 from parcelwatch.acceptance.score import (
@@ -98,7 +100,8 @@ def _fmt(v: Any) -> str:
 
 
 def _width(text: str) -> int:
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
+    """Display columns (a CJK character is two), from wcwidth's Unicode tables."""
+    return int(wcwidth.width(text))
 
 
 def _pad(text: str, width: int) -> str:
