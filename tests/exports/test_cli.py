@@ -120,14 +120,11 @@ def test_export_bad_class_is_an_error(
 
 
 def test_export_gbk_shapefile_warns_with_the_records(
-    demo_workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 责任人 with a 生僻字 and an emoji: the GBK export warns naming the problem and field and
     suggests --encoding UTF-8; the UTF-8 export keeps the name and says nothing."""
-    import shutil
-
-    ws = tmp_path / "ws"
-    shutil.copytree(demo_workspace, ws)
+    ws = demo_copy  # this test changes the workspace: its own copy of the demo's
     with open_workspace(ws) as w:
         pid = w.store.records(geometry=False)[0].problem_id
     assert main(["ledger", "set", str(ws), pid, "--person", "王䶮😀", "--user", "测试"]) == 0

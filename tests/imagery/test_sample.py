@@ -34,7 +34,7 @@ def demo_ws(demo_run: DemoRun) -> Path:
 @pytest.fixture(scope="module")
 def analysed(demo_ws: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     ws = tmp_path_factory.mktemp("imagery") / "workspace"
-    shutil.copytree(demo_ws, ws)
+    shutil.copytree(demo_ws, ws)  # module scope: its own copy (demo_copy is per test)
     c01 = problem_for_parcel(ws, "3707902026Q1001")
     assert c01 is not None
     if "复耕" not in c01.measure:  # the demo records 拆除; the owner promised 拆除+复耕
