@@ -82,16 +82,25 @@ def test_explore_renders_offline_in_chromium(tmp_path: Path, offline_page) -> No
     assert p.remote == [] and p.errors == []
 
 
-def test_explore_workspace(tmp_path: Path) -> None:
-    """A workspace with no problems still gives a map (the ledger is read, nothing drawn)."""
-    from datetime import datetime, timezone
+def test_explore_workspace(demo_run, tmp_path: Path) -> None:
+    """The demo's workspace (read-only): one layer per status with the ledger's counts; with a
+    day given the overdue problems get the overdue outline, without one none do."""
+    from collections import Counter
 
-    from parcelwatch.ledger import init_workspace
+    from parcelwatch.ledger import open_workspace
 
-    ws = init_workspace(tmp_path / "ws", now=datetime(2026, 4, 1, tzinfo=timezone.utc))
-    ws.close()
-    m = parcelwatch.explore(tmp_path / "ws", today=date(2026, 7, 1))
+    with open_workspace(demo_run.workspace) as ws:
+        ledger = Counter(r.status.value for r in ws.store.records(geometry=False))
+    m = parcelwatch.explore(demo_run.workspace, today=date(2026, 11, 7))
     assert isinstance(m, folium.Map)
+    page = m.get_root().render()
+    for status, n in ledger.items():
+        assert json.dumps(f"{status}（{n}）")[1:-1] in page, status
+    assert OVERDUE_STYLE["dashArray"] in page
+    assert (
+        OVERDUE_STYLE["dashArray"]
+        not in parcelwatch.explore(demo_run.workspace).get_root().render()
+    )
 
 
 def test_explore_refuses_bad_input() -> None:
