@@ -64,7 +64,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # explore() imports folium: loaded on first use, not with the package
     if name == "explore":
-        from parcelwatch.notebook import explore
+        from parcelwatch.pipeline.explore import explore
 
         return explore
     raise AttributeError(f"module 'parcelwatch' has no attribute {name!r}")

@@ -11,6 +11,8 @@ these; they read files and the ledger, call the pure builders (:mod:`parcelwatch
 * :mod:`~parcelwatch.pipeline.batch` - :func:`check_batch` (回头看) and :class:`CheckSummary`;
 * :mod:`~parcelwatch.pipeline.imagery` - :func:`analyse_imagery` (影像佐证 over a workspace);
 * :mod:`~parcelwatch.pipeline.outputs` - :func:`write_map`, :func:`export`, :func:`export_all`;
+* :mod:`~parcelwatch.pipeline.explore` - :func:`~parcelwatch.pipeline.explore.explore`, a folium map for
+  notebooks (``parcelwatch.explore``);
 * :mod:`~parcelwatch.pipeline.demo` - the README demo, end to end.
 """
 

@@ -34,26 +34,19 @@ def explore(
 
     if isinstance(ws_or_frame, gpd.GeoDataFrame):
         return explore_map(ws_or_frame, height=height)
-    from parcelwatch.ledger.workspace import Workspace, open_workspace
+    from parcelwatch.ledger.workspace import Workspace, opened
     from parcelwatch.maps.view import problems_view
 
-    if isinstance(ws_or_frame, Workspace):
-        ws, close = ws_or_frame, False
-    elif isinstance(ws_or_frame, (str, Path)):
-        ws, close = open_workspace(ws_or_frame), True
-    else:
+    if not isinstance(ws_or_frame, (Workspace, str, Path)):
         raise InputError(
             f"explore: expected a workspace (or its folder) or a GeoDataFrame, got "
             f"{type(ws_or_frame).__name__}."
         )
-    try:
+    with opened(ws_or_frame) as ws:
         records = ws.store.records()
         events: dict[str, list[Any]] = {}
         for e in ws.store.events():
             events.setdefault(e.problem_id, []).append(e)
-    finally:
-        if close:
-            ws.close()
     # without a date nothing is overdue: a date far in the past marks no deadline as passed
     view = problems_view(records, events, today=today or date.min)
     return explore_map(view, height=height)
