@@ -155,7 +155,7 @@ def _stored(e: Entity, name: str, value: Any) -> str | None:
     return str(value)
 
 
-def _loaded(e: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+def _loaded(e: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
     out = dict(row)
     out.pop("fid", None)
     for name in e.lists:

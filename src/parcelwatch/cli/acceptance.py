@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import click
+
+if TYPE_CHECKING:
+    from parcelwatch.ledger.sqlstore import SqlStore
 
 __all__ = ["acceptance"]
 
@@ -115,7 +119,7 @@ def add_sanction_cmd(workspace: str, person: str, unit: str, position: str, publ
         for pid in links:
             ws.store.get(pid)  # refuses an unknown problem id
         sid = add_sanction(
-            RecordBook(ws.store), person=person, unit=unit, position=position,
+            RecordBook(_records_store(ws)), person=person, unit=unit, position=position,
             public_official=public_official, category=category or "", type=type_,
             decided_on=decided.date(), decision_ref=ref, reason=reason, township=township,
             campaign=campaign, links=links, user=_who(user, ws), now=_now(),
@@ -141,7 +145,7 @@ def add_case_cmd(workspace: str, case_no: str, filed: datetime, persons: int, ki
 
     with open_workspace(workspace) as ws:
         cid = add_case(
-            RecordBook(ws.store), case_no=case_no, filed_on=filed.date(), persons=persons,
+            RecordBook(_records_store(ws)), case_no=case_no, filed_on=filed.date(), persons=persons,
             kind=kind, township=township, campaign=campaign, links=links,
             user=_who(user, ws), now=_now(),
         )  # fmt: skip
@@ -171,7 +175,7 @@ def funds_cmd(workspace: str, problem_id: str, suspected: str | None, in_recover
 
     with open_workspace(workspace) as ws:
         set_funds(
-            RecordBook(ws.store), ws.store.get(problem_id),
+            RecordBook(_records_store(ws)), ws.store.get(problem_id),
             suspected_wan=dec("--suspected", suspected), in_recovery_wan=dec("--in-recovery", in_recovery),
             special_account=special_account, user=_who(user, ws), now=_now(),
         )  # fmt: skip
@@ -182,7 +186,7 @@ def _acc_stats(ws: object, campaign: str, start: datetime | None, end: datetime 
     from parcelwatch.acceptance.accountability import statistics
     from parcelwatch.acceptance.records import RecordBook
 
-    book = RecordBook(ws.store)  # type: ignore[attr-defined]
+    book = RecordBook(_records_store(ws))  # type: ignore[attr-defined]
     return statistics(
         book.all("acc_sanctions"),
         book.all("acc_cases"),
@@ -275,7 +279,7 @@ def gh_import_cmd(workspace: str, source: str, user: str | None) -> None:
         raise InputError(f"{source}: cannot read this layer ({exc}).") from exc
     with open_workspace(workspace) as ws:
         ids = import_greenhouses(
-            RecordBook(ws.store), gdf, source=source, user=_who(user, ws), now=_now()
+            RecordBook(_records_store(ws)), gdf, source=source, user=_who(user, ws), now=_now()
         )
     click.echo(f"{len(ids)} 个棚室已登记：{ids[0]} … {ids[-1]}")
 
@@ -304,7 +308,7 @@ def gh_visit_cmd(workspace: str, numbers: tuple[str, ...], sheet: Path | None, o
         raise click.UsageError("Give --no NUMBER or --import visits.xlsx.")
     with open_workspace(workspace) as ws:
         n = record_visits(
-            RecordBook(ws.store), nos, on=on.date(), by=by, user=_who(user, ws), now=_now(),
+            RecordBook(_records_store(ws)), nos, on=on.date(), by=by, user=_who(user, ws), now=_now(),
             source=str(sheet) if sheet and not numbers else "",
         )  # fmt: skip
     click.echo(f"{n} 次入棚核查已记录")
@@ -320,7 +324,7 @@ def gh_list_cmd(workspace: str, village: str | None) -> None:
     from parcelwatch.ledger.workspace import open_workspace
 
     with open_workspace(workspace) as ws:
-        reg = read_if_present(ws.store, "greenhouse_registry")
+        reg = read_if_present(_records_store(ws), "greenhouse_registry")
     reg = [r for r in reg if not village or r.get("village") == village]
     for r in reg:
         click.echo(
@@ -346,10 +350,16 @@ def gh_export_cmd(workspace: str, output: Path) -> None:
     from parcelwatch.ledger.workspace import open_workspace
 
     with open_workspace(workspace) as ws:
-        reg = read_if_present(ws.store, "greenhouse_registry")
+        reg = read_if_present(_records_store(ws), "greenhouse_registry")
         county = ws.rules.county.name
     if output.suffix.lower() == ".gpkg":
         write_registry_layer(reg, output)
     else:
         write_registry_xlsx(reg, output, county_name=county)
     click.echo(f"{output}: {len(reg)} 个棚室")
+
+
+def _records_store(ws: Any) -> SqlStore:
+    """The workspace's store as the record books take it: both stores (GeoPackage, PostgreSQL)
+    are SQL stores that keep them; the Workspace types its store by the ledger interface."""
+    return cast("SqlStore", ws.store)
