@@ -49,6 +49,7 @@ MAP_COLUMNS: dict[str, str] = {
     "responsible_unit": "责任单位",
     "responsible_person": "责任人",
     "recent_events": "最近记录",
+    "source": "问题来源",
     "chip_before": "前时相",
     "chip_after": "后时相",
 }
@@ -228,8 +229,13 @@ def _jsonable(v: Any) -> Any:
 _SCALE = 1_000_000  # coordinates as integer micro-degrees (~0.1 m)
 
 
-def _encode_geometry(geom: Any) -> list[list[list[int]]]:
-    """Polygon/MultiPolygon -> [[ring, ...], ...]; a ring is [x0, y0, dx1, dy1, ...] in 1e-6 deg."""
+def _encode_geometry(geom: Any) -> list[Any]:
+    """Polygon/MultiPolygon -> [[ring, ...], ...]; a ring is [x0, y0, dx1, dy1, ...] in 1e-6 deg.
+
+    A Point (a problem entered with a lon/lat, SEED-SYSTEMS 0.P1) -> [x, y]: the page draws it as
+    a marker in its status colour."""
+    if geom.geom_type == "Point":
+        return [int(round(geom.x * _SCALE)), int(round(geom.y * _SCALE))]
     polys = [geom] if geom.geom_type == "Polygon" else list(getattr(geom, "geoms", []))
     out = []
     for poly in polys:

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from parcelwatch.atomic import write_text_atomic
 from parcelwatch.errors import InputError, OutputError
@@ -81,7 +82,11 @@ def problems_view(
                 "parcel_area_m2": r.parcel_area_m2,
                 "illegal_m2": r.illegal_occupied_m2,
                 "remaining_m2": r.remaining_unrectified_m2,
-                "geometry": r.geometry,
+                "source": r.source or "卫片",
+                # a problem entered as a point (``ledger add --lon/--lat``) is drawn as a marker
+                "geometry": r.geometry
+                if r.geometry is not None or r.lon is None or r.lat is None
+                else shapely.Point(float(r.lon), float(r.lat)),
             }
         )
     if not rows:

@@ -441,13 +441,13 @@ def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str
     day = BATCH2_ISSUED + timedelta(days=3)
     patrol = add_problem(
         ws.store,
-        NewProblem("巡查", "禾丰镇", geometry=shapely.box(x, y, x + 0.0004, y + 0.0003), found_on=day,
+        NewProblem("巡查", "禾丰镇", lon=round(x, 6), lat=round(y, 6), found_on=day,
                    fields={"source_ref": "巡查-2026-10-11-01", "place_text": "村东大棚区北侧", "construction_year": 2026}),
         user=DEMO_USER, now=_at(day), rules=ws.rules,
     )  # fmt: skip
     inspected = add_problem(
         ws.store,
-        NewProblem("巡察", "禾丰镇", geometry=shapely.box(x + 0.003, y, x + 0.0032, y + 0.0002), found_on=day,
+        NewProblem("巡察", "禾丰镇", lon=round(x + 0.003, 6), lat=round(y, 6), found_on=day,
                    fields={"source_ref": "巡察问题1", "place_text": "村西超市西侧新建房", "construction_year": 2025,
                            "responsible_leader": "王建国"}),
         user=DEMO_USER, now=_at(day), rules=ws.rules,
@@ -492,4 +492,12 @@ def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str
                                        now=_at(first_due, 17))  # fmt: skip
     outputs["回头看工作进展 (two-day report)"] = path
     lines.append(f"回头看工作进展 第{n}期 ({first_due.isoformat()}) written")
+    # the battle map of this ledger: the 卫片 problems and the two point problems as markers
+    from parcelwatch.maps.view import write_map
+    from parcelwatch.reference import context_layers
+
+    outputs["battle map with every source (卫片 + 巡查/巡察 points)"] = write_map(
+        ws, out_dir / "battle_map_sources.html", today=MAP_DAY, now=_at(MAP_DAY, 8),
+        context=context_layers(ws, rules=ws.rules),
+    )[0]  # fmt: skip
     return lines

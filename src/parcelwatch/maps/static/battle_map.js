@@ -8,7 +8,12 @@
     for (var i = 0; i < packed.geoms.length; i++) {
       var props = {};
       for (var c = 0; c < cols.length; c++) props[cols[c]] = vals[c][i];
-      var polys = packed.geoms[i].map(function (rings) {
+      var g = packed.geoms[i];
+      if (g.length === 2 && typeof g[0] === "number") {  // a point problem: [x, y]
+        features.push({ type: "Feature", geometry: { type: "Point", coordinates: [g[0] / scale, g[1] / scale] }, properties: props });
+        continue;
+      }
+      var polys = g.map(function (rings) {
         return rings.map(function (r) {
           var out = [], x = 0, y = 0;
           for (var k = 0; k < r.length; k += 2) { x += r[k]; y += r[k + 1]; out.push([x / scale, y / scale]); }
@@ -112,6 +117,7 @@
   function style(f) {
     var p = f.properties, st = S[p.status] || { color: "#999", stroke: "#444" };
     var s = { renderer: renderer, color: st.stroke, weight: 1.5, fillColor: st.color, fillOpacity: 0.55, opacity: 1 };
+    if (f.geometry && f.geometry.type === "Point") { s.radius = 8; s.weight = 2; s.fillOpacity = 0.9; }
     if (p.overdue) { s.color = OD.color; s.weight = OD.weight; s.dashArray = OD.dashArray; }
     return s;
   }
@@ -136,6 +142,7 @@
     }
     function text(v) { return v === null || v === undefined ? "" : String(v); }
     row("parcel_ids", text(p.parcel_ids)); row("problem_id", text(p.problem_id)); row("batch", text(p.batch));
+    row("source", text(p.source));
     row("township_name", text(p.township_name) + (p.village_name ? " " + p.village_name : ""));
     row("candidate_class", text(cfg.classNames[p.candidate_class] || p.candidate_class || ""));
     row("confirmed_class", text(cfg.classNames[p.confirmed_class] || p.confirmed_class || ""));
@@ -166,6 +173,9 @@
     return div;
   }
 
+  // A problem entered as a point (lon/lat, no polygon) is a circle marker in its status colour.
+  function pointToLayer(f, latlng) { return L.circleMarker(latlng, style(f)); }
+
   function visible(p) {
     if (!state.statuses[p.status]) return false;
     if (state.township && p.township_name !== state.township) return false;
@@ -175,7 +185,7 @@
 
   CLASSES.forEach(function (c) {
     classLayers[c] = L.geoJSON(null, {
-      style: style,
+      style: style, pointToLayer: pointToLayer,
       onEachFeature: function (f, layer) {
         layer.bindPopup(function () { return popupNode(f.properties); }, { maxWidth: 460 });
         byId[f.properties.problem_id] = layer;
@@ -241,7 +251,7 @@
     var cls = layer.feature.properties.map_class;
     if (!map.hasLayer(classLayers[cls])) { classLayers[cls].addTo(map); }
     el("pw-search-msg").textContent = "";
-    map.fitBounds(layer.getBounds(), { maxZoom: 18, animate: false });
+    if (layer.getLatLng) { map.setView(layer.getLatLng(), 17, { animate: false }); } else { map.fitBounds(layer.getBounds(), { maxZoom: 18, animate: false }); }
     layer.openPopup();
     return true;
   }
@@ -290,7 +300,7 @@
     var b = L.latLngBounds([]);
     CLASSES.forEach(function (c) { if (map.hasLayer(classLayers[c]) && classLayers[c].getLayers().length) b.extend(classLayers[c].getBounds()); });
     if (!b.isValid()) {
-      var all = L.geoJSON(data); if (all.getLayers().length) b = all.getBounds();
+      var all = L.geoJSON(data, { pointToLayer: pointToLayer }); if (all.getLayers().length) b = all.getBounds();
       Object.keys(overlays).forEach(function (k) { if (map.hasLayer(overlays[k]) && overlays[k].getBounds && overlays[k].getLayers().length) b.extend(overlays[k].getBounds()); });
     }
     if (b.isValid()) map.fitBounds(b, { padding: [20, 20], animate: false }); else map.setView([35, 110], 5);
@@ -311,6 +321,16 @@
       return out;
     },
     search: search,
+    markers: function () {  // the point problems drawn as markers, with their colours
+      var out = [];
+      CLASSES.forEach(function (c) {
+        if (!map.hasLayer(classLayers[c])) return;
+        classLayers[c].eachLayer(function (l) {
+          if (l instanceof L.CircleMarker) out.push({ problem_id: l.feature.properties.problem_id, status: l.feature.properties.status, fillColor: l.options.fillColor, color: l.options.color });
+        });
+      });
+      return out;
+    },
     setTownship: function (t) { el("pw-township").value = t; state.township = t; redraw(); fitVisible(); },
     openPopupId: function () { var p = map._popup; return p && map.hasLayer(p) && p._source ? p._source.feature.properties.problem_id : null; },
     ready: true
