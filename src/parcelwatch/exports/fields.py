@@ -15,12 +15,20 @@ from datetime import date
 from typing import Any
 
 import geopandas as gpd
+import shapely
 
 from parcelwatch.crs import STORAGE_CRS
 from parcelwatch.ledger.figures import half_up, mu_value
 from parcelwatch.ledger.model import ProblemRecord, class_label, is_overdue
 
-__all__ = ["ExportField", "EXPORT_FIELDS", "FIELD_BY_KEY", "problem_table", "record_values"]
+__all__ = [
+    "ExportField",
+    "EXPORT_FIELDS",
+    "FIELD_BY_KEY",
+    "problem_table",
+    "record_geometry",
+    "record_values",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,11 @@ EXPORT_FIELDS: tuple[ExportField, ...] = (
     _f("closed_at", "XHSJ", "销号时间"),
     _f("candidate_reasons", "YSYJ", "疑似依据"),
     _f("notes", "BZ", "备注"),
+    # SEED-SYSTEMS 0.P1: where a problem came from (卫片, 巡查, 巡察, 举报 ...)
+    _f("source", "WTLY", "问题来源"),
+    _f("source_ref", "LYBH", "来源编号"),
+    _f("found_on", "FXRQ", "发现日期", "date"),
+    _f("place_text", "WZMS", "位置描述"),
 )
 FIELD_BY_KEY: dict[str, ExportField] = {f.key: f for f in EXPORT_FIELDS}
 
@@ -141,15 +154,28 @@ def record_values(rec: ProblemRecord, *, today: date) -> dict[str, Any]:
         "closed_at": rec.closed_at,
         "candidate_reasons": rec.candidate_reasons,
         "notes": rec.notes,
+        "source": rec.source or "卫片",
+        "source_ref": rec.source_ref,
+        "found_on": rec.found_on,
+        "place_text": rec.place_text,
     }
 
 
+def record_geometry(rec: ProblemRecord) -> Any:
+    """The polygon of a problem, else the point of one entered with a lon/lat (SEED-SYSTEMS 0.P1:
+    经度/纬度 and no polygon), else ``None``."""
+    if rec.geometry is not None or rec.lon is None or rec.lat is None:
+        return rec.geometry
+    return shapely.Point(float(rec.lon), float(rec.lat))
+
+
 def problem_table(records: Sequence[ProblemRecord], *, today: date) -> gpd.GeoDataFrame:
-    """Problems as a GeoDataFrame (EPSG:4490) with one column per :data:`EXPORT_FIELDS` key."""
+    """Problems as a GeoDataFrame (EPSG:4490) with one column per :data:`EXPORT_FIELDS` key; a
+    point problem's geometry is its point (:func:`record_geometry`)."""
     rows = [record_values(r, today=today) for r in records]
     data = {f.key: [row[f.key] for row in rows] for f in EXPORT_FIELDS}
     frame = gpd.GeoDataFrame(
-        data, geometry=gpd.GeoSeries([r.geometry for r in records], crs=STORAGE_CRS)
+        data, geometry=gpd.GeoSeries([record_geometry(r) for r in records], crs=STORAGE_CRS)
     )
     for f in EXPORT_FIELDS:
         if f.kind == "real":

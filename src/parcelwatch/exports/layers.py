@@ -46,7 +46,13 @@ from parcelwatch.atomic import commit_file, staging_dir
 from parcelwatch.crs import STORAGE_CRS, ellipsoidal_area_m2, gk3_zone_from_lon, working_crs
 from parcelwatch.errors import CRSError, OutputError, SchemaError
 from parcelwatch.exports.dbf import DbfField, write_dbf
-from parcelwatch.exports.fields import EXPORT_FIELDS, FIELD_BY_KEY, ExportField, problem_table
+from parcelwatch.exports.fields import (
+    EXPORT_FIELDS,
+    FIELD_BY_KEY,
+    ExportField,
+    problem_table,
+    record_geometry,
+)
 from parcelwatch.exports.qgis_style import write_layer_style
 from parcelwatch.labels import CLASS_LABELS
 from parcelwatch.ledger.model import (
@@ -175,7 +181,7 @@ def _pyogrio_write(frame: Any, path: Path, **kwargs: Any) -> None:
 
 
 def _require_geometry(records: Sequence[ProblemRecord], what: str) -> None:
-    missing = [r.problem_id for r in records if r.geometry is None]
+    missing = [r.problem_id for r in records if record_geometry(r) is None]
     if missing:
         raise SchemaError(
             f"Cannot write {what}: {len(missing)} problem(s) have no geometry (first: {', '.join(missing[:5])}). "
@@ -200,6 +206,10 @@ def _as_dates(frame: pd.DataFrame) -> pd.DataFrame:
 # GeoPackage
 
 
+#: the GeoPackage layer of the problems entered as a point (no polygon)
+POINT_LAYER = "problem_points"
+
+
 def write_gpkg(
     records: Sequence[ProblemRecord],
     path: str | Path,
@@ -210,6 +220,9 @@ def write_gpkg(
 ) -> Path:
     """Write layers ``problems``, ``findings`` (when given) and ``events`` with Chinese aliases.
 
+    Problems entered as a point (经度/纬度, no polygon; SEED-SYSTEMS 0.P1) go to their own layer
+    ``problem_points`` (Point, same fields), never into the polygon layer and never dropped.
+
     Aliases are rows of ``gpkg_data_columns`` (name and title = the Chinese name), registered with
     the ``gpkg_schema`` extension as the GeoPackage standard requires (GDAL >= 3.7 reads them),
     and every layer has a default QGIS style in ``layer_styles`` (aliases for any QGIS 3.x; the
@@ -218,7 +231,9 @@ def write_gpkg(
     path = Path(path)
     _require_geometry(records, path.name)
     ids = {r.problem_id for r in records}
-    problems = _as_dates(problem_table(records, today=today))
+    table = _as_dates(problem_table(records, today=today))
+    is_point = np.asarray(table.geometry.geom_type == "Point", dtype=bool)
+    problems, points = table[~is_point].copy(), table[is_point]
     problems["geometry"] = problems.geometry.apply(_multi)
     aliases: dict[str, dict[str, str]] = {"problems": {f.key: f.zh for f in EXPORT_FIELDS}}
     ev = events_frame([e for e in events if e.problem_id in ids])
@@ -233,6 +248,20 @@ def write_gpkg(
             geometry_type="MultiPolygon",
             layer_options={"IDENTIFIER": "问题图斑", "DESCRIPTION": "整改问题图斑（台账导出）"},
         )
+        if len(points):  # problems entered as a point (lon/lat, no polygon): their own layer
+            _pyogrio_write(
+                points,
+                out,
+                driver="GPKG",
+                layer=POINT_LAYER,
+                geometry_type="Point",
+                append=False,
+                layer_options={
+                    "IDENTIFIER": "问题点位",
+                    "DESCRIPTION": "以经纬度登记、无图斑的问题",
+                },
+            )
+            aliases[POINT_LAYER] = dict(aliases["problems"])
         if findings is not None:
             fnd = findings_frame(findings[findings["problem_id"].isin(ids)])
             _pyogrio_write(
@@ -262,9 +291,16 @@ def _write_gpkg_styles(path: Path, aliases: dict[str, dict[str, str]]) -> None:
             path,
             layer,
             list(cols.items()),
-            status_field="status" if layer == "problems" else None,
-            label={"problems": "parcel_id", "findings": "footprint_id"}.get(layer),
-            description={"problems": "问题图斑：按整改状态着色，标注监测编号"}.get(layer, ""),
+            status_field="status" if layer in ("problems", POINT_LAYER) else None,
+            label={
+                "problems": "parcel_id",
+                "findings": "footprint_id",
+                POINT_LAYER: "problem_id",
+            }.get(layer),
+            description={
+                "problems": "问题图斑：按整改状态着色，标注监测编号",
+                POINT_LAYER: "问题点位：以经纬度登记、无图斑的问题，按整改状态着色",
+            }.get(layer, ""),
         )
 
 
@@ -543,6 +579,13 @@ def write_shapefile(
     crs = shapefile_crs(records, projected=projected, gk_zone=gk_zone)
     table = problem_table(records, today=today)
     fields, columns, legend_rows = _shp_columns(records, table, codec, notices)
+    kinds = set(table.geometry.geom_type)
+    if "Point" in kinds and len(kinds) > 1:
+        raise SchemaError(
+            f"Cannot write {path.name}: a shapefile holds one geometry type; write the point problems "
+            "(entered with a lon/lat) to their own shapefile (exports do: <name>_点位.shp)."
+        )
+    geometry_type = "Point" if kinds == {"Point"} else "MultiPolygon"
     shapes = gpd.GeoDataFrame(geometry=table.geometry.apply(_multi).values, crs=STORAGE_CRS)
     if not crs.equals(STORAGE_CRS):
         shapes = shapes.to_crs(crs)
@@ -550,7 +593,7 @@ def write_shapefile(
     legend = path.with_name(f"{stem}_字段说明.txt")
     with _staging(path) as tmp:
         shp = tmp / "export.shp"
-        _pyogrio_write(shapes, shp, driver="ESRI Shapefile", geometry_type="MultiPolygon")
+        _pyogrio_write(shapes, shp, driver="ESRI Shapefile", geometry_type=geometry_type)
         write_dbf(tmp / "export.dbf", fields, columns, encoding=enc, today=today)
         (tmp / "export.cpg").write_text(cpg, encoding="ascii")
         (tmp / "legend.txt").write_text(_legend_text(legend_rows, enc, crs), encoding="utf-8-sig")
@@ -645,7 +688,7 @@ def write_csv(records: Sequence[ProblemRecord], path: str | Path, *, today: date
     pts = [
         r.geometry.representative_point()
         if r.geometry is not None and not r.geometry.is_empty
-        else None
+        else record_geometry(r)  # a point problem: its own 经度/纬度
         for r in records
     ]
     frame["lon"] = [round(p.x, 7) if p is not None else None for p in pts]
@@ -876,7 +919,11 @@ def kml_document(
                 )
             out.append("</ExtendedData>\n")
             polys = list(shapely.get_parts(geoms[i])) if geoms[i] is not None else []
-            if len(polys) == 1:
+            if len(polys) == 1 and polys[0].geom_type == "Point":  # a point problem: a pin
+                out.append(
+                    f"<Point><coordinates>{polys[0].x:.7f},{polys[0].y:.7f}</coordinates></Point>"
+                )
+            elif len(polys) == 1:
                 _kml_polygon(out, polys[0])
             else:
                 out.append("<MultiGeometry>")

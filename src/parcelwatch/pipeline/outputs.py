@@ -27,6 +27,7 @@ from parcelwatch.exports.forms import (
     write_self_check_form,
 )
 from parcelwatch.exports.layers import (
+    POINT_LAYER,
     ExportNotice,
     ProgressCallback,
     write_csv,
@@ -217,32 +218,48 @@ def _export_format(
     path = Path(path)
     records = _selected(data, today, filters)
     drawn = _drawn(records)
+    points = _points(records)
     county = data.rules.county.name
     if fmt == "gpkg":
+        _point_notices(points, "GeoPackage", f"{path.name} layer {POINT_LAYER}", notices)
         return [
-            write_gpkg(drawn, path, today=today, events=list(data.events), findings=data.findings)
+            write_gpkg(
+                drawn + points,
+                path,
+                today=today,
+                events=list(data.events),
+                findings=data.findings,
+            )
         ]
     if fmt == "shp":
-        shp = write_shapefile(
-            drawn,
-            path,
-            today=today,
-            encoding=encoding,
-            projected=projected,
-            gk_zone=data.rules.county.gk_zone,
-            notices=notices,
-        )
-        return [shp.with_suffix(e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")] + [
-            shp.with_name(f"{shp.stem}_字段说明.txt")
-        ]
+        written: list[Path] = []
+        parts = [(drawn, path)] + ([(points, _point_path(path, ".shp"))] if points else [])
+        for part, target in parts:
+            shp = write_shapefile(
+                part,
+                target,
+                today=today,
+                encoding=encoding,
+                projected=projected,
+                gk_zone=data.rules.county.gk_zone,
+                notices=notices,
+            )
+            written += [shp.with_suffix(e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
+            written.append(shp.with_name(f"{shp.stem}_字段说明.txt"))
+        _point_notices(points, "shapefile", _point_path(path, ".shp").name, notices)
+        return written
     if fmt == "geojson":
-        return [write_geojson(drawn, path, today=today, epsg=epsg)]
+        out = [write_geojson(drawn, path, today=today, epsg=epsg)]
+        if points:
+            out.append(write_geojson(points, _point_path(path), today=today, epsg=epsg))
+            _point_notices(points, "GeoJSON", out[-1].name, notices)
+        return out
     if fmt == "csv":
         return [write_csv(records, path, today=today)]
     if fmt == "kml":
         return [
             write_kml(
-                drawn,
+                drawn + points,
                 path,
                 today=today,
                 folders=kml_folders,
@@ -254,7 +271,7 @@ def _export_format(
     if fmt == "kmz":
         return [
             write_kmz(
-                drawn,
+                drawn + points,
                 path,
                 today=today,
                 folders=kml_folders,
@@ -267,11 +284,38 @@ def _export_format(
 
 
 def _drawn(records: list[ProblemRecord]) -> list[ProblemRecord]:
-    """The problems with a polygon, for the polygon layers (gpkg, shp, geojson, kml, kmz).
-
-    A problem entered as a point (``ledger add --lon/--lat``, SEED-SYSTEMS 0.P1) has no polygon; it
-    stays in the CSV and the Excel forms (with its 经度/纬度 in the 问题台账)."""
+    """The problems with a polygon, for the polygon layers (gpkg, shp, geojson, kml, kmz)."""
     return [r for r in records if r.geometry is not None]
+
+
+def _points(records: list[ProblemRecord]) -> list[ProblemRecord]:
+    """The problems entered as a point (``ledger add --lon/--lat``, SEED-SYSTEMS 0.P1: 经度/纬度 and
+    no polygon). They are never dropped from a vector export: the GeoPackage has them in its layer
+    ``problem_points``, the shapefile and the GeoJSON in a point file beside the polygon one
+    (``<name>_点位.shp`` / ``.geojson``: one geometry type per file), the KML/KMZ as pins among the
+    polygons; each one gets an :class:`ExportNotice` saying where it went. The CSV and the Excel
+    forms have every problem (with 经度/纬度)."""
+    return [r for r in records if r.geometry is None and r.lon is not None and r.lat is not None]
+
+
+def _point_path(path: Path, suffix: str | None = None) -> Path:
+    return path.with_name(f"{path.stem}_点位{suffix or path.suffix}")
+
+
+def _point_notices(
+    points: list[ProblemRecord], fmt: str, where: str, notices: list[ExportNotice] | None
+) -> None:
+    if notices is None:
+        return
+    for r in points:
+        notices.append(
+            ExportNotice(
+                fmt,
+                r.problem_id,
+                "几何",
+                f"point problem (经度/纬度, no polygon): written to {where}, not to the polygon layer",
+            )
+        )
 
 
 def _write_forms(
@@ -322,7 +366,9 @@ def export_all(
 
     Keys: ``gpkg`` (问题图斑.gpkg: problems, findings, events), ``shp`` (问题图斑.shp, GBK, EPSG:4490,
     with ``问题图斑_字段说明.txt``), ``shp_legend``, ``geojson`` (EPSG:4490), ``csv`` (UTF-8 BOM),
-    ``kml``, ``kmz``, ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``, and
+    ``kml``, ``kmz`` (point problems as pins), ``shp_points`` and ``geojson_points`` (问题图斑_点位.*,
+    only when a problem was entered as a point; the GeoPackage has them in ``problem_points``),
+    ``xlsx_ledger``, ``xlsx_self_check``, ``xlsx_progress``, ``xlsx_ratio``, and
     ``warning`` (台账校验警告.txt) when the ledger was changed outside parcelwatch.
     ``ws`` is an open :class:`~parcelwatch.ledger.workspace.Workspace`; ``filters`` selects the
     problems (all by default; the 违法占用耕地面积比例 uses the selected problems too).
@@ -342,6 +388,7 @@ def export_all(
     data = read_ledger(ws)
     records = _selected(data, today, filters)
     drawn = _drawn(records)
+    points = _points(records)
     county = data.rules.county.name
     name = "问题图斑"
     stage("shp")
@@ -353,9 +400,20 @@ def export_all(
         notices=notices,
     )
     paths: dict[str, Path] = {"shp": shp, "shp_legend": shp.with_name(f"{name}_字段说明.txt")}
+    if points:  # problems entered as a point: their own files / layer, with a notice each
+        paths["shp_points"] = write_shapefile(
+            points,
+            out / f"{name}_点位.shp",
+            today=today,
+            gk_zone=data.rules.county.gk_zone,
+            notices=notices,
+        )
+        _point_notices(points, "shapefile", paths["shp_points"].name, notices)
+        _point_notices(points, "GeoPackage", f"{name}.gpkg layer {POINT_LAYER}", notices)
+        _point_notices(points, "GeoJSON", f"{name}_点位.geojson", notices)
     stage("gpkg")
     paths["gpkg"] = write_gpkg(
-        drawn,
+        drawn + points,
         out / f"{name}.gpkg",
         today=today,
         events=list(data.events),
@@ -363,11 +421,13 @@ def export_all(
     )
     stage("geojson")
     paths["geojson"] = write_geojson(drawn, out / f"{name}.geojson", today=today)
+    if points:
+        paths["geojson_points"] = write_geojson(points, out / f"{name}_点位.geojson", today=today)
     stage("csv")
     paths["csv"] = write_csv(records, out / f"{name}.csv", today=today)
     stage("kml")
     paths["kml"] = write_kml(
-        drawn,
+        drawn + points,
         out / f"{name}.kml",
         today=today,
         name=f"{county}{name}",
@@ -376,7 +436,7 @@ def export_all(
     )
     stage("kmz")
     paths["kmz"] = write_kmz(
-        drawn, out / f"{name}.kmz", today=today, name=f"{county}{name}", progress=progress
+        drawn + points, out / f"{name}.kmz", today=today, name=f"{county}{name}", progress=progress
     )
     stage("xlsx")
     paths.update(_write_forms(data, records, out, today=today))
