@@ -192,3 +192,99 @@ def test_exports_share_counts_and_areas_with_the_forms_and_the_map(demo):
             or f"{float(r['图斑面积(亩)']):.2f}" == want
         )
         assert f"{form_mu[pid]:.2f}" == want and f"{map_mu[pid]:.2f}" == want
+
+
+# ------------------------------------------------------------------------------------------
+# Issue 12, done-when 3 and 5: the demo's ledger with every source (卫片 + a 巡查 and a 巡察 point
+# problem, workspace-sources) says the same figures, the source breakdown included, in its battle
+# map, its forms and `ledger stats --by source`; the two point problems are markers on the map.
+
+
+@pytest.fixture(scope="module")
+def sources(demo, tmp_path_factory):
+    from parcelwatch.exports import export_all
+
+    out, result, _, _ = demo
+    ws = open_workspace(out / "workspace-sources")
+    try:
+        records = ws.store.records(geometry=False)
+        forms = export_all(ws, tmp_path_factory.mktemp("sources-forms"), today=TODAY)
+    finally:
+        ws.close()
+    return out, result, records, figure_rows(records, today=TODAY), forms
+
+
+def test_sources_ledger_figures_agree_in_map_forms_and_stats(sources, offline_page):
+    out, result, records, rows, forms = sources
+    assert Counter(r.source for r in records) == {"卫片": 35, "巡查": 1, "巡察": 1}
+    res = CliRunner().invoke(cli, ["ledger", "stats", str(out / "workspace-sources"), "--today",
+                                   TODAY.isoformat(), "--by", "source"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    by_source = _block(res.output, "按问题来源")
+    towns = _block(res.output, "按乡镇")
+    want = {f.name: f.display() for f in figures_by(rows, "source")}
+    assert set(want) == set(by_source) == {"卫片", "巡查", "巡察"}
+    for name, d in want.items():
+        cells = by_source[name]
+        assert cells[:5] == [
+            str(d[k]) for k in ("count", "confirmed", "closed", "rectifying", "overdue")
+        ]
+        assert cells[5] == d["parcel_mu"] and cells[-1] == d["rate"]
+    for f in figures_by(rows, "township"):
+        assert towns[f.name][:5] == [
+            str(v) for v in (f.count, f.confirmed, f.closed, f.rectifying, f.overdue)
+        ]
+    # the forms: 乡镇整改进度 (per township and per 问题来源) and one 问题台账 row per problem
+    wb = openpyxl.load_workbook(forms["xlsx_progress"], read_only=True)
+    for sheet, key in (("乡镇整改进度", "township"), ("按问题来源", "source")):
+        table = [tuple(r) for r in wb[sheet].iter_rows(values_only=True)]
+        body = {r[0]: r for r in table[4:] if r[0]}
+        for f in [*figures_by(rows, key), figures(rows)]:
+            d = f.display()
+            r = body[f.name]
+            assert r[1:6] == (
+                d["count"],
+                d["confirmed"],
+                d["closed"],
+                d["rectifying"],
+                d["overdue"],
+            )
+            assert (rate_text(r[6]) if r[6] is not None else "—") == d["rate"]
+            assert f"{r[7]:.2f}" == d["parcel_mu"]
+    led = [
+        tuple(r)
+        for r in openpyxl.load_workbook(forms["xlsx_ledger"], read_only=True)["问题台账"].iter_rows(
+            values_only=True
+        )
+    ]
+    col = led[2].index("问题来源")
+    assert Counter(r[col] for r in led[3:] if r[0] != "合计") == {
+        k: d["count"] for k, d in want.items()
+    }
+    # the map: headline, township table and the 问题来源 table; the point problems as markers
+    path = result.outputs["battle map with every source (卫片 + 巡查/巡察 points)"]
+    page = offline_page().open(path)
+    assert page.inner_text("#pw-rate") == rate_text(figures(rows).completion_rate)
+    shown = {}
+    for tr in page.query_selector_all("#pw-by-township tbody tr"):
+        cells = [td.inner_text() for td in tr.query_selector_all("td")]
+        shown[cells[0]] = cells[1:]
+    for f in figures_by(rows, "township"):
+        d = f.display()
+        assert shown[f.name] == [
+            str(d[k]) for k in ("count", "confirmed", "closed", "rectifying", "overdue")
+        ] + [d["rate"], d["parcel_mu"]]
+    src = {}
+    for tr in page.query_selector_all("#pw-by-source tbody tr"):
+        cells = [td.inner_text() for td in tr.query_selector_all("td")]
+        src[cells[0]] = cells[1:]
+    assert src == {k: [str(d["count"]), str(d["confirmed"]), str(d["closed"]), d["rate"], d["parcel_mu"]]
+                   for k, d in want.items()}  # fmt: skip
+    points = {r.problem_id: r for r in records if r.source in ("巡查", "巡察")}
+    assert all(r.geometry is None and r.lon is not None for r in points.values())
+    markers = {m["problem_id"]: m for m in page.evaluate("window.pw.markers()")}
+    assert set(markers) == set(points)
+    from parcelwatch.labels import STATUS_STYLE
+
+    for pid, m in markers.items():
+        assert m["fillColor"] == STATUS_STYLE[points[pid].status.value]["color"]

@@ -825,48 +825,66 @@ def township_progress(records: Sequence[ProblemRecord], *, today: date) -> list[
     问题 ÷ 认定违法问题, blank when none is confirmed; 违法占用耕地 confirmed and candidate apart;
     areas rounded half-up once, the total from the unrounded areas).
     """
+    return grouped_progress(records, today=today, by="township")
+
+
+def grouped_progress(
+    records: Sequence[ProblemRecord], *, today: date, by: str = "township"
+) -> list[list[Any]]:
+    """:func:`township_progress` grouped by ``by`` (``township`` or ``source`` 问题来源)."""
     rows = figure_rows(records, today=today)
-    return [*(_progress_row(f) for f in figures_by(rows, "township")), _progress_row(figures(rows))]
+    return [*(_progress_row(f) for f in figures_by(rows, by)), _progress_row(figures(rows))]
 
 
 def write_progress_form(
     records: Sequence[ProblemRecord], path: str | Path, *, today: date, county_name: str = ""
 ) -> Path:
-    """乡镇整改进度: problems, rectified, in progress, overdue, 整改完成率 and areas per township."""
+    """乡镇整改进度: problems, rectified, in progress, overdue, 整改完成率 and areas per township;
+    the second sheet 按问题来源 has the same figures per 问题来源 (卫片, 巡查, 巡察 ...; the figures of
+    ``ledger stats --by source``)."""
     path = Path(path)
-    cols = _PROGRESS_COLUMNS
-    last_col = len(cols) - 1
-    *data, total = township_progress(records, today=today)
     with form_workbook(path) as (wb, fm):
-        ws = wb.add_worksheet("乡镇整改进度")
-        write_title(
-            ws,
-            fm,
-            f"{county_name}问题整改进度（按乡镇）",
-            f"统计日期：{today.isoformat()}    {COMPLETION_RATE_DEFINITION}；"
-            "违法占用耕地（已认定）只计认定违法问题，疑似（未认定）为尚未核查认定的问题",
-            last_col,
-        )
-        for j, (head, unit, _) in enumerate(cols):
-            ws.write_string(2, j, head, fm.head)
-            ws.write_string(3, j, unit, fm.unit)
-            ws.set_column(j, j, 14 if j == 0 else 11)
-        widths = [14.0] + [11.0] * (len(cols) - 1)
-        _fit_header(ws, 2, [c[0] for c in cols], widths)
-        for i, values in enumerate(data):
-            for j, v in enumerate(values):
-                write_cell(ws, 4 + i, j, v, cols[j][2], fm)
-        tr = 4 + len(data)
-        ws.write_string(tr, 0, "合计", fm.total_text)
-        for j in range(1, len(cols)):
-            fmt = {"int": fm.total_int, "num2": fm.total_num2, "pct": fm.total_pct}[cols[j][2]]
-            if total[j] is None:
-                ws.write_blank(tr, j, None, fmt)
-            else:
-                ws.write_number(tr, j, total[j], fmt)
-        _fit_rows(ws, 4, data, widths, [c[2] for c in cols])
-        print_setup(ws, header_first=2, header_last=3, widths=widths, freeze_col=1)
+        for sheet, by, head, what in (
+            ("乡镇整改进度", "township", "乡镇(街道)", "按乡镇"),
+            ("按问题来源", "source", "问题来源", "按问题来源"),
+        ):
+            _progress_sheet(wb, fm, records, today, county_name, sheet, by, head, what)
     return path
+
+
+def _progress_sheet(wb: Any, fm: FormFormats, records: Sequence[ProblemRecord], today: date,
+                    county_name: str, sheet: str, by: str, head0: str, what: str) -> None:  # fmt: skip
+    cols = ((head0, "", "text"), *_PROGRESS_COLUMNS[1:])
+    last_col = len(cols) - 1
+    *data, total = grouped_progress(records, today=today, by=by)
+    ws = wb.add_worksheet(sheet)
+    write_title(
+        ws,
+        fm,
+        f"{county_name}问题整改进度（{what}）",
+        f"统计日期：{today.isoformat()}    {COMPLETION_RATE_DEFINITION}；"
+        "违法占用耕地（已认定）只计认定违法问题，疑似（未认定）为尚未核查认定的问题",
+        last_col,
+    )
+    for j, (head, unit, _) in enumerate(cols):
+        ws.write_string(2, j, head, fm.head)
+        ws.write_string(3, j, unit, fm.unit)
+        ws.set_column(j, j, 14 if j == 0 else 11)
+    widths = [14.0] + [11.0] * (len(cols) - 1)
+    _fit_header(ws, 2, [c[0] for c in cols], widths)
+    for i, values in enumerate(data):
+        for j, v in enumerate(values):
+            write_cell(ws, 4 + i, j, v, cols[j][2], fm)
+    tr = 4 + len(data)
+    ws.write_string(tr, 0, "合计", fm.total_text)
+    for j in range(1, len(cols)):
+        fmt = {"int": fm.total_int, "num2": fm.total_num2, "pct": fm.total_pct}[cols[j][2]]
+        if total[j] is None:
+            ws.write_blank(tr, j, None, fmt)
+        else:
+            ws.write_number(tr, j, total[j], fmt)
+    _fit_rows(ws, 4, data, widths, [c[2] for c in cols])
+    print_setup(ws, header_first=2, header_last=3, widths=widths, freeze_col=1)
 
 
 # ------------------------------------------------------------------------------------------

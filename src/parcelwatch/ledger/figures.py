@@ -142,6 +142,7 @@ _ROW_COLUMNS = (
     "parcel_m2",
     "illegal_m2",
     "remaining_m2",
+    "source",
 )
 
 
@@ -166,6 +167,7 @@ def figure_rows(records: Sequence[Any], *, today: date) -> pd.DataFrame:
         data["parcel_m2"].append(float(r.parcel_area_m2 or 0.0))
         data["illegal_m2"].append(float(r.illegal_occupied_m2))
         data["remaining_m2"].append(float(r.remaining_unrectified_m2 or 0.0) if confirmed else 0.0)
+        data["source"].append(getattr(r, "source", "") or "卫片")
     return pd.DataFrame(data, columns=list(_ROW_COLUMNS))
 
 
@@ -215,6 +217,7 @@ def figure_rows_from_view(view: pd.DataFrame) -> pd.DataFrame:
             .astype(float)
             .fillna(0.0)
             .where(confirmed, 0.0),
+            "source": col("source", "卫片").fillna("卫片").replace("", "卫片").astype(str),
         }
     )
     return rows.reset_index(drop=True)
@@ -292,7 +295,8 @@ def _order(key: str, names: Iterable[str]) -> list[str]:
 
 
 def figures_by(rows: pd.DataFrame, key: str) -> list[Figures]:
-    """Figures per ``key`` (``township``, ``status`` or ``class``) in the one order of each."""
+    """Figures per ``key`` (``township``, ``status``, ``class`` or ``source`` 问题来源) in the one
+    order of each (sources by name, as ``ledger stats --by source``)."""
     groups = {str(k): g for k, g in rows.groupby(key, sort=False)} if len(rows) else {}
     return [figures(groups[k], k) for k in _order(key, groups)]
 
@@ -306,6 +310,7 @@ def map_figures(rows: pd.DataFrame) -> dict[str, Any]:
             **figures(part, name).display(),
             "by_status": [f.display() for f in figures_by(part, "status")],
             "by_class": [f.display() for f in figures_by(part, "class")],
+            "by_source": [f.display() for f in figures_by(part, "source")],
         }
 
     towns = figures_by(rows, "township")

@@ -277,6 +277,9 @@
     });
     h += '</tbody></table><table class="pw-table" id="pw-by-class"><thead><tr><th>类别</th><th>个数</th><th>面积(亩)</th></tr></thead><tbody>';
     sc.by_class.forEach(function (r) { h += "<tr><td>" + esc(r.name) + "</td><td>" + r.count + "</td><td>" + esc(r.parcel_mu) + "</td></tr>"; });
+    h += '</tbody></table><table class="pw-table" id="pw-by-source"><thead><tr><th>问题来源</th><th>个数</th><th>' + esc(FL.confirmed) +
+      "</th><th>已销号</th><th>" + esc(FL.completion_rate) + "</th><th>面积(亩)</th></tr></thead><tbody>";
+    (sc.by_source || []).forEach(function (r) { h += "<tr><td>" + esc(r.name) + "</td><td>" + r.count + "</td><td>" + r.confirmed + "</td><td>" + r.closed + "</td><td>" + esc(r.rate) + "</td><td>" + esc(r.parcel_mu) + "</td></tr>"; });
     h += '</tbody></table><table class="pw-table" id="pw-by-township"><thead><tr><th>乡镇</th><th>图斑</th><th>' + esc(FL.confirmed) +
       "</th><th>已销号</th><th>整改中</th><th>逾期</th><th>" + esc(FL.completion_rate) + "</th><th>面积(亩)</th></tr></thead><tbody>";
     F.townships.forEach(function (r) {
