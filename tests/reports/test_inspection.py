@@ -353,3 +353,64 @@ def test_done_when_2_seed_001_through_the_cli(tmp_path, capsys):
         recs[pids[0]].construction_year == 2023
         and recs[pids[0]].decision_ref == "获政土〔2024〕27号"
     )
+
+
+def test_E2_weekly_bulletin_chases_the_slow_unit_and_is_logged(seed_ws, tmp_path, capsys):
+    """`inspection weekly --week-of 2025-02-10`: the week 02-10..02-16, figures as of 02-16. Problem
+    3 (due 2025-02-14 = feedback + 4 months) is overdue, so 村镇规划建设办公室 (3 items, 2 done,
+    1 in progress, 1 overdue, 2/3 -> 67%) is chased (督办 是). The week of 02-03 (as of 02-09):
+    nothing overdue and the unit's rate equals the overall rate, so 督办 否. The same week twice
+    gives one report_log row of kind 巡察周通报."""
+    from parcelwatch.reports.reportlog import ReportLog
+
+    ws, _, _ = seed_ws
+    path = ws.path
+    ws.close()
+    out = tmp_path / "巡察整改周通报.xlsx"
+    for _ in range(2):
+        code = main(["inspection", "weekly", str(path), "--week-of", "2025-02-10", "-o", str(out),
+                     "--recipient", "县委巡察办", "--user", "u"])  # fmt: skip
+        cap = capsys.readouterr()
+        assert code == 0, cap.err
+    assert "村镇规划建设办公室：3 项，已完成 2，正在整改 1，逾期 1（督办）" in cap.out
+    rows = [tuple(r) for r in openpyxl.load_workbook(out)["周通报"].iter_rows(values_only=True)]
+    assert rows[2] == (
+        "序号",
+        "责任单位",
+        "责任领导",
+        "整改事项(项)",
+        "已完成",
+        "正在整改",
+        "逾期",
+        "完成率",
+        "是否督办",
+    )
+    assert rows[3] == (1, "村镇规划建设办公室", "徐波", 3, 2, 1, 1, "67%", "是")
+    assert rows[4][:8] == ("合计", None, None, 3, 2, 1, 1, "67%")
+    assert "统计周期：2025-02-10至2025-02-16" in rows[1][0]
+    assert rows[6][0].startswith("提醒督办：村镇规划建设办公室（逾期1项，完成率67%）")
+    earlier = tmp_path / "earlier.xlsx"
+    assert (
+        main(
+            [
+                "inspection",
+                "weekly",
+                str(path),
+                "--week-of",
+                "2025-02-03",
+                "-o",
+                str(earlier),
+                "--user",
+                "u",
+            ]
+        )
+        == 0
+    )
+    rows = [tuple(r) for r in openpyxl.load_workbook(earlier)["周通报"].iter_rows(values_only=True)]
+    assert rows[3] == (1, "村镇规划建设办公室", "徐波", 3, 2, 1, 0, "67%", "否")
+    with open_workspace(path) as w:
+        log = ReportLog(w.store).rows(kind="巡察周通报", now=at(2025, 3, 1))
+    assert sorted((r["period_start"], r["period_end"]) for r in log) == [
+        ("2025-02-03", "2025-02-09"),
+        ("2025-02-10", "2025-02-16"),
+    ]

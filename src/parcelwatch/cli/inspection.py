@@ -186,6 +186,43 @@ def report_cmd(workspace: str, as_of: date, out_path: str, text_path: str | None
     click.echo(figure_sentence(f))
 
 
+@inspection.command("weekly")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.option(
+    "--week-of",
+    "week_of",
+    required=True,
+    type=DATE,
+    help="First day of the week (e.g. 2025-02-10); the figures are as of its last day.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="巡察整改周通报.xlsx",
+)
+@click.option("--recipient", default="", help="Who receives the bulletin (report log).")
+@click.option("--feedback-ref", help="Which feedback (when the ledger holds several).")
+@click.option("--user", help="Who writes it (default: [ledger] default_user, else the OS user).")
+def weekly_cmd(workspace: str, week_of: date, out_path: str, recipient: str, feedback_ref: str | None,
+               user: str | None) -> None:  # fmt: skip
+    """巡察整改周通报: per responsible unit, items, done, in progress, overdue, 完成率 and 督办
+    (units with an overdue item or below the overall rate); logged as 巡察周通报 in the report log."""
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.reports.inspection import unit_lines, write_inspection_weekly
+
+    with open_workspace(workspace) as ws:
+        path, f, rid = write_inspection_weekly(
+            ws.store, week_of, out_path, user=_user(user, ws.rules), now=_now(),
+            feedback_ref=feedback_ref, recipient=recipient,
+        )  # fmt: skip
+    click.echo(f"Written: {path} (report log {rid}, 截至 {f.as_of.isoformat()})")
+    for line in unit_lines(f):
+        click.echo(line)
+
+
 @click.group("docs")
 def docs() -> None:
     """The document register (方案, 制度, 批示, 会议; SEED-SYSTEMS 0.P6, minimal)."""

@@ -55,6 +55,11 @@ __all__ = [
     "inspection_markdown",
     "schema_sql",
     "figures_as_of",
+    "WEEKLY_KIND",
+    "week_period",
+    "weekly_rows",
+    "write_weekly_xlsx",
+    "write_inspection_weekly",
 ]
 
 ITEM_SOURCES = ("巡察", "巡视", "督察", "审计", "其他")
@@ -662,3 +667,99 @@ def figures_as_of(store: Any, as_of: date, feedback_ref: str | None = None) -> I
         feedback_ref=feedback_ref,
         backfilled=late,
     )
+
+
+# ------------------------------------------------------------------------------------------
+# The weekly bulletin chasing slow units (seed 001 "整改工作周通报制度，对整改进度缓慢的单位及时提醒督办")
+
+WEEKLY_KIND = "巡察周通报"
+WEEKLY_HEADS = ("序号", "责任单位", "责任领导", "整改事项(项)", "已完成", "正在整改", "逾期", "完成率",
+                "是否督办")  # fmt: skip
+
+
+def week_period(week_of: date) -> tuple[date, date]:
+    """The week a bulletin covers: ``week_of`` and the six days after it [inferred: the bulletin
+    states the figures as of the week's last day, and is due that day]."""
+    from datetime import timedelta
+
+    return week_of, week_of + timedelta(days=6)
+
+
+def weekly_rows(f: InspectionFigures) -> list[list[Any]]:
+    """One row per responsible unit (§E2.5 周通报) then 合计: items, done, in progress, overdue,
+    完成率 in whole percent half-up, and 督办 (是 when the unit has an overdue item or a rate below
+    the overall rate, §E2.3)."""
+    rows: list[list[Any]] = [
+        [k, u, leader, n, d, p, od, percent_text(d, n, 0), "是" if chase else "否"]
+        for k, (u, leader, n, d, p, od, chase) in enumerate(f.units, start=1)
+    ]
+    chased = sum(1 for *_, chase in f.units if chase)
+    rows.append(["合计", "", "", f.problems, f.done, f.in_progress, f.overdue, f.rate_text,
+                 f"{chased}个单位"])  # fmt: skip
+    return rows
+
+
+def write_weekly_xlsx(f: InspectionFigures, path: str | Path, *, period: tuple[date, date]) -> Path:
+    """巡察整改周通报.xlsx, sheet 周通报 (§E2.5), written atomically; the 督办 units are named under
+    the table."""
+    from parcelwatch.exports.forms import _print_setup, _title, _workbook, _write
+
+    path = Path(path)
+    kinds = ["int", "text", "center", "int", "int", "int", "int", "center", "center"]
+    rows = weekly_rows(f)
+    with _workbook(path) as (wb, fm):
+        ws = wb.add_worksheet("周通报")
+        last = len(WEEKLY_HEADS) - 1
+        _title(ws, fm, f"{f.unit}巡察反馈问题整改周通报",
+               f"统计周期：{period[0].isoformat()}至{period[1].isoformat()}　截至：{f.as_of.isoformat()}　"
+               f"反馈意见：{f.feedback_ref}", last)  # fmt: skip
+        for j, h in enumerate(WEEKLY_HEADS):
+            ws.write_string(2, j, h, fm.head)
+            ws.set_column(j, j, 24 if j == 1 else 12)
+        for i, values in enumerate(rows[:-1]):
+            for j, v in enumerate(values):
+                _write(ws, 3 + i, j, v, kinds[j], fm)
+        tr = 3 + len(rows) - 1
+        for j, v in enumerate(rows[-1]):
+            if v == "":
+                ws.write_blank(tr, j, None, fm.total_text)
+            elif isinstance(v, int):
+                ws.write_number(tr, j, v, fm.total_int)
+            else:
+                ws.write_string(tr, j, str(v), fm.total_text)
+        chased = [u for u in f.units if u[6]]
+        text = (
+            "提醒督办：" + "；".join(f"{u}（逾期{od}项，完成率{percent_text(d, n, 0)}）"
+                                   for u, _, n, d, _p, od, _c in chased)
+            if chased else "本周无需督办的单位。"
+        )  # fmt: skip
+        ws.merge_range(tr + 2, 0, tr + 2, last, text + "　" + figure_sentence(f), fm.info)
+        _print_setup(ws, header_first=2, header_last=2, last_col=last, freeze_col=2)
+    return path
+
+
+def write_inspection_weekly(
+    store: Any,
+    week_of: date,
+    path: str | Path,
+    *,
+    user: str,
+    now: datetime,
+    feedback_ref: str | None = None,
+    recipient: str = "",
+) -> tuple[Path, InspectionFigures, str]:
+    """The weekly bulletin of the week starting ``week_of`` (figures as of its last day), logged in
+    the report log as kind 巡察周通报 (the same week again rewrites the file and updates that row).
+    Returns (path, figures, report id)."""
+    from parcelwatch.reports.reportlog import ReportLog
+
+    start, end = week_period(week_of)
+    f = figures_as_of(store, end, feedback_ref)
+    if not f.items:
+        raise LedgerError(
+            f"No 巡察整改 item as of {end.isoformat()}: enter them first with `parcelwatch inspection add`."
+        )
+    out = write_weekly_xlsx(f, path, period=(start, end))
+    rid = ReportLog(store).log_written(kind=WEEKLY_KIND, period_start=start, period_end=end, due=end,
+                                       file=out, recipient=recipient, user=user, now=now)  # fmt: skip
+    return out, f, rid
