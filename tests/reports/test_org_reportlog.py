@@ -167,3 +167,69 @@ def test_signature_block_blank_until_signed(ws, tmp_path, capsys):
     run(capsys, "signoff", "add", ws, "--object-kind", "report", "--object-id", f"巡察整改:{ref}", "--role", "党委书记",
         "--name", "张书记", "--on", "2025-02-15", "--user", "u")  # fmt: skip
     assert block()[0].startswith("党委书记：张书记　2025-02-15")
+
+
+def _org_book(path, units, people):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "单位"
+    ws.append(["类型", "名称", "代码", "上级", "巡查督查组", "范围说明"])
+    for r in units:
+        ws.append(list(r))
+    ps = wb.create_sheet("人员")
+    ps.append(["姓名", "单位", "职责", "起始日期", "截止日期"])
+    for r in people:
+        ps.append(list(r))
+    wb.save(path)
+    return path
+
+
+def test_0P2_org_import_from_excel_all_or_nothing_with_per_cell_errors(ws, tmp_path, capsys):
+    """Sheet 单位: a township (9-digit code), a village under it (12 digits) and a department whose
+    上级 is the township of the same file; sheet 人员: two people. A file with a bad 类型, an unknown
+    上级, an unknown 单位 and a bad date is refused cell by cell and writes nothing; the fixed file
+    adds 3 units and 2 people (and a second import of it is refused: already registered)."""
+    bad = _org_book(tmp_path / "bad.xlsx",
+                    [("乡镇", "太山镇", "410724104", "", "", ""), ("村庄", "沙窝营村", "410724104201", "太山镇", "第二组", ""),
+                     ("部门", "村镇规划建设办公室", "", "不存在镇", "", "")],
+                    [("徐波", "村镇规划建设办公室", "责任领导、镇人大主席", "2024-01-01", ""),
+                     ("张三", "某办", "村巡查员", "2024-13-01", "")])  # fmt: skip
+    code, out, err = run(capsys, "org", "import", ws, bad, "--user", "u", ok=False)
+    assert code != 0 and "Traceback" not in err
+    for cell in ("单位 第3行 [类型] '村庄'", "单位 第4行 [上级] '不存在镇'", "人员 第3行 [单位] '某办'",
+                 "人员 第3行 [起始日期] '2024-13-01'", "nothing was written"):  # fmt: skip
+        assert cell in err, err
+    with open_workspace(ws) as w:
+        assert OrgBook(w.store).units() == [] and OrgBook(w.store).people() == []
+    good = _org_book(tmp_path / "good.xlsx",
+                     [("乡镇", "太山镇", "410724104", "", "", ""), ("村", "沙窝营村", "410724104201", "太山镇", "第二组", ""),
+                      ("部门", "村镇规划建设办公室", "", "太山镇", "", "")],
+                     [("徐波", "村镇规划建设办公室", "责任领导、镇人大主席", "2024-01-01", ""),
+                      ("张三", "沙窝营村", "村巡查员", "", "")])  # fmt: skip
+    _, out, _ = run(capsys, "org", "import", ws, good, "--dry-run", "--user", "u")
+    assert "3 个单位、2 名人员可导入" in out
+    _, out, _ = run(capsys, "org", "import", ws, good, "--user", "u")
+    assert "3 unit(s) and 2 person(s)" in out
+    with open_workspace(ws) as w:
+        book = OrgBook(w.store)
+        units = {u["name"]: u for u in book.units()}
+        people = {p["name"]: p for p in book.people()}
+        assert (
+            units["沙窝营村"]["unit_id"] == "410724104201"
+            and units["沙窝营村"]["parent_id"] == "410724104"
+        )
+        assert units["沙窝营村"]["group_id"] == "第二组"
+        assert (
+            units["村镇规划建设办公室"]["unit_id"] == "ORG-0001"
+            and units["村镇规划建设办公室"]["parent_id"] == "410724104"
+        )
+        assert (
+            people["徐波"]["roles"] == ["责任领导", "镇人大主席"]
+            and people["徐波"]["unit_id"] == "ORG-0001"
+        )
+        assert (
+            people["张三"]["unit_id"] == "410724104201" and people["徐波"]["person_id"] == "P-0001"
+        )
+        assert len(book.book.audit("org_units")) == 3
+    code, _, err = run(capsys, "org", "import", ws, good, "--user", "u", ok=False)
+    assert code != 0 and "already in the registry" in err

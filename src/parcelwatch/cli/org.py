@@ -60,6 +60,28 @@ def import_villages_cmd(
     click.echo(f"{n_v} village(s) and {n_t} township(s) added to the organisation registry.")
 
 
+@org.command("import")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("xlsx_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every cell and report, change nothing.")
+@click.option("--user", help="Who imports.")
+def import_cmd(workspace: str, xlsx_file: str, dry_run: bool, user: str | None) -> None:
+    """Register units (sheet 单位: 类型, 名称, 代码, 上级, 巡查督查组, 范围说明) and people (sheet 人员:
+    姓名, 单位, 职责, 起始日期, 截止日期) from an Excel workbook: all rows or none."""
+    from parcelwatch.errors import SchemaError
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.reports.org import OrgBook
+
+    with open_workspace(workspace) as ws:
+        report = OrgBook(ws.store).import_xlsx(
+            xlsx_file, user=_user(user, ws.rules), now=_now(), dry_run=dry_run
+        )
+    if report.issues:
+        raise SchemaError("\n".join(report.lines()))
+    for line in report.lines():
+        click.echo(line)
+
+
 @org.command("add-unit")
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option(

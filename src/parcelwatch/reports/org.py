@@ -15,14 +15,25 @@ registry does not know is still accepted, with a notice (data, not an error).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from parcelwatch.errors import SchemaError
 from parcelwatch.reports.records import AuditedBook, Entity, register, text_table
 
-__all__ = ["UNIT_KINDS", "OrgBook", "UNITS", "PEOPLE", "name_notices", "registry_notices"]
+__all__ = [
+    "UNIT_KINDS",
+    "OrgBook",
+    "OrgImport",
+    "UNITS",
+    "PEOPLE",
+    "name_notices",
+    "registry_notices",
+]
 
 UNIT_KINDS = ("county", "town", "village", "community", "department", "patrol_group", "higher")
 UNITS = register(
@@ -159,6 +170,15 @@ class OrgBook:
         self.book.insert_with_ids(UNITS.name, rows, user=user, now=now)
         return new_v, towns
 
+    def import_xlsx(
+        self, path: str | Path, *, user: str, now: datetime, dry_run: bool = False
+    ) -> OrgImport:
+        """Units (sheet 单位: 类型, 名称, 代码, 上级, 巡查督查组, 范围说明) and people (sheet 人员:
+        姓名, 单位, 职责, 起始日期, 截止日期) of a workbook. Every cell is checked first; any
+        problem (sheet, row, column, value, fix) and nothing is written. A 上级 or a person's 单位
+        may name a unit of the same file. 职责 lists roles separated by 、 or commas."""
+        return _import_xlsx(self, path, user=user, now=now, dry_run=dry_run)
+
 
 def name_notices(
     book: OrgBook | None, *, unit: str = "", leader: str = "", township: str = "", village: str = ""
@@ -206,3 +226,215 @@ def registry_notices(store: Any, **names: str) -> list[str]:
     if not {UNITS.table.name, PEOPLE.table.name} <= have:
         return []
     return name_notices(OrgBook(store), **names)
+
+
+# ------------------------------------------------------------------------------------------
+# `org import WS 组织.xlsx`: sheets 单位 and 人员, all or nothing with a per-cell report
+
+#: 类型 as staff write it (Chinese) or as the CLI does (English)
+KIND_WORDS = {
+    "县": "county", "县(市、区)": "county", "乡镇": "town", "镇": "town", "乡": "town", "街道": "town",
+    "村": "village", "社区": "community", "居": "community", "部门": "department",
+    "巡查督查组": "patrol_group", "督查组": "patrol_group", "上级": "higher", "上级单位": "higher",
+    **{k: k for k in UNIT_KINDS},
+}  # fmt: skip
+UNIT_SHEET, PEOPLE_SHEET = "单位", "人员"
+UNIT_HEADS = ("类型", "名称", "代码", "上级", "巡查督查组", "范围说明")
+PEOPLE_HEADS = ("姓名", "单位", "职责", "起始日期", "截止日期")
+
+
+@dataclass
+class OrgImport:
+    """What :meth:`OrgBook.import_xlsx` found and did."""
+
+    units: int = 0
+    people: int = 0
+    issues: list[Any] = field(default_factory=list)  # parcelwatch.ledger.xlsx.RowIssue
+    dry_run: bool = False
+
+    def lines(self) -> list[str]:
+        out = [str(i) for i in self.issues]
+        if self.issues:
+            out.append(
+                f"{len(self.issues)} problem(s); nothing was written. Fix the cells and import again."
+            )
+        elif self.dry_run:
+            out.append(f"试运行：{self.units} 个单位、{self.people} 名人员可导入，未写入。")
+        else:
+            out.append(
+                f"{self.units} unit(s) and {self.people} person(s) added to the organisation registry."
+            )
+        return out
+
+
+def _cell_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _cell_date(v: Any) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(_cell_text(v))
+
+
+def _sheet_rows(wb: Any, name: str, heads: Sequence[str], issues: list[Any], path: str) -> list[tuple[int, dict[str, Any]]]:  # fmt: skip
+    from parcelwatch.ledger.xlsx import RowIssue
+
+    if name not in wb.sheetnames:
+        if (
+            name == UNIT_SHEET
+            and PEOPLE_SHEET not in wb.sheetnames
+            or name == PEOPLE_SHEET
+            and UNIT_SHEET not in wb.sheetnames
+        ):
+            issues.append(RowIssue(name, 1, "", None, f"{path} has no sheet {name}; it needs a sheet 单位 and/or 人员 with headers {'、'.join(heads)}."))  # fmt: skip
+        return []
+    rows = list(wb[name].iter_rows(values_only=True))
+    if not rows:
+        return []
+    header = [_cell_text(h) for h in rows[0]]
+    missing = [h for h in heads[:2] if h not in header]
+    if missing:
+        issues.append(RowIssue(name, 1, "、".join(missing), None,
+                               f"header row lacks {'、'.join(missing)}; the headers are {'、'.join(heads)}."))  # fmt: skip
+        return []
+    idx = {h: header.index(h) for h in heads if h in header}
+    out = []
+    for n, r in enumerate(rows[1:], start=2):
+        values = {h: (r[i] if i < len(r) else None) for h, i in idx.items()}
+        if all(_cell_text(v) == "" for v in values.values()):
+            continue
+        out.append((n, values))
+    return out
+
+
+def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, dry_run: bool) -> OrgImport:  # fmt: skip
+    import openpyxl
+
+    from parcelwatch.errors import InputError
+    from parcelwatch.ledger.xlsx import RowIssue
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as exc:  # openpyxl: bad zip / not a workbook
+        raise InputError(f"{path}: cannot read it as an Excel workbook (.xlsx): {exc}.") from exc
+    issues: list[Any] = []
+    unit_rows = _sheet_rows(wb, UNIT_SHEET, UNIT_HEADS, issues, str(path))
+    people_rows = _sheet_rows(wb, PEOPLE_SHEET, PEOPLE_HEADS, issues, str(path))
+    wb.close()
+    existing = book.units()
+    known: dict[str, str] = {}  # name / code / id -> unit id
+    for u in existing:
+        for k in (u["unit_id"], u["name"], u.get("code")):
+            if k:
+                known.setdefault(str(k), str(u["unit_id"]))
+    top = max((int(u["unit_id"][4:]) for u in existing if str(u["unit_id"]).startswith("ORG-")
+               and str(u["unit_id"])[4:].isdigit()), default=0)  # fmt: skip
+    new_units: list[tuple[str, dict[str, Any]]] = []
+    pending_parent: list[tuple[int, str, dict[str, Any]]] = []
+    for n, v in unit_rows:
+        bad = len(issues)
+        kind_text, name, code = (
+            _cell_text(v.get("类型")),
+            _cell_text(v.get("名称")),
+            _cell_text(v.get("代码")),
+        )
+        kind = KIND_WORDS.get(kind_text)
+        if kind is None:
+            issues.append(RowIssue(UNIT_SHEET, n, "类型", v.get("类型"),
+                                   f"not a unit type; write one of {'、'.join(k for k in KIND_WORDS if not k.isascii())}."))  # fmt: skip
+        if not name:
+            issues.append(
+                RowIssue(UNIT_SHEET, n, "名称", v.get("名称"), "every unit needs a name.")
+            )
+        if code and not code.isdigit():
+            issues.append(RowIssue(UNIT_SHEET, n, "代码", v.get("代码"), "a code is digits only (9 for a township, 12 for a village)."))  # fmt: skip
+        elif kind == "village" and code and len(code) != 12:
+            issues.append(
+                RowIssue(UNIT_SHEET, n, "代码", v.get("代码"), "a village code has 12 digits.")
+            )
+        elif kind == "town" and code and len(code) != 9:
+            issues.append(
+                RowIssue(UNIT_SHEET, n, "代码", v.get("代码"), "a township code has 9 digits.")
+            )
+        for key in (name, code):
+            if key and key in known:
+                col = "名称" if key == name else "代码"
+                issues.append(RowIssue(UNIT_SHEET, n, col, key, f"{key} is already in the registry ({known[key]}); remove the row or change it."))  # fmt: skip
+        if len(issues) > bad:
+            continue
+        if code and kind in ("town", "village"):
+            uid = code
+        else:
+            top += 1
+            uid = f"ORG-{top:04d}"
+        row = {"kind": kind, "name": name, "code": code, "parent_id": "",
+               "group_id": _cell_text(v.get("巡查督查组")), "area_text": _cell_text(v.get("范围说明"))}  # fmt: skip
+        for k in (uid, name, code):
+            if k:
+                known[k] = uid
+        new_units.append((uid, row))
+        pending_parent.append((n, _cell_text(v.get("上级")), row))
+    for n, parent, row in pending_parent:  # a parent may be a unit of the same sheet
+        if not parent:
+            continue
+        if parent in known:
+            row["parent_id"] = known[parent]
+        else:
+            issues.append(RowIssue(UNIT_SHEET, n, "上级", parent, "no such unit in the registry or in this sheet; give its name, code or id."))  # fmt: skip
+    new_people: list[dict[str, Any]] = []
+    for n, v in people_rows:
+        bad = len(issues)
+        name, unit = _cell_text(v.get("姓名")), _cell_text(v.get("单位"))
+        if not name:
+            issues.append(
+                RowIssue(PEOPLE_SHEET, n, "姓名", v.get("姓名"), "every person needs a name.")
+            )
+        if unit not in known:
+            issues.append(RowIssue(PEOPLE_SHEET, n, "单位", v.get("单位"), "no such unit in the registry or in sheet 单位; give its name, code or id."))  # fmt: skip
+        dates: dict[str, date | None] = {}
+        for col, key in (("起始日期", "valid_from"), ("截止日期", "valid_to")):
+            raw = v.get(col)
+            try:
+                dates[key] = None if _cell_text(raw) == "" else _cell_date(raw)
+            except ValueError:
+                issues.append(
+                    RowIssue(PEOPLE_SHEET, n, col, raw, "not a date; write it as 2025-01-31.")
+                )
+        if (
+            dates.get("valid_from")
+            and dates.get("valid_to")
+            and dates["valid_to"] < dates["valid_from"]
+        ):  # type: ignore[operator]
+            issues.append(
+                RowIssue(PEOPLE_SHEET, n, "截止日期", v.get("截止日期"), "ends before 起始日期.")
+            )
+        if len(issues) > bad:
+            continue
+        roles = [
+            r.strip() for r in re.split(r"[、,，;；/\s]+", _cell_text(v.get("职责"))) if r.strip()
+        ]
+        new_people.append({"name": name, "unit_id": known[unit], "roles": roles, **dates})
+    report = OrgImport(len(new_units), len(new_people), issues, dry_run)
+    if issues or dry_run:
+        return report
+    if new_units:
+        book.book.insert_with_ids(UNITS.name, new_units, user=user, now=now)
+    ptop = max(
+        (int(p["person_id"][2:]) for p in book.people() if str(p["person_id"])[2:].isdigit()),
+        default=0,
+    )
+    if new_people:
+        book.book.insert_with_ids(
+            PEOPLE.name,
+            [(f"P-{ptop + k:04d}", p) for k, p in enumerate(new_people, start=1)],
+            user=user,
+            now=now,
+        )
+    return report
