@@ -40,6 +40,10 @@ def test_demo_runs_and_prints_where_outputs_are(demo_run: DemoRun) -> None:
     # a 巡查 and a 巡察 problem next to the 卫片 ones, in a copy of the ledger
     sources = pyogrio.read_dataframe(out / "workspace-sources" / "ledger.gpkg", layer="problems")
     assert sources["source"].value_counts().to_dict() == {"卫片": 35, "巡查": 1, "巡察": 1}
+    # ... entered as points (经度/纬度, no polygon), drawn as markers on that ledger's battle map
+    found = sources[sources["source"] != "卫片"]
+    assert found.geometry.isna().all() and found["lon"].notna().all()
+    assert "battle_map_sources.html" in text and (out / "battle_map_sources.html").exists()
     # the 巡察 report (1 item, not yet done) and the first 回头看 two-day report
     assert (
         "截至2026年11月7日，巡察反馈的1个具体问题，已完成整改0个，未整改（正在整改）1项，整改完成率为0%"

@@ -407,11 +407,8 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
                 issues.append(
                     RowIssue(PEOPLE_SHEET, n, col, raw, "not a date; write it as 2025-01-31.")
                 )
-        if (
-            dates.get("valid_from")
-            and dates.get("valid_to")
-            and dates["valid_to"] < dates["valid_from"]
-        ):  # type: ignore[operator]
+        start, end = dates.get("valid_from"), dates.get("valid_to")
+        if start is not None and end is not None and end < start:
             issues.append(
                 RowIssue(PEOPLE_SHEET, n, "截止日期", v.get("截止日期"), "ends before 起始日期.")
             )
