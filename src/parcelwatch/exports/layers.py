@@ -17,6 +17,10 @@ so a failed export leaves nothing half-written. Columns come from
   (the document says what each holds), Placemark name = 监测编号 with an empty Snippet, a Chinese
   description table and the same fields as ExtendedData, outer rings counter-clockwise; a KMZ
   holds one ``doc.kml``.
+* Problems entered as a point (经度/纬度, no polygon; SEED-SYSTEMS 0.P1) are never dropped: the
+  GeoPackage has them in layer ``problem_points``, a shapefile or GeoJSON of points only is
+  written as points (:mod:`parcelwatch.exports` puts them in ``<name>_点位.shp``/``.geojson``
+  beside the polygons, with a notice each), and the KML/KMZ has them as pins.
 """
 
 from __future__ import annotations
