@@ -21,9 +21,9 @@ import pyogrio
 import shapely
 
 from parcelwatch.cli import main
-from parcelwatch.pipeline import export, export_all
 from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.pipeline import export, export_all
 
 NOW = datetime(2025, 1, 2, 10, tzinfo=timezone(timedelta(hours=8)))
 TODAY = date(2025, 1, 3)

@@ -493,8 +493,8 @@ def _other_sources(ws: Any, out_dir: Path, outputs: dict[str, Path]) -> list[str
     outputs["回头看工作进展 (two-day report)"] = path
     lines.append(f"回头看工作进展 第{n}期 ({first_due.isoformat()}) written")
     # the battle map of this ledger: the 卫片 problems and the two point problems as markers
-    from parcelwatch.maps.view import write_map
-    from parcelwatch.reference import context_layers
+    from parcelwatch.pipeline import write_map
+    from parcelwatch.pipeline.reference import context_layers
 
     outputs["battle map with every source (卫片 + 巡查/巡察 points)"] = write_map(
         ws, out_dir / "battle_map_sources.html", today=MAP_DAY, now=_at(MAP_DAY, 8),

@@ -702,15 +702,15 @@ def weekly_rows(f: InspectionFigures) -> list[list[Any]]:
 def write_weekly_xlsx(f: InspectionFigures, path: str | Path, *, period: tuple[date, date]) -> Path:
     """巡察整改周通报.xlsx, sheet 周通报 (§E2.5), written atomically; the 督办 units are named under
     the table."""
-    from parcelwatch.exports.forms import _print_setup, _title, _workbook, _write
+    from parcelwatch.exports.forms import form_workbook, print_setup, write_cell, write_title
 
     path = Path(path)
     kinds = ["int", "text", "center", "int", "int", "int", "int", "center", "center"]
     rows = weekly_rows(f)
-    with _workbook(path) as (wb, fm):
+    with form_workbook(path) as (wb, fm):
         ws = wb.add_worksheet("周通报")
         last = len(WEEKLY_HEADS) - 1
-        _title(ws, fm, f"{f.unit}巡察反馈问题整改周通报",
+        write_title(ws, fm, f"{f.unit}巡察反馈问题整改周通报",
                f"统计周期：{period[0].isoformat()}至{period[1].isoformat()}　截至：{f.as_of.isoformat()}　"
                f"反馈意见：{f.feedback_ref}", last)  # fmt: skip
         for j, h in enumerate(WEEKLY_HEADS):
@@ -718,7 +718,7 @@ def write_weekly_xlsx(f: InspectionFigures, path: str | Path, *, period: tuple[d
             ws.set_column(j, j, 24 if j == 1 else 12)
         for i, values in enumerate(rows[:-1]):
             for j, v in enumerate(values):
-                _write(ws, 3 + i, j, v, kinds[j], fm)
+                write_cell(ws, 3 + i, j, v, kinds[j], fm)
         tr = 3 + len(rows) - 1
         for j, v in enumerate(rows[-1]):
             if v == "":
@@ -734,7 +734,7 @@ def write_weekly_xlsx(f: InspectionFigures, path: str | Path, *, period: tuple[d
             if chased else "本周无需督办的单位。"
         )  # fmt: skip
         ws.merge_range(tr + 2, 0, tr + 2, last, text + "　" + figure_sentence(f), fm.info)
-        _print_setup(ws, header_first=2, header_last=2, last_col=last, freeze_col=2)
+        print_setup(ws, header_first=2, header_last=2, last_col=last, freeze_col=2)
     return path
 
 
