@@ -202,7 +202,7 @@ def test_exports_share_counts_and_areas_with_the_forms_and_the_map(demo):
 
 @pytest.fixture(scope="module")
 def sources(demo, tmp_path_factory):
-    from parcelwatch.exports import export_all
+    from parcelwatch.pipeline import export_all
 
     out, result, _, _ = demo
     ws = open_workspace(out / "workspace-sources")
