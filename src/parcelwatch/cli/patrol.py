@@ -48,6 +48,7 @@ DATETIME = _DateTimeType()
 @contextmanager
 def _opened(ws: str) -> Iterator[tuple[Any, Any, Any]]:
     from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.patrol import scores as _scores  # noqa: F401  (registers patrol_scores)
     from parcelwatch.patrol.records import PatrolBook
     from parcelwatch.patrol.scheme import PATROL_FILE, load_scheme
 
@@ -369,14 +370,31 @@ def visit_cmd(ws: str, group_id: str, by_village: bool, village: str, start: dat
 @click.argument("ws", type=click.Path(file_okay=False))
 @click.option("--month", default=None, help="YYYY-MM.")
 @click.option("--quarter", default=None, help="e.g. 2026Q2.")
-def score_cmd(ws: str, month: str | None, quarter: str | None) -> None:
-    """The month's village scores (R1-R6), or the quarter's averages and grades (R7, R8)."""
+@click.option(
+    "--commit",
+    is_flag=True,
+    help="Store the month's scores as records (audited; re-commit overwrites changed villages).",
+)
+@click.option(
+    "--committed-only",
+    is_flag=True,
+    help="Quarter: refuse unless all three months are committed.",
+)
+@_USER
+def score_cmd(ws: str, month: str | None, quarter: str | None, commit: bool, committed_only: bool,
+              user: str | None) -> None:  # fmt: skip
+    """The month's village scores (R1-R6), or the quarter's averages and grades (R7, R8) from
+    the committed months (a month not committed is computed from the current records)."""
     from parcelwatch.patrol import findings as F
     from parcelwatch.patrol.bulletin import due_dates
+    from parcelwatch.patrol.scheme import PATROL_FILE
+    from parcelwatch.patrol.scores import commit_month, quarter_from_committed, scheme_digest
 
     if bool(month) == bool(quarter):
         raise click.UsageError("Give one of --month YYYY-MM or --quarter 2026Q2.")
-    with _opened(ws) as (_w, scheme, book):
+    if commit and not month:
+        raise click.UsageError("--commit stores one month: give --month YYYY-MM.")
+    with _opened(ws) as (w, scheme, book):
         if month:
             _check_month(month)
             res = F.score_month(book, scheme, month)
@@ -410,9 +428,19 @@ def score_cmd(ws: str, month: str | None, quarter: str | None) -> None:
             click.echo(
                 f"待核实 {res.pending} 条（不计分）；目录外 {res.out_of_catalogue} 条（不计分）。部门考评报送期限 {dd}，通报期限 {bd}。"
             )
+            if commit:
+                cr = commit_month(book, res, digest=scheme_digest(w.path / PATROL_FILE),
+                                  user=_user(user, w.rules), now=_now())  # fmt: skip
+                click.echo(
+                    f"已提交 {month} 得分：新增 {len(cr.created)} 条，更新 {len(cr.changed)} 条，未变 {cr.unchanged} 条"
+                    + (f"（{cr.created[0]} … {cr.created[-1]}）" if cr.created else "")
+                )
         else:
             assert quarter is not None
-            qs, months = F.score_quarter(book, scheme, quarter)
+            _qs, live = F.score_quarter(book, scheme, quarter)
+            qs, months, qnotes = quarter_from_committed(
+                book, scheme, quarter, live, committed_only=committed_only
+            )
             heads = [
                 "排名",
                 "村(居)",
@@ -426,6 +454,7 @@ def score_cmd(ws: str, month: str | None, quarter: str | None) -> None:
             click.echo(f"{quarter} 村(居)巡查季度考评（季度平均分 = 三个月得分之和 / 3）")
             for line in _table(heads, rows):
                 click.echo(line)
+            _notes(qnotes)
 
 
 def _check_month(month: str) -> None:
@@ -469,7 +498,11 @@ def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | 
             write_month_bulletin(res, scheme, out, findings=fs)
         else:
             assert quarter is not None
-            qs, months = F.score_quarter(book, scheme, quarter)
+            from parcelwatch.patrol.scores import quarter_from_committed
+
+            _qs, live = F.score_quarter(book, scheme, quarter)
+            qs, months, qnotes = quarter_from_committed(book, scheme, quarter, live)
+            _notes(qnotes)
             out = Path(output) if output else w.path / "outputs" / f"巡查考评通报_{quarter}.xlsx"
             out.parent.mkdir(parents=True, exist_ok=True)
             write_quarter_bulletin(quarter, qs, months, scheme, out)

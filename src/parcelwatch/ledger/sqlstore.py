@@ -247,6 +247,7 @@ TABLES = {
 #: create their tables on first use.
 RECORD_MODULES = (
     "parcelwatch.patrol.records",
+    "parcelwatch.patrol.scores",
     "parcelwatch.violations.records",
     "parcelwatch.reports.tables",
 )

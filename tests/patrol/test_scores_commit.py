@@ -1,0 +1,76 @@
+"""`patrol score --commit` (patrol_scores records with audit, §B.2/§B.4) and the quarterly grade
+read from the committed months (R7, R8).
+
+Hand-computed: the §B.3 worked example gives 马塘村 60 / 75 / 100 -> (235)/3 = 78.33 一般; one more
+May village report of ZR-02 (2 points, with photo, verified in May) makes May 77, so the quarter
+from the re-committed May is (60 + 77 + 100)/3 = 79.00 一般.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from parcelwatch.ledger.workspace import open_workspace
+from parcelwatch.patrol import scores as _scores  # noqa: F401  (registers patrol_scores)
+from parcelwatch.patrol.records import PatrolBook
+from tests.patrol.test_cli_patrol import enter_worked_example, ok, report, row_of, run, verify
+
+
+def _scores_of(ws):
+    with open_workspace(ws) as w:
+        book = PatrolBook(w.store)
+        return book.all("patrol_scores"), book.audit("patrol_scores"), book.replay("patrol_scores")
+
+
+def test_commit_months_and_quarter_from_committed(ws, capsys):
+    enter_worked_example(ws, capsys)
+    code, _out, err = run(
+        ["patrol", "score", ws, "--quarter", "2026Q2", "--committed-only"], capsys
+    )
+    assert code == 1 and "2026-04" in err and "--commit" in err and "Traceback" not in err
+    for m in ("2026-04", "2026-05", "2026-06"):
+        out = ok(["patrol", "score", ws, "--month", m, "--commit", "--user", "执法办"], capsys)
+        assert "新增 23 条，更新 0 条，未变 0 条" in out
+    rows, audit, replay = _scores_of(ws)
+    assert len(rows) == 69 and rows == replay
+    assert {a["kind"] for a in audit} == {"create"} and {a["user"] for a in audit} == {"执法办"}
+    matang = {r["month"]: r for r in rows if r["village"] == "马塘村"}
+    assert [Decimal(matang[m]["score"]) for m in ("2026-04", "2026-05", "2026-06")] == [60, 75, 100]
+    assert Decimal(matang["2026-06"]["raw"]) == 110 and matang["2026-05"]["vetoed"] == "否"
+    assert matang["2026-05"]["scheme_digest"] and matang["2026-05"]["score_id"].startswith(
+        "PS-202605-"
+    )
+    longwan = next(r for r in rows if r["village"] == "龙湾村" and r["month"] == "2026-05")
+    assert longwan["vetoed"] == "是" and Decimal(longwan["score"]) == 0
+    code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--committed-only"], capsys)
+    assert code == 0 and err == ""
+    assert row_of(q, "马塘村")[2:] == ["60.00", "75.00", "100.00", "78.33", "一般", "是"]
+    # committing an unchanged month writes nothing
+    out = ok(["patrol", "score", ws, "--month", "2026-05", "--commit"], capsys)
+    assert "新增 0 条，更新 0 条，未变 23 条" in out
+
+
+def test_edit_after_commit_is_flagged_and_recommit_is_audited(ws, capsys):
+    enter_worked_example(ws, capsys)
+    for m in ("2026-04", "2026-05", "2026-06"):
+        ok(["patrol", "score", ws, "--month", m, "--commit"], capsys)
+    late = report(ws, capsys, "马塘", "ZR-02", "2026-05-20T09:00")
+    verify(ws, capsys, late, "2026-05-21T10:00")
+    code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2"], capsys)
+    assert code == 0 and row_of(q, "马塘村")[3:6] == ["75.00", "100.00", "78.33"]
+    assert "2026年5月 马塘村 已提交得分 75 与按当前记录计算的 77 不一致" in err
+    out = ok(["patrol", "score", ws, "--month", "2026-05", "--commit", "--user", "复核人"], capsys)
+    assert "新增 0 条，更新 1 条，未变 22 条" in out
+    rows, audit, replay = _scores_of(ws)
+    assert rows == replay
+    (re,) = [a for a in audit if a["kind"] == "recommit"]
+    assert re["user"] == "复核人" and re["changes"]["score"] == ["75", "77"]
+    assert re["changes"]["bonus"] == ["20", "22"]
+    code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--committed-only"], capsys)
+    assert code == 0 and err == ""
+    assert row_of(q, "马塘村")[2:] == ["60.00", "77.00", "100.00", "79.00", "一般", "是"]
+
+
+def test_commit_needs_a_month(ws, capsys):
+    code, _o, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--commit"], capsys)
+    assert code == 2 and "--commit stores one month" in err
