@@ -833,3 +833,66 @@ def match_cmd(ws: str, batch: str) -> None:
     ):
         click.echo(line)
     click.echo(f"{len(rows)} 处新问题此前已由村上报")
+
+
+@patrol.command("ledger")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--village", default="", help="附件3: the village's 巡查工作台账.")
+@click.option("--dept", default="", help="附件4: the lead department's 登记备案工作台账.")
+@click.option("--month", required=True, help="YYYY-MM.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Default: WS/outputs/{村}巡查工作台账_….xlsx or {部门}登记备案工作台账_….xlsx",
+)
+def ledger_cmd(ws: str, village: str, dept: str, month: str, output: str | None) -> None:
+    """Write a village's patrol ledger (附件3) or a department's registration ledger (附件4)."""
+    from parcelwatch.patrol import ledger_forms as L
+    from parcelwatch.patrol.records import entry_from_finding, scheme_village
+    from parcelwatch.patrol.scoring import monthly, scoring_month
+
+    if bool(village) == bool(dept):
+        raise click.UsageError("Give one of --village NAME (附件3) or --dept NAME (附件4).")
+    _check_month(month)
+    tag = f"{month[:4]}年{month[5:]}月"
+    with _opened(ws) as (w, scheme, book):
+        findings = book.all("patrol_findings")
+        if village:
+            v = scheme_village(scheme, village)
+            rows = L.village_ledger_rows(
+                findings, book.all("patrol_visits"), scheme, village=v, month=month
+            )
+            out = Path(output) if output else w.path / "outputs" / f"{v}巡查工作台账_{tag}.xlsx"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            L.write_village_ledger(rows, out, village=v, month=month)
+        else:
+            if dept not in scheme.depts:
+                raise ConfigError(
+                    f"--dept {dept!r} leads no catalogue item in patrol.toml; use one of {'、'.join(scheme.depts)}."
+                )
+            verifiers: dict[str, str] = {}
+            for ev in book.audit("patrol_findings"):
+                if ev["kind"] == "verify" and "verified_result" in ev["changes"]:
+                    verifiers[ev["record_id"]] = ev["user"]
+            entries = [entry_from_finding(f) for f in findings]
+            lines = {}
+            for m in sorted({scoring_month(e, scheme) for e in entries} - {""}):
+                try:
+                    res = monthly(entries, scheme, m)
+                except ConfigError as exc:  # an item without points: 加(扣)分 left blank
+                    click.echo(f"WARNING: {m} 未计分: {str(exc).splitlines()[0]}", err=True)
+                    continue
+                lines.update({ln.finding_id: ln for ln in res.lines})
+            rows = L.dept_ledger_rows(
+                findings, scheme, dept=dept, month=month, verifiers=verifiers, score_lines=lines
+            )
+            out = (
+                Path(output)
+                if output
+                else w.path / "outputs" / f"{dept}登记备案工作台账_{tag}.xlsx"
+            )
+            out.parent.mkdir(parents=True, exist_ok=True)
+            L.write_dept_ledger(rows, out, dept=dept, month=month)
+    click.echo(f"{out} written ({len(rows)} 条).")

@@ -161,6 +161,11 @@ def _plan(p: Path, sheet: str, rows: list[list[Any]], hi: int, cols: dict[str, i
         if any(_text(c) in ("合计", "总计") for c in r[:2]):
             continue
         where = f"{sheet}!行{n}"
+        filled = [_text(c) for c in r if _text(c)]
+        if len(filled) == 1 and _text(r[0]) == filled[0] and "：" in filled[0]:
+            # a signature / 填表 line under the table (e.g. "村(居)巡查员：  日期：")
+            plan.skipped.append(f"{where}: 签字行「{filled[0][:20]}」，跳过")
+            continue
         if _text(cell(r, "finding_id")):
             plan.skipped.append(f"{where}: 已有编号 {_text(cell(r, 'finding_id'))}，跳过")
             continue
