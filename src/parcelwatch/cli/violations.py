@@ -369,3 +369,127 @@ def compare_cmd(
         "，".join(f"{k} {v}" for k, v in counts.items())
         + ("（已记录）" if record else "（未记录；--record 写入）")
     )
+
+
+def _towns_targets(book: Any, year: int) -> dict[str, Decimal]:
+    return {
+        t["scope"]: Decimal(t["target_m2"])
+        for t in book.all("violation_targets")
+        if t["scope"] != "county" and int(t["year"]) == year
+    }
+
+
+@violations.command("daily")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--date", "day", type=DATE, default=None, help="The day (default: today).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), default=None, help="Also write Excel."
+)
+def daily_cmd(ws: str, day: date | None, output: str | None) -> None:
+    """The daily report 日报告: per town the day's new cases, 制止, 拆除, other disposals and the
+    year's governed area; then the day's new cases."""
+    from parcelwatch.violations.blacklist import mask_name
+    from parcelwatch.violations.reports import DAILY_HEADERS, daily_rows, daily_table, write_daily
+
+    with _opened(ws) as (w, s, book):
+        day = day or _now().date()
+        rows, new = daily_rows(book.all("violation_cases"), day, s)
+        county = w.rules.county.name
+        if output:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            write_daily(rows, new, day, output, county_name=county)
+    click.echo(f"{county}“两违”治理日报告（{day.isoformat()}）")
+    for line in _table(DAILY_HEADERS, daily_table(rows)):
+        click.echo(line)
+    click.echo(f"当日新发现 {len(new)} 宗" + ("：" if new else "。"))
+    for c in new:
+        area = c.get("floor_area_m2") or c.get("land_area_m2") or ""
+        click.echo(
+            f"  {c['case_id']} {c.get('township_name') or ''}{c.get('village_name') or ''} {mask_name(c.get('household') or '')} "
+            f"{c.get('address') or ''} {area}㎡ {c.get('found_by') or ''} {c.get('stock') or ''}".rstrip()
+        )
+    if output:
+        click.echo(f"{output} written.")
+
+
+@violations.command("evaluate")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--half", default=None, help="e.g. 2018H1 (半年考评).")
+@click.option("--year", type=int, default=None, help="e.g. 2018 (年度总评).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+def evaluate_cmd(ws: str, half: str | None, year: int | None, output: str | None) -> None:
+    """The half-year or annual evaluation 两违考评 (no score: the seed gives no criteria)."""
+    from parcelwatch.violations import records as R
+    from parcelwatch.violations.reports import period_of, write_evaluation
+
+    if bool(half) == bool(year):
+        raise click.UsageError("Give one of --half 2018H1 or --year 2018.")
+    start, end, label = period_of(half, year)
+    with _opened(ws) as (w, s, book):
+        out = Path(output) if output else w.path / "outputs" / f"两违考评_{label}.xlsx"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_evaluation(book.all("violation_cases"), start, end, label, s, out, county_name=w.rules.county.name,
+                         year_target_m2=R.targets(book).get(end.year), town_targets=_towns_targets(book, end.year),
+                         blacklist=book.all("violation_blacklist"), issued_on=_now().date())  # fmt: skip
+    click.echo(f"{out} written.")
+
+
+@violations.command("publish")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--list", "which", type=click.Choice(["planned", "demolished"]), required=True)
+@click.option("--since", type=DATE, default=None, help="First day of the period (default: all).")
+@click.option("--until", type=DATE, default=None, help="Last day of the period (default: today).")
+@click.option("--deadline", type=DATE, default=None, help="拟拆期限 printed on a planned list.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+def publish_cmd(ws: str, which: str, since: date | None, until: date | None, deadline: date | None,
+                output: str | None) -> None:  # fmt: skip
+    """The list to publish: 拟拆名单 (planned) or 拆除情况 (demolished); names as 姓 + 某."""
+    from parcelwatch.violations.reports import publish_rows, write_publish_list
+
+    with _opened(ws) as (w, _s, book):
+        until = until or _now().date()
+        rows = publish_rows(book.all("violation_cases"), which, since, until, deadline=deadline)
+        name = "拟拆名单" if which == "planned" else "拆除情况"
+        out = (
+            Path(output) if output else w.path / "outputs" / f"两违{name}_{until.isoformat()}.xlsx"
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        period = f"{since.isoformat() if since else '—'}至{until.isoformat()}"
+        write_publish_list(rows, which, out, county_name=w.rules.county.name, period=period)
+    click.echo(f"{out} written ({len(rows)} 宗).")
+
+
+@blacklist_group.command("export")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None)
+def blacklist_export_cmd(ws: str, output: str | None) -> None:
+    """The blacklist as Excel (sheet 两违黑名单; ID numbers as their last 4 characters)."""
+    from parcelwatch.violations.reports import write_blacklist
+
+    with _opened(ws) as (w, _s, book):
+        parties = {p["party_id"]: p for p in book.all("violation_parties")}
+        entries = book.all("violation_blacklist")
+        out = Path(output) if output else w.path / "outputs" / "两违黑名单.xlsx"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_blacklist(entries, parties, out)
+    click.echo(f"{out} written ({len(entries)} 条).")
+
+
+@violations.command("to-ledger")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.argument("case_id")
+@click.option("--township", default="", help="乡镇 of the problem (default: the case's).")
+@click.option("--farmland", default=None, help="三调 land use FILE[:LAYER], for the overlay.")
+@click.option("--pbf", default=None, help="永久基本农田 FILE[:LAYER], for the overlay.")
+@click.option("--user", default=None)
+def to_ledger_cmd(ws: str, case_id: str, township: str, farmland: str | None, pbf: str | None,
+                  user: str | None) -> None:  # fmt: skip
+    """Send a 两违 case to the land ledger (ledger add --source 两违), linked both ways."""
+    from parcelwatch.violations.links import case_to_ledger
+
+    with _opened(ws) as (w, _s, book):
+        pid = case_to_ledger(w.store, book, case_id, township=township, reference={"farmland": farmland, "pbf": pbf},
+                             rules=w.rules, user=_user(user, w.rules), now=_now())  # fmt: skip
+        rec = w.store.get(pid)
+    area = "" if rec.farmland_m2 is None else f"，耕地 {rec.farmland_m2:.2f} ㎡"
+    click.echo(f"{case_id} -> {pid}: {rec.status.value}（来源 两违{area}）")
