@@ -896,3 +896,47 @@ def ledger_cmd(ws: str, village: str, dept: str, month: str, output: str | None)
             out.parent.mkdir(parents=True, exist_ok=True)
             L.write_dept_ledger(rows, out, dept=dept, month=month)
     click.echo(f"{out} written ({len(rows)} 条).")
+
+
+@patrol.command("base-register")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--village", required=True, help="村(居), e.g. 马塘.")
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder (default: WS/outputs/{村}底册/).",
+)
+@click.option(
+    "--today", type=DATE, default=None, help="Date printed on the register (default: today)."
+)
+def base_register_cmd(ws: str, village: str, folder: str | None, today: date | None) -> None:
+    """The village's base register (巡查台账底册): open problems, open 两违 cases and the catalogue,
+    as Excel and KMZ."""
+    from parcelwatch.patrol.base_register import (
+        village_cases,
+        village_problems,
+        write_base_register,
+    )
+    from parcelwatch.patrol.records import scheme_village
+    from parcelwatch.violations import records as _violations  # noqa: F401  (registers the tables)
+
+    with _opened(ws) as (w, scheme, _book):
+        from parcelwatch.patrol.records import RecordBook
+
+        book = RecordBook(w.store)  # the 两违 tables exist once registered
+        v = scheme_village(scheme, village)
+        problems = village_problems(w.store.records(geometry=True), v, scheme)
+        cases = village_cases(book.all("violation_cases"), v, scheme)
+        out = Path(folder) if folder else w.path / "outputs" / f"{v}底册"
+        xlsx, kmz = write_base_register(
+            out,
+            village=v,
+            problems=problems,
+            cases=cases,
+            scheme=scheme,
+            today=today or _now().date(),
+        )
+    click.echo(f"{xlsx} 和 {kmz} written（问题 {len(problems)} 个，两违案件 {len(cases)} 宗）.")
