@@ -326,6 +326,44 @@ def complaint_verify(
     click.echo(f"{complaint_id}: {result}")
 
 
+@complaint_group.command("link")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.argument("complaint_id")
+@click.option("--problem", "problem_id", default="", help="Land-ledger problem id.")
+@click.option("--case", "case_id", default="", help="两违 case id (LW-…).")
+@_USER
+def complaint_link(
+    ws: str, complaint_id: str, problem_id: str, case_id: str, user: str | None
+) -> None:
+    """Link a complaint to a ledger problem and/or a 两违 case."""
+    from parcelwatch.patrol import findings as F
+    from parcelwatch.violations import records as _violations  # noqa: F401  (registers the tables)
+
+    with _opened(ws) as (w, _scheme, book):
+        if problem_id:
+            w.store.get(problem_id)  # a clear error when there is no such problem
+        F.link_complaint(book, complaint_id, problem_id=problem_id, case_id=case_id,
+                         user=_user(user, w.rules), now=_now())  # fmt: skip
+    click.echo(f"{complaint_id} -> " + "，".join(x for x in (problem_id, case_id) if x))
+
+
+@complaint_group.command("resolve")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.argument("complaint_id")
+@click.option("--on", "on", type=DATE, default=None, help="办结日期 (default: today).")
+@_USER
+def complaint_resolve(ws: str, complaint_id: str, on: date | None, user: str | None) -> None:
+    """Mark a verified complaint resolved (办结)."""
+    from parcelwatch.patrol import findings as F
+
+    with _opened(ws) as (w, _scheme, book):
+        now = _now()
+        F.resolve_complaint(
+            book, complaint_id, on=on or now.date(), user=_user(user, w.rules), now=now
+        )
+    click.echo(f"{complaint_id}: 已办结（{(on or now.date()).isoformat()}）")
+
+
 @patrol.command("visit")
 @click.argument("ws", type=click.Path(file_okay=False))
 @click.option(

@@ -573,3 +573,54 @@ def import_village_ledger(
     if not rows:
         return []
     return book.insert_many("patrol_findings", rows, prefix=prefixes, width=5, user=user, now=now)
+
+
+def link_complaint(
+    book: PatrolBook,
+    complaint_id: str,
+    *,
+    problem_id: str = "",
+    case_id: str = "",
+    user: str,
+    now: datetime,
+) -> None:
+    """Link a complaint to a land-ledger problem and/or a 两违 case (0.P5 links). The caller
+    checks that the problem exists; a case is looked up here (a 两违 case that is not stored is
+    refused)."""
+    if not (problem_id or case_id):
+        raise LedgerError("Name what the complaint is linked to: --problem ID and/or --case LW-….")
+    book.get("complaints", complaint_id)
+    changes: dict[str, Any] = {}
+    extra = []
+    if problem_id:
+        changes["problem_id"] = problem_id
+    if case_id:
+        case = book.get("violation_cases", case_id)
+        changes["case_id"] = case_id
+        if case.get("found_by") == "举报" and not case.get("found_ref"):
+            extra.append(("violation_cases", case_id, {"found_ref": complaint_id}, "link"))
+    book.update("complaints", complaint_id, changes, user=user, now=now, kind="link", extra=extra)
+
+
+def resolve_complaint(
+    book: PatrolBook, complaint_id: str, *, on: date, user: str, now: datetime
+) -> None:
+    """Mark a complaint resolved (办结) on ``on``; a complaint still 待核实 cannot be resolved."""
+    c = book.get("complaints", complaint_id)
+    if c.get("verified") == "待核实":
+        raise LedgerError(
+            f"{complaint_id} is still 待核实: verify it first (`parcelwatch patrol complaint verify`)."
+        )
+    received = datetime.fromisoformat(c["received_at"]).date()
+    if on < received:
+        raise LedgerError(
+            f"{complaint_id} was received on {received}; it cannot be resolved on {on} (--on)."
+        )
+    book.update(
+        "complaints",
+        complaint_id,
+        {"resolved": True, "resolved_on": on},
+        user=user,
+        now=now,
+        kind="resolve",
+    )
