@@ -212,3 +212,45 @@ def test_to_ledger_links_both_ways_with_the_farmland_overlay(tmp_path, capsys):
     assert rec.farmland_m2 == pytest.approx(10_000, rel=1e-3)
     code, _o, err = run(["violations", "to-ledger", ws, cid, "--township", "太山镇"], capsys)
     assert code == 1 and pid in err
+
+
+def test_monthly_and_patrol_bulletins_are_logged_in_the_report_log(scene, capsys, tmp_path):
+    """0.P4: `violations monthly` and `patrol bulletin` add a 报送记录 row (not yet submitted); the
+    same period again updates that row's file and hash."""
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.reports.reportlog import ReportLog
+    from tests.patrol.conftest import set_points
+
+    ws, _c = scene
+    for _ in range(2):
+        out = ok(
+            ["violations", "monthly", ws, "--month", "2018-05", "-o", tmp_path / "月通报.xlsx"],
+            capsys,
+        )
+    assert "报送记录 RPT-000001" in out
+    ok(["patrol", "init", ws], capsys)
+    set_points(ws)
+    out = ok(
+        [
+            "patrol",
+            "bulletin",
+            ws,
+            "--month",
+            "2018-05",
+            "-o",
+            tmp_path / "巡查.xlsx",
+            "--user",
+            "执法办",
+        ],
+        capsys,
+    )
+    assert "报送记录 RPT-000002" in out
+    with open_workspace(ws) as w:
+        rows = ReportLog(w.store).book.all("report_log")
+    assert [(r["kind"], r["period_start"], r["period_end"], r["due_at"][:10]) for r in rows] == [
+        ("两违月通报", "2018-05-01", "2018-05-31", "2018-06-10"),
+        ("月度巡查考评通报", "2018-05-01", "2018-05-31", "2018-06-10"),
+    ]
+    assert all(r["submitted_at"] is None and len(r["sha256"]) == 64 for r in rows)
+    code, _o, err = run(["violations", "monthly", ws, "--month", "2018-5x"], capsys)
+    assert code == 2 and "2026-04" in err

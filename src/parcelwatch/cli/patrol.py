@@ -515,10 +515,14 @@ def _check_month(month: str) -> None:
     default=None,
     help="Default: WS/outputs/巡查考评通报_….xlsx",
 )
-def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | None) -> None:
-    """Write the monthly (or quarterly) bulletin 巡查考评通报 as Excel."""
+@_USER
+def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | None, user: str | None) -> None:  # fmt: skip
+    """Write the monthly (or quarterly) bulletin 巡查考评通报 as Excel and log it in the report
+    log (报送记录, due on the scheme's bulletin day of the next month)."""
     from parcelwatch.patrol import findings as F
-    from parcelwatch.patrol.bulletin import write_month_bulletin, write_quarter_bulletin
+    from parcelwatch.patrol.bulletin import due_dates, write_month_bulletin, write_quarter_bulletin
+    from parcelwatch.patrol.scoring import month_bounds, quarter_months
+    from parcelwatch.reports.reportlog import ReportLog
 
     if bool(month) == bool(quarter):
         raise click.UsageError("Give one of --month YYYY-MM or --quarter 2026Q2.")
@@ -544,7 +548,13 @@ def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | 
             out = Path(output) if output else w.path / "outputs" / f"巡查考评通报_{quarter}.xlsx"
             out.parent.mkdir(parents=True, exist_ok=True)
             write_quarter_bulletin(quarter, qs, months, scheme, out)
-    click.echo(f"{out} written.")
+        ms = [month] if month else list(quarter_months(quarter or ""))
+        first, last = month_bounds(ms[0])[0], month_bounds(ms[-1])[1]
+        rid = ReportLog(w.store).log_written(
+            kind="月度巡查考评通报" if month else "季度巡查考评通报", period_start=first, period_end=last,
+            due=due_dates(ms[-1], scheme)[1], file=out, recipient="各村(居)", user=_user(user, w.rules), now=_now(),
+        )  # fmt: skip
+    click.echo(f"{out} written（报送记录 {rid}）.")
 
 
 @patrol.command("list")
