@@ -222,5 +222,19 @@ def quarter_from_committed(
 
 
 def _from_record(v: VillageMonth, rec: Mapping[str, Any]) -> VillageMonth:
-    d = {k: Decimal(str(rec[k])) for k in SCORE_FIELDS if k not in ("vetoed", "rank")}
-    return replace(v, vetoed=rec.get("vetoed") == "是", **d)
+    def d(k: str) -> Decimal:
+        return Decimal(str(rec[k]))
+
+    return replace(
+        v,
+        base=d("base"),
+        bonus=d("bonus"),
+        deduction_town=d("deduction_town"),
+        deduction_district=d("deduction_district"),
+        deduction_city=d("deduction_city"),
+        deduction_province=d("deduction_province"),
+        deduction_hotline_petition=d("deduction_hotline_petition"),
+        vetoed=rec.get("vetoed") == "是",
+        raw=d("raw"),
+        score=d("score"),
+    )
