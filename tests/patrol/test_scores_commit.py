@@ -13,6 +13,8 @@ from decimal import Decimal
 from parcelwatch.ledger.workspace import open_workspace
 from parcelwatch.patrol import scores as _scores  # noqa: F401  (registers patrol_scores)
 from parcelwatch.patrol.records import PatrolBook
+from tests.ledger.conftest import store  # noqa: F401  (fixture: gpkg and postgis)
+from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 from tests.patrol.test_cli_patrol import enter_worked_example, ok, report, row_of, run, verify
 
 
@@ -74,3 +76,40 @@ def test_edit_after_commit_is_flagged_and_recommit_is_audited(ws, capsys):
 def test_commit_needs_a_month(ws, capsys):
     code, _o, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--commit"], capsys)
     assert code == 2 and "--commit stores one month" in err
+
+
+def test_commit_and_recommit_on_both_stores(store):  # noqa: F811
+    """patrol_scores on the GeoPackage and on PostgreSQL: commit, re-commit after a change (one
+    audited overwrite), replay equals the table. 马塘村 April: one village report of ZR-02, still
+    待核实 (not scored) -> 60; then a district find of ZR-01 verified 属实, unreported -> 60 − 2 = 58."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from parcelwatch.patrol import findings as F
+    from parcelwatch.patrol.scores import commit_month, committed_month
+    from tests.patrol.test_scoring import make_scheme
+
+    tz = timezone(timedelta(hours=8))
+    now = datetime(2026, 5, 3, 9, 0, tzinfo=tz)
+    scheme = make_scheme()
+    book = PatrolBook(store)
+    F.report(book, scheme, village="马塘", item="ZR-02", occurred=date(2026, 4, 2),
+             reported_at=datetime(2026, 4, 2, 15, 30, tzinfo=tz), user="王某", now=now)  # fmt: skip
+    first = commit_month(
+        book, F.score_month(book, scheme, "2026-04"), digest="d1", user="执法办", now=now
+    )
+    assert len(first.created) == len(scheme.villages) and not first.changed
+    gid, _ = F.find(book, scheme, village="马塘", item="ZR-01", finder_kind="district",
+                    found_at=datetime(2026, 4, 12, 10, 0, tzinfo=tz), user="区局", now=now)  # fmt: skip
+    F.verify(book, scheme, gid, result="属实", by="自然资源所", at=datetime(2026, 4, 13, tzinfo=tz), user="张某", now=now)  # fmt: skip
+    again = commit_month(
+        book, F.score_month(book, scheme, "2026-04"), digest="d1", user="执法办", now=now
+    )
+    assert not again.created and len(again.changed) == 1
+    assert again.unchanged == len(scheme.villages) - 1
+    rec = committed_month(book, "2026-04")["马塘村"]
+    assert (
+        Decimal(rec["score"]) == 58
+        and Decimal(rec["deduction_district"]) == 2
+        and rec["version"] == 2
+    )
+    assert book.replay("patrol_scores") == book.all("patrol_scores")
