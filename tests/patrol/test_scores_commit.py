@@ -47,6 +47,20 @@ def test_commit_months_and_quarter_from_committed(ws, capsys):
     code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--committed-only"], capsys)
     assert code == 0 and err == ""
     assert row_of(q, "马塘村")[2:] == ["60.00", "75.00", "100.00", "78.33", "一般", "是"]
+    # the quarterly bulletin's 年度汇总: Q1 has no findings (every month 60); 马塘村's year so far is
+    # (3 × 60 + 60 + 75 + 100) / 6 = 69.17 合格, 龙湾村's (3 × 60 + 60 + 0 + 60) / 6 = 50.00 较差
+    import openpyxl
+
+    xlsx = ws / "q2.xlsx"
+    assert "报送记录" in ok(["patrol", "bulletin", ws, "--quarter", "2026Q2", "-o", xlsx], capsys)
+    wb = openpyxl.load_workbook(xlsx)
+    assert wb.sheetnames == ["季度考评", "年度汇总"]
+    y = wb["年度汇总"]
+    assert [y.cell(3, j).value for j in range(1, 11)] == ["序号", "巡查督查组", "村(居)", "第一季度", "第二季度",
+                                                          "第三季度", "第四季度", "年度平均分", "等次", "排名"]  # fmt: skip
+    rows = {y.cell(r, 3).value: [y.cell(r, j).value for j in range(4, 10)] for r in range(4, 27)}
+    assert rows["马塘村"] == [60, 78.33, None, None, 69.17, "合格"]
+    assert rows["龙湾村"] == [60, 40, None, None, 50, "较差"]
     # committing an unchanged month writes nothing
     out = ok(["patrol", "score", ws, "--month", "2026-05", "--commit"], capsys)
     assert "新增 0 条，更新 0 条，未变 23 条" in out

@@ -545,9 +545,16 @@ def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | 
             _qs, live = F.score_quarter(book, scheme, quarter)
             qs, months, qnotes = quarter_from_committed(book, scheme, quarter, live)
             _notes(qnotes)
+            year_q = {}
+            for k in range(1, int(quarter[-1])):  # the year's earlier quarters, for 年度汇总
+                qq = f"{quarter[:4]}Q{k}"
+                year_q[qq] = quarter_from_committed(
+                    book, scheme, qq, F.score_quarter(book, scheme, qq)[1]
+                )[0]
+            year_q[quarter] = qs
             out = Path(output) if output else w.path / "outputs" / f"巡查考评通报_{quarter}.xlsx"
             out.parent.mkdir(parents=True, exist_ok=True)
-            write_quarter_bulletin(quarter, qs, months, scheme, out)
+            write_quarter_bulletin(quarter, qs, months, scheme, out, year_quarters=year_q)
         ms = [month] if month else list(quarter_months(quarter or ""))
         first, last = month_bounds(ms[0])[0], month_bounds(ms[-1])[1]
         rid = ReportLog(w.store).log_written(

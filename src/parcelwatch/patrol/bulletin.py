@@ -218,8 +218,14 @@ def write_quarter_bulletin(
     months: Sequence[MonthResult],
     scheme: Scheme,
     path: str | Path,
+    *,
+    year_quarters: Mapping[str, Sequence[QuarterResult]] | None = None,
 ) -> Path:
-    """The quarterly bulletin, sheet 季度考评 with the band legend (R7, R8)."""
+    """The quarterly bulletin, sheet 季度考评 with the band legend (R7, R8), and, with
+    ``year_quarters`` (``2026Q1`` -> results, the year's quarters up to this one), sheet 年度汇总
+    for the year-end village performance review (seed 004 "纳入年底村(居)绩效考核"): each quarter's
+    average, the year's mean so far (the mean of every monthly score, 2 dp half up) and its grade
+    [inferred: the seed gives no annual rule]."""
     path = Path(path)
     ms = [int(m.month[5:]) for m in months]
     heads = [
@@ -272,7 +278,51 @@ def write_quarter_bulletin(
             widths=[16.0 if j == 1 else 11.0 for j in range(len(heads))],
             freeze_col=3,
         )
+        if year_quarters:
+            _year_sheet(wb, fm, year, year_quarters, scheme, order)
     return path
+
+
+def _year_sheet(wb: Any, fm: _Formats, year: str, year_quarters: Mapping[str, Sequence[QuarterResult]],
+                scheme: Scheme, order: Mapping[str, int]) -> None:  # fmt: skip
+    from parcelwatch.patrol.scoring import competition_ranks, grade_of
+
+    names = ["第一季度", "第二季度", "第三季度", "第四季度"]
+    heads = ["序号", "巡查督查组", "村(居)", *names, "年度平均分", "等次", "排名"]
+    by_q = {q[-1]: {r.village: r for r in rs} for q, rs in year_quarters.items()}
+    villages = sorted(
+        {v for rs in by_q.values() for v in rs}, key=lambda v: (order.get(v, len(order)), v)
+    )
+    means = []
+    for v in villages:
+        scores = [s for q in sorted(by_q) if v in by_q[q] for s in by_q[q][v].scores]
+        means.append(display(sum(scores, Decimal(0)) / len(scores)))
+    ranks = competition_ranks(means)
+    ws = wb.add_worksheet("年度汇总")
+    last_col = len(heads) - 1
+    done = "、".join(names[int(q) - 1] for q in sorted(by_q))
+    _title(ws, fm, f"{scheme.name.removesuffix('大巡查')}{year}年村(居)巡查考评年度汇总",
+           f"已计：{done}；年度平均分为各月得分的平均（供年底村(居)绩效考核）", last_col)  # fmt: skip
+    for j, h in enumerate(heads):
+        ws.write_string(2, j, h, fm.head)
+        ws.set_column(j, j, 16 if j == 1 else 11)
+    for n, (v, mean, rank) in enumerate(zip(villages, means, ranks, strict=True), start=1):
+        r = 2 + n
+        g = scheme.group_of(v)
+        ws.write_number(r, 0, n, fm.int)
+        ws.write_string(r, 1, g.name if g else "", fm.text)
+        ws.write_string(r, 2, v, fm.center)
+        for j, q in enumerate("1234", start=3):
+            if q in by_q and v in by_q[q]:
+                ws.write_number(r, j, _n(by_q[q][v].average), fm.num2)
+            else:
+                ws.write_blank(r, j, None, fm.num2)
+        ws.write_number(r, 7, _n(mean), fm.num2)
+        ws.write_string(r, 8, grade_of(mean, scheme), fm.center)
+        ws.write_number(r, 9, rank, fm.int)
+    _signature(ws, fm, 3 + len(villages) + 1, last_col)
+    _print_setup(ws, header_first=2, header_last=2,
+                 widths=[16.0 if j == 1 else 11.0 for j in range(len(heads))], freeze_col=3)  # fmt: skip
 
 
 def _band_text(scheme: Scheme) -> list[str]:
