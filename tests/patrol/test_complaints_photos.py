@@ -138,3 +138,28 @@ def test_T_0P7_05_missing_photo_is_a_clear_error(ws, capsys, tmp_path):
     assert code == 1 and "nope.jpg" in err and "does not exist" in err
     with open_workspace(ws) as w:
         assert PatrolBook(w.store).all("patrol_findings") == []
+
+
+def test_T_0P7_07_gcj02_offset_removed(ws, capsys, tmp_path):
+    """A camera app that writes GCJ-02 (高德): with --gcj02 the stored point is the WGS 84 position
+    whose GCJ-02 image is the photo's GPS (the offset near 113°E 23.7°N is several hundred metres)."""
+    import shapely
+    from PIL import Image
+
+    from parcelwatch.crs import wgs84_to_gcj02
+    from parcelwatch.patrol.photos import distance_m
+
+    ex = Image.Exif()
+    ex[0x8825] = {1: "N", 2: (23.0, 42.0, 0.0), 3: "E", 4: (113.0, 0.0, 0.0)}
+    photo = tmp_path / "gcj.jpg"
+    Image.new("RGB", (8, 8)).save(photo, exif=ex.tobytes())
+    args = ["patrol", "report", ws, "--village", "马塘", "--item", "ZR-02", "--occurred", "2026-04-02",
+            "--reported", "2026-04-02T15:30", "--photo", photo]  # fmt: skip
+    plain = _book_get(ws, "patrol_findings", new_id(ok(args, capsys)))
+    fixed = _book_get(ws, "patrol_findings", new_id(ok([*args, "--gcj02"], capsys)))
+    assert plain["geom_wkt"] == "POINT (113.0000000 23.7000000)"
+    p = shapely.from_wkt(fixed["geom_wkt"])
+    gx, gy = wgs84_to_gcj02([p.x], [p.y])
+    assert abs(gx[0] - 113.0) < 1e-6 and abs(gy[0] - 23.7) < 1e-6
+    assert distance_m(p.x, p.y, 113.0, 23.7) > 100
+    assert f"lon={p.x:.7f};lat={p.y:.7f}" in fixed["photos"][0]["detail"]

@@ -151,6 +151,11 @@ _PLACE = [
         help="Longitude (EPSG:4490); default: the first photo's EXIF GPS.",
     ),
     click.option("--lat", type=float, default=None, help="Latitude (EPSG:4490)."),
+    click.option(
+        "--gcj02",
+        is_flag=True,
+        help="Positions (photo GPS and --lon/--lat) are GCJ-02 (高德); remove the offset.",
+    ),
 ]
 
 
@@ -175,14 +180,14 @@ def _place_opts(f: Any) -> Any:
 @_place_opts
 @_USER
 def report_cmd(ws: str, village: str, item: str, occurred: date, reported: datetime, place: str, content: str,
-               photos: tuple[str, ...], lon: float | None, lat: float | None, by: str, user: str | None) -> None:  # fmt: skip
+               photos: tuple[str, ...], lon: float | None, lat: float | None, gcj02: bool, by: str, user: str | None) -> None:  # fmt: skip
     """A village's own report (村上报, R1)."""
     from parcelwatch.patrol import findings as F
 
     with _opened(ws) as (w, scheme, book):
         fid, notes = F.report(book, scheme, village=village, item=item, occurred=occurred, reported_at=reported,
                               place=place, content=content, photos=photos, by=by, lon=lon, lat=lat,
-                              user=_user(user, w.rules), now=_now(), base=w.path)  # fmt: skip
+                              user=_user(user, w.rules), now=_now(), base=w.path, gcj02=gcj02)  # fmt: skip
         f = book.get("patrol_findings", fid)
     item_name = scheme.item(item).name if item else "目录外"
     pos = "，位置取自照片 EXIF" if "位置取自照片 EXIF" in notes else ""
@@ -209,7 +214,7 @@ def report_cmd(ws: str, village: str, item: str, occurred: date, reported: datet
 @_USER
 def find_cmd(ws: str, complaint: str, village: str, item: str, finder: str, finder_name: str, found: datetime | None,
              occurred: date | None, place: str, content: str, photos: tuple[str, ...], lon: float | None,
-             lat: float | None, user: str | None) -> None:  # fmt: skip
+             lat: float | None, gcj02: bool, user: str | None) -> None:  # fmt: skip
     """A finding by a town group or department, a higher level, or from a complaint (R2-R5)."""
     from parcelwatch.patrol import findings as F
 
@@ -229,7 +234,7 @@ def find_cmd(ws: str, complaint: str, village: str, item: str, finder: str, find
             assert found is not None
             fid, notes = F.find(book, scheme, village=village, item=item, finder_kind=finder, finder_name=finder_name,
                                 found_at=found, occurred=occurred, place=place, content=content, photos=photos,
-                                lon=lon, lat=lat, user=who, now=_now(), base=w.path)  # fmt: skip
+                                lon=lon, lat=lat, user=who, now=_now(), base=w.path, gcj02=gcj02)  # fmt: skip
         f = book.get("patrol_findings", fid)
     click.echo(
         f"{fid} {f['village']} {f['item_code'] or '目录外'} 发现方 {f['finder_name']} 待核实"

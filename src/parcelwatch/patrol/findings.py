@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from parcelwatch.errors import InputError, LedgerError
 from parcelwatch.patrol.photos import distance_m, read_photo_exif
@@ -76,8 +78,19 @@ def _sha256(p: Path) -> str:
     return h.hexdigest()
 
 
-def attach_photos(paths: Iterable[str | Path], *, base: Path | None = None) -> Attached:
-    """Evidence records (path, sha256, EXIF detail) for photos; missing files are an error."""
+def _from_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    """A GCJ-02 (高德) position as WGS 84 / EPSG:4490 (0.P7 ``--gcj02``)."""
+    from parcelwatch.crs import gcj02_to_wgs84
+
+    x, y = gcj02_to_wgs84(np.array([lon]), np.array([lat]))
+    return float(x[0]), float(y[0])
+
+
+def attach_photos(
+    paths: Iterable[str | Path], *, base: Path | None = None, gcj02: bool = False
+) -> Attached:
+    """Evidence records (path, sha256, EXIF detail) for photos; missing files are an error.
+    ``gcj02``: the photos' GPS was written in GCJ-02 by the camera app; the offset is removed."""
     ev: list[dict[str, Any]] = []
     lon = lat = None
     at = None
@@ -88,6 +101,9 @@ def attach_photos(paths: Iterable[str | Path], *, base: Path | None = None) -> A
                 f"Photo {p} does not exist. Check the path (photos are referenced by path and sha256, not copied)."
             )
         exif = read_photo_exif(p)
+        if gcj02 and exif.lon is not None and exif.lat is not None:
+            x, y = _from_gcj02(exif.lon, exif.lat)
+            exif = replace(exif, lon=x, lat=y)
         ref = p.resolve()
         if base is not None:
             try:
@@ -166,9 +182,13 @@ def report(
     user: str,
     now: datetime,
     base: Path | None = None,
+    gcj02: bool = False,
 ) -> tuple[str, list[str]]:
-    """A village's own report (R1); returns the finding id and notices."""
-    att = attach_photos(photos, base=base)
+    """A village's own report (R1); returns the finding id and notices. ``gcj02``: the photos'
+    GPS and ``lon``/``lat`` are GCJ-02 (高德) positions; stored as WGS 84 / EPSG:4490."""
+    att = attach_photos(photos, base=base, gcj02=gcj02)
+    if gcj02 and lon is not None and lat is not None:
+        lon, lat = _from_gcj02(lon, lat)
     notes = _photo_notes(att, lon, lat, scheme)
     if lon is None and att.lon is not None:
         lon, lat = att.lon, att.lat
@@ -218,8 +238,10 @@ def find(
     user: str,
     now: datetime,
     base: Path | None = None,
+    gcj02: bool = False,
 ) -> tuple[str, list[str]]:
-    """A finding by a town group/department, a higher level or a complaint channel (R2-R5)."""
+    """A finding by a town group/department, a higher level or a complaint channel (R2-R5)
+    (``gcj02`` as in :func:`report`)."""
     check_finder_kind(finder_kind)
     if finder_kind == "village_self":
         raise LedgerError(
@@ -229,7 +251,9 @@ def find(
         raise LedgerError(
             f"Finder kind {finder_kind} is a complaint channel: enter the complaint (`patrol complaint add`) and use `patrol find --from-complaint ID` so 投诉之日 is known (R4)."
         )
-    att = attach_photos(photos, base=base)
+    att = attach_photos(photos, base=base, gcj02=gcj02)
+    if gcj02 and lon is not None and lat is not None:
+        lon, lat = _from_gcj02(lon, lat)
     notes = _photo_notes(att, lon, lat, scheme)
     if lon is None and att.lon is not None:
         lon, lat = att.lon, att.lat
