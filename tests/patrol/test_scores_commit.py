@@ -127,3 +127,24 @@ def test_commit_and_recommit_on_both_stores(store):  # noqa: F811
         and rec["version"] == 2
     )
     assert book.replay("patrol_scores") == book.all("patrol_scores")
+
+
+def test_integrity_lists_findings_changed_after_the_commit(ws, capsys, monkeypatch):
+    """§B.7: commit April at 05-03 09:00; a verification at 05-04 of an April finding and a new
+    village report verified into April afterwards are listed; the edits before the commit are not."""
+    from datetime import datetime, timedelta, timezone
+
+    import parcelwatch.cli.options as options
+
+    clock = {"t": datetime(2026, 4, 30, 18, 0, tzinfo=timezone(timedelta(hours=8)))}
+    monkeypatch.setattr(options, "now", lambda: clock["t"])
+    early = report(ws, capsys, "马塘", "ZR-02", "2026-04-02T15:30")
+    verify(ws, capsys, early, "2026-04-03T10:00")
+    late = report(ws, capsys, "马塘", "ZR-01", "2026-04-20T09:00")
+    clock["t"] = datetime(2026, 5, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    ok(["patrol", "score", ws, "--month", "2026-04", "--commit"], capsys)
+    assert "得分提交后修改" not in ok(["patrol", "integrity", ws, "--month", "2026-04"], capsys)
+    clock["t"] = datetime(2026, 5, 4, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    verify(ws, capsys, late, "2026-04-30T10:00")
+    out = ok(["patrol", "integrity", ws, "--month", "2026-04"], capsys)
+    assert "得分提交后修改" in out and late in out and early not in out

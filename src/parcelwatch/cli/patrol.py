@@ -840,8 +840,16 @@ def integrity_cmd(ws: str, month: str) -> None:
     from parcelwatch.patrol.integrity import integrity
 
     _check_month(month)
+    from parcelwatch.patrol.scores import committed_month
+
     with _opened(ws) as (_w, scheme, book):
-        rows = integrity(book.all("patrol_findings"), scheme, month)
+        stamps = [
+            r["computed_at"] for r in committed_month(book, month).values() if r.get("computed_at")
+        ]
+        rows = integrity(
+            book.all("patrol_findings"), scheme, month, audit=book.audit("patrol_findings"),
+            committed_at=max(stamps) if stamps else None,
+        )  # fmt: skip
     for line in _table(["编号", "问题", "说明"], [list(r) for r in rows], max_width=80):
         click.echo(line)
     click.echo(f"{len(rows)} 条")

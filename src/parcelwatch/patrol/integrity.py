@@ -23,13 +23,21 @@ def _point(wkt: str | None) -> tuple[float, float] | None:
 
 
 def integrity(
-    findings: Sequence[Mapping[str, Any]], scheme: Scheme, month: str
+    findings: Sequence[Mapping[str, Any]],
+    scheme: Scheme,
+    month: str,
+    *,
+    audit: Sequence[Mapping[str, Any]] = (),
+    committed_at: str | None = None,
 ) -> list[tuple[str, str, str]]:
     """(finding id, check, detail) for the month's findings:
 
     * 村上报晚于督查发现: a village report of an issue a group/department/higher level found first;
     * 照片时间晚于上报时间: a photo whose EXIF time is after the report;
-    * 照片位置偏离: a photo farther than ``photo_max_distance_m`` from the finding's point.
+    * 照片位置偏离: a photo farther than ``photo_max_distance_m`` from the finding's point;
+    * 得分提交后修改: with the month's scores committed at ``committed_at`` (ISO time, the latest
+      ``patrol score --commit``), a finding scored in the month that was created or changed after
+      it (``audit``: the findings' audit events) - the published scores no longer match the records.
     """
     entries = {f["finding_id"]: entry_from_finding(f) for f in findings}
     by_issue: dict[str, list[Any]] = {}
@@ -65,4 +73,22 @@ def integrity(
                     out.append(
                         (e.finding_id, "照片位置偏离", f"{p['path']} 距发现位置 {dist:.0f} 米")
                     )
+    if committed_at:
+        at = datetime.fromisoformat(committed_at)
+        in_month = {fid for fid, e in entries.items() if scoring_month(e, scheme) == month}
+        for ev in audit:
+            if (
+                ev.get("entity", "patrol_findings") != "patrol_findings"
+                or ev["record_id"] not in in_month
+            ):
+                continue
+            if datetime.fromisoformat(ev["at"]) > at:
+                fields = "、".join(sorted(ev["changes"])) if ev["kind"] != "create" else "新建"
+                out.append(
+                    (
+                        ev["record_id"],
+                        "得分提交后修改",
+                        f"{ev['at']} {ev['user']} {ev['kind']}（{fields}）；{month} 得分提交于 {committed_at}",
+                    )
+                )
     return out
