@@ -254,3 +254,64 @@ def test_monthly_and_patrol_bulletins_are_logged_in_the_report_log(scene, capsys
     assert all(r["submitted_at"] is None and len(r["sha256"]) == 64 for r in rows)
     code, _o, err = run(["violations", "monthly", ws, "--month", "2018-5x"], capsys)
     assert code == 2 and "2026-04" in err
+
+
+def test_chain_roles_and_hot_spots(scene, capsys):
+    """施工队 builds A and B (利益链条 施工): a party with 2 cases. Found in 2018 by town: 禾丰镇 3
+    (A, B, F), 东河乡 2 (C, D), 柳湾镇 1 (E); by month: 03 1 (D), 04 2 (B, F), 05 3 (A, C, E)."""
+    ws, c = scene
+    p = ok(["violations", "party", ws, "--kind", "单位", "--name", "某施工队", "--credit-code", "91370790MA0000000X"],
+           capsys).split()[0]  # fmt: skip
+    for case in (c["A"], c["B"]):
+        assert "施工" in ok(
+            ["violations", "chain", ws, case, "--party", p, "--role", "施工"], capsys
+        )
+    code, _o, err = run(["violations", "chain", ws, c["A"], "--party", p, "--role", "施工"], capsys)
+    assert code == 1 and "already" in err
+    code, _o, err = run(
+        ["violations", "chain", ws, c["A"], "--party", p, "--role", "包工头"], capsys
+    )
+    assert code == 1 and "监理" in err and "Traceback" not in err
+    out = ok(
+        ["violations", "hotspots", ws, "--since", "2018-01-01", "--until", "2018-12-31"], capsys
+    )
+    rows = [ln.split() for ln in out.splitlines()]
+    assert ["禾丰镇", "3"] in rows and ["东河乡", "2"] in rows and ["柳湾镇", "1"] in rows
+    assert ["2018-03", "1"] in rows and ["2018-04", "2"] in rows and ["2018-05", "3"] in rows
+    assert (
+        "涉及2宗及以上的当事人 1 个" in out
+        and f"{p} 某施工队: {'、'.join(sorted([c['A'], c['B']]))}" in out
+    )
+
+
+def test_add_case_with_a_site(tmp_path, capsys):
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.patrol.records import RecordBook
+    from tests.ledger.conftest import box
+
+    ws = tmp_path / "ws"
+    ok(["init", ws, "--county-code", "370790"], capsys)
+    site = tmp_path / "site.geojson"
+    gpd.GeoDataFrame(geometry=[box(100, 100, 200, 200)], crs=4549).to_file(site)
+    base = [
+        "violations",
+        "add",
+        ws,
+        "--found",
+        "2018-05-03T10:00",
+        "--found-by",
+        "镇巡查",
+        "--building",
+    ]
+    a = ok([*base, "--geometry", site], capsys).split(":")[0]
+    b = ok([*base, "--lon", "113.6", "--lat", "35.3"], capsys).split(":")[0]
+    code, _o, err = run([*base, "--geometry", site, "--lon", "113.6", "--lat", "35.3"], capsys)
+    assert code == 2 and "not both" in err
+    with open_workspace(ws) as w:
+        book = RecordBook(w.store)
+        ga = shapely.from_wkt(book.get("violation_cases", a)["geom_wkt"])
+        assert book.get("violation_cases", b)["geom_wkt"] == "POINT (113.6000000 35.3000000)"
+    expect = gpd.GeoSeries([box(100, 100, 200, 200)], crs=4549).to_crs(4490).iloc[0]
+    assert ga.geom_type == "Polygon" and shapely.equals_exact(
+        ga.normalize(), expect.normalize(), 1e-7
+    )

@@ -94,16 +94,39 @@ def target_cmd(ws: str, year: int, target_m2: float, scope: str, user: str | Non
 @click.option("--floor-m2", type=float, default=None)
 @click.option("--land-m2", type=float, default=None)
 @click.option("--started", type=DATE, default=None, help="建设时间 (增量/存量).")
+@click.option(
+    "--geometry", "geometry_file", default=None, help="The site as one polygon, FILE[:LAYER]."
+)
+@click.option("--where", default=None, help='Select the polygon in --geometry, e.g. "FID=3".')
+@click.option("--lon", type=float, default=None, help="Or a point: longitude (EPSG:4490).")
+@click.option("--lat", type=float, default=None, help="Latitude (EPSG:4490).")
 @click.option("--user", default=None)
 def add_cmd(ws: str, found: datetime, found_by: str, township: str, village: str, household: str, party: str, address: str,
             illegal_land: bool, illegal_building: bool, floor_m2: float | None, land_m2: float | None, started: date | None,
+            geometry_file: str | None, where: str | None, lon: float | None, lat: float | None,
             user: str | None) -> None:  # fmt: skip
-    """Record a 两违 case (待核实)."""
+    """Record a 两违 case (待核实), with its site as a polygon or a point (optional)."""
     from parcelwatch.violations import records as R
+
+    geom_wkt = None
+    if geometry_file and (lon is not None or lat is not None):
+        raise click.UsageError(
+            "Give the site either as --geometry FILE or as --lon/--lat, not both."
+        )
+    if geometry_file:
+        import shapely
+
+        from parcelwatch.ledger.add import read_polygon
+
+        geom_wkt = shapely.to_wkt(read_polygon(geometry_file, where=where), rounding_precision=8)
+    elif lon is not None or lat is not None:
+        if lon is None or lat is None or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            raise click.UsageError("A point needs both --lon and --lat in degrees (EPSG:4490).")
+        geom_wkt = f"POINT ({lon:.7f} {lat:.7f})"
 
     fields = {"township_name": township, "village_name": village, "household": household, "party_id": party, "address": address,
               "illegal_land": illegal_land or None, "illegal_building": illegal_building or None, "floor_area_m2": floor_m2,
-              "land_area_m2": land_m2, "construction_started": started}  # fmt: skip
+              "land_area_m2": land_m2, "construction_started": started, "geom_wkt": geom_wkt}  # fmt: skip
     with _opened(ws) as (w, s, book):
         cid, notes = R.add_case(book, s, county_code=_county(w), found_at=found, found_by=found_by,
                                 fields={k: v for k, v in fields.items() if v not in (None, "")}, user=_user(user, w.rules), now=_now())  # fmt: skip
@@ -506,3 +529,48 @@ def to_ledger_cmd(ws: str, case_id: str, township: str, farmland: str | None, pb
         rec = w.store.get(pid)
     area = "" if rec.farmland_m2 is None else f"，耕地 {rec.farmland_m2:.2f} ㎡"
     click.echo(f"{case_id} -> {pid}: {rec.status.value}（来源 两违{area}）")
+
+
+@violations.command("chain")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.argument("case_id")
+@click.option("--party", required=True, help="Party id (violations party).")
+@click.option(
+    "--role", required=True, help="建设, 施工, 设计, 监理, 供水, 供电 or 建材 (利益链条)."
+)
+@click.option("--user", default=None)
+def chain_cmd(ws: str, case_id: str, party: str, role: str, user: str | None) -> None:
+    """Record a party's role in a case (利益链条, for 倒查追责)."""
+    from parcelwatch.violations import records as R
+
+    with _opened(ws) as (w, _s, book):
+        lid = R.add_case_party(
+            book, case_id=case_id, party_id=party, role=role, user=_user(user, w.rules), now=_now()
+        )
+    click.echo(f"{lid}: {case_id} {role} {party}")
+
+
+@violations.command("hotspots")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--since", type=DATE, required=True)
+@click.option("--until", type=DATE, default=None, help="Default: today.")
+def hotspots_cmd(ws: str, since: date, until: date | None) -> None:
+    """易违区域、易违时间点、易违人群: cases by village and by month, parties with >= 2 cases."""
+    from parcelwatch.violations.reports import hot_spots
+
+    with _opened(ws) as (_w, _s, book):
+        until = until or _now().date()
+        parties = {p["party_id"]: p for p in book.all("violation_parties")}
+        hs = hot_spots(
+            book.all("violation_cases"), book.all("violation_case_parties"), parties, since, until
+        )
+    click.echo(f"两违易发情况（{since.isoformat()}至{until.isoformat()}）")
+    for line in _table(["乡镇/村(居)", "宗数"], [list(x) for x in hs.by_village]):
+        click.echo(line)
+    for line in _table(["月份", "宗数"], [list(x) for x in hs.by_month]):
+        click.echo(line)
+    click.echo(
+        f"涉及2宗及以上的当事人 {len(hs.repeat_parties)} 个" + ("：" if hs.repeat_parties else "。")
+    )
+    for pid, name, cs in hs.repeat_parties:
+        click.echo(f"  {pid} {name}: {'、'.join(cs)}")

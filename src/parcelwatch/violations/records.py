@@ -250,3 +250,32 @@ def record_compare(book: RecordBook, settings: ViolationSettings, parcels: Any, 
             update_case(book, settings, r.case_id, status="反弹", note=f"{run} 图斑 {r.parcel_id} 与已拆除案件重叠 (IoU {r.iou:.2f})",
                         user=user, now=now)  # fmt: skip
     return rows
+
+
+#: roles along the 利益链条 (seed 003 四(一)3 "施工、设计、监理、供水、供电、建材")
+CHAIN_ROLES = ("建设", "施工", "设计", "监理", "供水", "供电", "建材")
+
+
+def add_case_party(
+    book: RecordBook, *, case_id: str, party_id: str, role: str, user: str, now: datetime
+) -> str:
+    """Record a party's role in a case (violation_case_parties, audited); one row per case, party
+    and role."""
+    if role not in CHAIN_ROLES:
+        raise LedgerError(f"Role {role!r}: use one of {'、'.join(CHAIN_ROLES)} (利益链条).")
+    book.get("violation_cases", case_id)
+    book.get("violation_parties", party_id)
+    for r in book.all("violation_case_parties"):
+        if (r["case_id"], r["party_id"], r["role"]) == (case_id, party_id, role):
+            raise LedgerError(
+                f"{party_id} is already recorded as {role} of {case_id} ({r['link_id']})."
+            )
+    (lid,) = book.insert_many(
+        "violation_case_parties",
+        [{"case_id": case_id, "party_id": party_id, "role": role}],
+        prefix="CP-",
+        width=6,
+        user=user,
+        now=now,
+    )
+    return lid

@@ -38,7 +38,7 @@ from parcelwatch.violations.cases import (
 __all__ = [
     "TownMonth", "TownDay", "period_rows", "monthly_rows", "write_monthly_bulletin", "period_of",
     "write_evaluation", "daily_rows", "daily_table", "write_daily", "publish_rows", "write_publish_list",
-    "write_blacklist", "stats_lines",
+    "write_blacklist", "stats_lines", "HotSpots", "hot_spots",
 ]  # fmt: skip
 
 
@@ -533,6 +533,45 @@ def write_blacklist(entries: Sequence[Mapping[str, Any]], parties: Mapping[str, 
                 ws.write_string(i, j, str(v), fm.text)
         _print_setup(ws, header_first=2, header_last=2, widths=[8.0] + [14.0] * last, freeze_col=4)
     return path
+
+
+@dataclass(frozen=True)
+class HotSpots:
+    """易违区域、易违时间点、易违人群 (seed 003; SEED-SYSTEMS §A.3 hot_spots)."""
+
+    by_village: list[tuple[str, int]]  # (乡镇/村, cases), most first
+    by_month: list[tuple[str, int]]  # (YYYY-MM, cases), in time order
+    repeat_parties: list[tuple[str, str, list[str]]]  # (party id, name, case ids) with >= 2 cases
+
+
+def hot_spots(cases: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]],
+              parties: Mapping[str, Mapping[str, Any]], start: date, end: date) -> HotSpots:  # fmt: skip
+    """Cases found in [start, end] (not 不属实) counted by village and by month, and the parties
+    with at least two of them (as the case's builder ``party_id`` or in any 利益链条 role)."""
+    hit = [
+        c for c in cases if c.get("status") != "不属实" and _within(c.get("found_at"), start, end)
+    ]
+    villages: dict[str, int] = {}
+    months: dict[str, int] = {}
+    by_party: dict[str, set[str]] = {}
+    ids = {c["case_id"] for c in hit}
+    for c in hit:
+        key = f"{_town(c)}{c.get('village_name') or ''}"
+        villages[key] = villages.get(key, 0) + 1
+        months[_month_of(c.get("found_at"))] = months.get(_month_of(c.get("found_at")), 0) + 1
+        if c.get("party_id"):
+            by_party.setdefault(c["party_id"], set()).add(c["case_id"])
+    for link in links:
+        if link.get("case_id") in ids:
+            by_party.setdefault(link["party_id"], set()).add(link["case_id"])
+    repeat = [
+        (pid, str(parties.get(pid, {}).get("name") or ""), sorted(cs))
+        for pid, cs in sorted(by_party.items())
+        if len(cs) >= 2
+    ]
+    return HotSpots(
+        sorted(villages.items(), key=lambda kv: (-kv[1], kv[0])), sorted(months.items()), repeat
+    )
 
 
 def stats_lines(cases: Sequence[Mapping[str, Any]], year: int, targets: Mapping[int, Decimal], settings: ViolationSettings,
