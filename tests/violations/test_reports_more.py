@@ -315,3 +315,41 @@ def test_add_case_with_a_site(tmp_path, capsys):
     assert ga.geom_type == "Polygon" and shapely.equals_exact(
         ga.normalize(), expect.normalize(), 1e-7
     )
+
+
+def test_no_violation_unit_not_accepted_with_undisposed_cases(scene, capsys):
+    """“无违建”创建: 柳湾镇 has E 已制止 -> 已验收 refused; after E is disposed it is accepted."""
+    ws, c = scene
+    wid = ok(["violations", "unit", ws, "--unit", "柳湾镇", "--status", "申请验收"], capsys).split(
+        ":"
+    )[0]
+    code, _o, err = run(
+        ["violations", "unit", ws, "--unit", "柳湾镇", "--status", "已验收", "--on", "2018-06-01"],
+        capsys,
+    )
+    assert code == 1 and c["E"] in err and "nothing was changed" in err
+    code, _o, err = run(
+        ["violations", "unit", ws, "--unit", "柳湾镇", "--status", "已验收"], capsys
+    )
+    assert code == 1 and "--on" in err
+    _set(ws, capsys, c["E"], "disposal=拆除", status="处置中")
+    _set(
+        ws,
+        capsys,
+        c["E"],
+        "disposed_on=2018-05-20",
+        "disposed_area_m2=300",
+        "demolition_mode=助拆",
+        status="已处置",
+    )
+    out = ok(["violations", "unit", ws, "--unit", "柳湾镇", "--status", "已验收", "--on", "2018-06-01",
+              "--doc-ref", "柳政〔2018〕9号"], capsys)  # fmt: skip
+    assert out.startswith(f"{wid}: 柳湾镇 已验收")
+    from parcelwatch.ledger.workspace import open_workspace
+    from parcelwatch.patrol.records import RecordBook
+
+    with open_workspace(ws) as w:
+        book = RecordBook(w.store)
+        (row,) = book.all("no_violation_units")
+        assert row["accepted_on"] == "2018-06-01" and row["version"] == 2
+        assert book.replay("no_violation_units") == [row]

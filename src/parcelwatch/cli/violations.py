@@ -574,3 +574,24 @@ def hotspots_cmd(ws: str, since: date, until: date | None) -> None:
     )
     for pid, name, cs in hs.repeat_parties:
         click.echo(f"  {pid} {name}: {'、'.join(cs)}")
+
+
+@violations.command("unit")
+@click.argument("ws", type=click.Path(file_okay=False))
+@click.option("--unit", required=True, help="Village or township name.")
+@click.option(
+    "--status", type=click.Choice(["创建中", "申请验收", "已验收", "未通过"]), required=True
+)
+@click.option("--on", "on", type=DATE, default=None, help="验收日期 (for 已验收).")
+@click.option("--doc-ref", default="", help="文号.")
+@click.option("--user", default=None)
+def unit_cmd(
+    ws: str, unit: str, status: str, on: date | None, doc_ref: str, user: str | None
+) -> None:
+    """“无违建”创建 of a village or town (已验收 refused while it has undisposed cases)."""
+    from parcelwatch.violations import records as R
+
+    with _opened(ws) as (w, _s, book):
+        eid = R.set_no_violation_unit(book, unit=unit, status=status, on=on, doc_ref=doc_ref,
+                                      user=_user(user, w.rules), now=_now())  # fmt: skip
+    click.echo(f"{eid}: {unit} {status}")

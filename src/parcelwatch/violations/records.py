@@ -68,6 +68,9 @@ violation_blacklist = _text_table(
 violation_targets = _text_table(
     "violation_targets", "target_id", ("year", "scope", "target_m2", "basis", "methods")
 )
+no_violation_units = _text_table(
+    "no_violation_units", "entry_id", ("unit", "status", "accepted_on", "doc_ref")
+)
 
 _ENTITIES = (
     (Entity("violation_cases", violation_cases, "case_id", ("building_types", "zones", "priority_tags", "finding_ids", "evidence")), "两违台账"),
@@ -75,6 +78,7 @@ _ENTITIES = (
     (Entity("violation_case_parties", violation_case_parties, "link_id"), "两违利益链条"),
     (Entity("violation_blacklist", violation_blacklist, "entry_id", ("case_ids",)), "两违黑名单"),
     (Entity("violation_targets", violation_targets, "target_id", ("methods",)), "两违年度目标"),
+    (Entity("no_violation_units", no_violation_units, "entry_id"), "“无违建”创建"),
 )  # fmt: skip
 for _e, _doc in _ENTITIES:
     register(_e, _doc)
@@ -279,3 +283,41 @@ def add_case_party(
         now=now,
     )
     return lid
+
+
+NO_VIOLATION_STATUSES = ("创建中", "申请验收", "已验收", "未通过")
+_BLOCKING = ("已认定", "已制止", "处置中")
+
+
+def set_no_violation_unit(book: RecordBook, *, unit: str, status: str, on: date | None = None,
+                          doc_ref: str = "", user: str, now: datetime) -> str:  # fmt: skip
+    """“无违建”创建 (seed 003) of a village or town: create or move its entry. 已验收 needs the date
+    and is refused while the unit (村 or 乡镇 name) has a case 已认定, 已制止 or 处置中 [inferred]."""
+    if status not in NO_VIOLATION_STATUSES:
+        raise LedgerError(f"Status {status!r}: use one of {'、'.join(NO_VIOLATION_STATUSES)}.")
+    if status == "已验收":
+        if on is None:
+            raise LedgerError(f"{unit}: 已验收 needs the acceptance date (--on).")
+        open_cases = [
+            c["case_id"]
+            for c in book.all("violation_cases")
+            if c.get("status") in _BLOCKING
+            and unit in (c.get("village_name"), c.get("township_name"))
+        ]
+        if open_cases:
+            raise LedgerError(
+                f"{unit} cannot be 已验收 while it has 两违 cases not yet disposed: {'、'.join(open_cases)} "
+                "(已认定/已制止/处置中). Dispose of them first; nothing was changed."
+            )
+    changes = {"unit": unit, "status": status, "accepted_on": on if status == "已验收" else None,
+               "doc_ref": doc_ref or None}  # fmt: skip
+    for r in book.all("no_violation_units"):
+        if r["unit"] == unit:
+            book.update(
+                "no_violation_units", r["entry_id"], changes, user=user, now=now, kind="status"
+            )
+            return str(r["entry_id"])
+    (eid,) = book.insert_many(
+        "no_violation_units", [changes], prefix="WJ-", width=6, user=user, now=now
+    )
+    return eid
