@@ -65,7 +65,7 @@ def scene(tmp_path, capsys):
     dispose(ws, capsys, c["B"], 400, "2018-05-03")
     dispose(ws, capsys, c["F"], 1000, "2018-04-15")
     dispose(ws, capsys, c["D"], 300, "2018-05-03", disposal="没收")
-    _set(ws, capsys, c["A"], "planned_published_on=2018-05-10")
+    _set(ws, capsys, c["A"], "planned_published_on=2018-05-10", "building_types=出租房、多次加层")
     _set(ws, capsys, c["E"], status="已认定")
     _set(ws, capsys, c["E"], "stopped_at=2018-05-03T09:00", "supervision_level=县", status="已制止")
     _set(ws, capsys, c["C"], "serious=是", status="已认定")
@@ -120,8 +120,10 @@ def test_publish_planned_and_demolished_lists(scene, capsys, tmp_path):
                            "--deadline", "2018-06-10", "-o", planned], capsys)  # fmt: skip
     s = openpyxl.load_workbook(planned)["拟拆名单"]
     assert [s.cell(3, j).value for j in range(1, 10)][-1] == "拟拆期限"
-    assert [s.cell(4, j).value for j in range(1, 10)] == [1, "禾丰镇", None, "张某", None, 250, None,
+    assert [s.cell(4, j).value for j in range(1, 10)] == [1, "禾丰镇", None, "张某", None, 250, "出租房、多次加层",
                                                           "违法建设（待核实）", "2018-06-10"]  # fmt: skip
+    code, _o, err = run(["violations", "set", ws, c["A"], "--field", "zones=市中心"], capsys)
+    assert code == 1 and "城中村" in err and "Nothing was changed" in err
     done = tmp_path / "拆除.xlsx"
     ok(["violations", "publish", ws, "--list", "demolished", "--since", "2018-05-01", "--until", "2018-05-31",
         "-o", done], capsys)  # fmt: skip

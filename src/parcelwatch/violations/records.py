@@ -156,11 +156,38 @@ def add_case(
     return cid, notes
 
 
+#: allowed values of the case's list fields (SEED-SYSTEMS §A.2; seed 003 二(一))
+LIST_VALUES = {
+    "building_types": ("危房", "出租房", "铁皮房", "广告牌", "临时搭盖", "多次加层", "其他"),
+    "zones": ("镇级规划区", "城乡结合部", "城中村", "公路沿线", "其他"),
+}
+
+
+def _list_fields(case_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """List fields given as text (``--field building_types=危房、出租房``) split on 、 , ; and checked."""
+    import re
+
+    out = dict(fields)
+    for name in ("building_types", "zones", "priority_tags"):
+        v = out.get(name)
+        if isinstance(v, str):
+            out[name] = [x.strip() for x in re.split(r"[、,，;；]", v) if x.strip()]
+        allowed = LIST_VALUES.get(name)
+        if allowed and name in out:
+            bad = [x for x in out[name] or [] if x not in allowed]
+            if bad:
+                raise LedgerError(
+                    f"Case {case_id}: {name} {'、'.join(bad)} not allowed; use {'、'.join(allowed)}. Nothing was changed."
+                )
+    return out
+
+
 def update_case(book: RecordBook, settings: ViolationSettings, case_id: str, *, status: str | None = None,
                 fields: Mapping[str, Any] | None = None, note: str = "", user: str, now: datetime) -> None:  # fmt: skip
     """Change a case's fields and/or status; the transition's requirements are checked on the
     case with the new values applied; nothing is written when they are not met."""
     case = book.get("violation_cases", case_id)
+    fields = _list_fields(case_id, fields or {})
     new = {**case, **dict(fields or {})}
     for k, v in list(new.items()):
         if isinstance(v, (date, datetime, Decimal)):
