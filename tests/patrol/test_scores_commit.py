@@ -72,6 +72,10 @@ def test_edit_after_commit_is_flagged_and_recommit_is_audited(ws, capsys):
         ok(["patrol", "score", ws, "--month", m, "--commit"], capsys)
     late = report(ws, capsys, "马塘", "ZR-02", "2026-05-20T09:00")
     verify(ws, capsys, late, "2026-05-21T10:00")
+    code, _o, err = run(
+        ["patrol", "bulletin", ws, "--month", "2026-05", "-o", ws / "b.xlsx"], capsys
+    )
+    assert code == 0 and "2026年5月 马塘村 已提交得分 75 与按当前记录计算的 77 不一致" in err
     code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2"], capsys)
     assert code == 0 and row_of(q, "马塘村")[3:6] == ["75.00", "100.00", "78.33"]
     assert "2026年5月 马塘村 已提交得分 75 与按当前记录计算的 77 不一致" in err

@@ -543,6 +543,9 @@ def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | 
             out.parent.mkdir(parents=True, exist_ok=True)
             fs = {f["finding_id"]: f for f in book.all("patrol_findings")}
             write_month_bulletin(res, scheme, out, findings=fs)
+            from parcelwatch.patrol.scores import month_notices
+
+            _notes(month_notices(book, res))
         else:
             assert quarter is not None
             from parcelwatch.patrol.scores import quarter_from_committed

@@ -40,6 +40,7 @@ __all__ = [
     "committed_month",
     "committed_months",
     "quarter_from_committed",
+    "month_notices",
     "schema_sql",
 ]
 
@@ -155,6 +156,25 @@ def commit_month(
             "patrol_scores", new_rows, prefix=prefix, width=3, user=user, now=now
         )
     return CommitResult(result.month, tuple(created), tuple(changed), unchanged)
+
+
+def month_notices(book: PatrolBook, result: MonthResult) -> list[str]:
+    """What a month's bulletin should say about the committed record: not committed yet, or
+    villages whose committed score differs from ``result`` (records changed after the commit)."""
+    stored = committed_month(book, result.month)
+    label = f"{int(result.month[:4])}年{int(result.month[5:])}月"
+    if not stored:
+        return [f"{label}得分尚未提交 (patrol score --month {result.month} --commit)"]
+    out = []
+    for v in result.villages:
+        rec = stored.get(v.village)
+        if rec is None:
+            out.append(f"{label} {v.village} 无已提交得分")
+        elif not _same(rec, _row(v)):
+            out.append(
+                f"{label} {v.village} 已提交得分 {Decimal(str(rec['score']))} 与按当前记录计算的 {v.score} 不一致（提交后记录有改动）"
+            )
+    return out
 
 
 def _score(rec: Mapping[str, Any]) -> Decimal:
