@@ -123,6 +123,11 @@ def test_T_0P5_05_links_to_problem_and_case_and_resolution(ws, capsys):
     with open_workspace(ws) as w:
         kinds = [e["kind"] for e in PatrolBook(w.store).audit("complaints", cid)]
     assert kinds == ["create", "link", "verify", "resolve"]
+    listing = ok(["patrol", "list", ws, "--kind", "complaints"], capsys)
+    assert next(ln for ln in listing.splitlines() if ln.startswith(cid)).split()[-2:] == [
+        pid,
+        "2026-04-20",
+    ]
 
 
 def test_T_0P7_03_evidence_stored_with_its_sha256(ws, capsys):

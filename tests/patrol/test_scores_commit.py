@@ -89,6 +89,10 @@ def test_edit_after_commit_is_flagged_and_recommit_is_audited(ws, capsys):
     code, q, err = run(["patrol", "score", ws, "--quarter", "2026Q2", "--committed-only"], capsys)
     assert code == 0 and err == ""
     assert row_of(q, "马塘村")[2:] == ["60.00", "77.00", "100.00", "79.00", "一般", "是"]
+    listing = ok(["patrol", "list", ws, "--kind", "scores", "--village", "马塘"], capsys)
+    assert [
+        ln.split()[:5] + ln.split()[-1:] for ln in listing.splitlines() if ln.startswith("2026-05")
+    ] == [["2026-05", "马塘村", "77.00", "否", "1", "2"]]
 
 
 def test_commit_needs_a_month(ws, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -577,15 +578,14 @@ def bulletin_cmd(ws: str, month: str | None, quarter: str | None, output: str | 
 @click.option("--village", default="")
 @click.option(
     "--kind",
-    type=click.Choice(["findings", "complaints", "visits"]),
+    type=click.Choice(["findings", "complaints", "visits", "scores"]),
     default="findings",
     show_default=True,
 )
 def list_cmd(ws: str, village: str, kind: str) -> None:
-    """List findings, complaints or visits."""
-    entity = {"findings": "patrol_findings", "complaints": "complaints", "visits": "patrol_visits"}[
-        kind
-    ]
+    """List findings, complaints, visits or committed monthly scores."""
+    entity = {"findings": "patrol_findings", "complaints": "complaints", "visits": "patrol_visits",
+              "scores": "patrol_scores"}[kind]  # fmt: skip
     with _opened(ws) as (_w, scheme, book):
         recs = book.all(entity)
         if village:
@@ -596,8 +596,24 @@ def list_cmd(ws: str, village: str, kind: str) -> None:
                  r["verified_result"], r.get("issue_id") or "", r.get("ledger_problem_id") or ""] for r in recs]  # fmt: skip
         heads = ["编号", "村(居)", "事项", "发现方", "发现时间", "核实结果", "同一问题", "台账问题"]
     elif kind == "complaints":
-        rows = [[r["complaint_id"], r["channel"], r["village"], r["item_code"] or "", r["received_at"][:16], r["verified"], r.get("finding_id") or ""] for r in recs]  # fmt: skip
-        heads = ["编号", "渠道", "村(居)", "事项", "投诉时间", "核实", "巡查发现"]
+        rows = [[r["complaint_id"], r["channel"], r["village"], r["item_code"] or "", r["received_at"][:16], r["verified"],
+                 r.get("finding_id") or "", r.get("problem_id") or r.get("case_id") or "",
+                 r.get("resolved_on") or ("" if r.get("resolved") != "是" else "是")] for r in recs]  # fmt: skip
+        heads = [
+            "编号",
+            "渠道",
+            "村(居)",
+            "事项",
+            "投诉时间",
+            "核实",
+            "巡查发现",
+            "问题/案件",
+            "办结",
+        ]
+    elif kind == "scores":
+        rows = [[r["month"], r["village"], _fmt(Decimal(r["score"])), r["vetoed"], r["rank"], r["computed_at"][:16],
+                 r["version"]] for r in sorted(recs, key=lambda r: (r["month"], int(r["rank"]), r["village"]))]  # fmt: skip
+        heads = ["月份", "村(居)", "得分", "一票否决", "排名", "提交时间", "版本"]
     else:
         rows = [[r["visit_id"], r["by_unit"], r["village"], r["started_at"][:16], r["ended_at"][:16], "是" if r.get("route_wkt") else "否"] for r in recs]  # fmt: skip
         heads = ["编号", "巡查单位", "村(居)", "开始", "结束", "轨迹"]
