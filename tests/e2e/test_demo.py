@@ -75,6 +75,7 @@ def test_demo_runs_and_prints_where_outputs_are(demo_run: DemoRun) -> None:
     assert (
         "Town patrol, 2026-04: 25 findings in 12 villages" in text
         and " 1 申家屯村   +5.00 -0.00 = 65.00" in text
+        and "committed as 12 score records (patrol score --commit)" in text
     )
     assert (out / "巡查考评通报_2026年04月.xlsx").exists()
     page = (out / "battle_map.html").read_text(encoding="utf-8")

@@ -19,6 +19,7 @@ from parcelwatch.patrol.bulletin import write_month_bulletin
 from parcelwatch.patrol.maplayers import finding_layer, score_layer
 from parcelwatch.patrol.records import PatrolBook
 from parcelwatch.patrol.scheme import PATROL_FILE, load_scheme, template_toml
+from parcelwatch.patrol.scores import commit_month, scheme_digest
 from parcelwatch.patrol.scoring import LOCAL_TZ, display
 
 __all__ = ["DEMO_POINTS", "run_patrol_month"]
@@ -152,6 +153,9 @@ def run_patrol_month(
     )
     n += 1
     result = F.score_month(book, scheme, month)
+    committed = commit_month(
+        book, result, digest=scheme_digest(ws.path / PATROL_FILE), user=user, now=now
+    )
     findings = book.all("patrol_findings")
     y, m = month.split("-")
     path = write_month_bulletin(
@@ -167,6 +171,7 @@ def run_patrol_month(
         lines.append(
             f"  {vm.rank:>2} {vm.village:<6} +{display(vm.bonus)} -{display(vm.deduction)} = {display(vm.score)}"
         )
+    lines.append(f"  committed as {len(committed.created)} score records (patrol score --commit)")
     items = {i.code: i.name for i in scheme.catalogue}
     layers = {
         "patrol_findings": finding_layer(findings, items),
