@@ -524,7 +524,13 @@ def to_ledger_cmd(ws: str, case_id: str, township: str, farmland: str | None, pb
     from parcelwatch.violations.links import case_to_ledger
 
     with _opened(ws) as (w, _s, book):
-        pid = case_to_ledger(w.store, book, case_id, township=township, reference={"farmland": farmland, "pbf": pbf},
+        specs = {role: spec for role, spec in (("farmland", farmland), ("pbf", pbf)) if spec}
+        layers = None
+        if specs:  # the overlay of `check` needs the reference layers, loaded as `check` loads them
+            from parcelwatch.pipeline import load_inputs
+
+            layers = load_inputs(specs, rules=w.rules).layers
+        pid = case_to_ledger(w.store, book, case_id, township=township, reference=layers,
                              rules=w.rules, user=_user(user, w.rules), now=_now())  # fmt: skip
         rec = w.store.get(pid)
     area = "" if rec.farmland_m2 is None else f"，耕地 {rec.farmland_m2:.2f} ㎡"

@@ -14,8 +14,6 @@ Pure builders: the caller selects nothing but the village; no clock (``today`` i
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -26,7 +24,10 @@ from typing import Any
 import shapely
 from shapely.geometry.polygon import orient
 
-from parcelwatch.exports.forms import _print_setup, _title, _workbook
+from parcelwatch.atomic import atomic_path
+from parcelwatch.exports.forms import form_workbook as _workbook
+from parcelwatch.exports.forms import print_setup as _print_setup
+from parcelwatch.exports.forms import write_title as _title
 from parcelwatch.exports.layers import kml_document
 from parcelwatch.ledger.model import ProblemRecord, Status
 from parcelwatch.patrol.scheme import Scheme
@@ -168,17 +169,6 @@ def _point_placemarks(problems: Sequence[ProblemRecord]) -> str:
     return "".join(out)
 
 
-def _atomic(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_base_register(
     folder: str | Path,
     *,
@@ -221,9 +211,6 @@ def write_base_register(
     extra = _point_placemarks([r for r in problems if r.geometry is None]) + _case_placemarks(cases)
     doc = doc.replace(b"</Document>", extra.encode("utf-8") + b"</Document>", 1)
 
-    def _zip(tmp: Path) -> None:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("doc.kml", doc)
-
-    _atomic(kmz, _zip)
+    with atomic_path(kmz) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("doc.kml", doc)
     return xlsx, kmz

@@ -26,7 +26,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parcelwatch.exports.forms import _print_setup, _title, _workbook
+from parcelwatch.exports.forms import form_workbook as _workbook
+from parcelwatch.exports.forms import print_setup as _print_setup
+from parcelwatch.exports.forms import write_title as _title
 from parcelwatch.patrol.ledger_xlsx import LEDGER_COLUMNS
 from parcelwatch.patrol.scheme import FINDER_LABELS, Scheme
 from parcelwatch.patrol.scoring import LOCAL_TZ, ScoreLine, display, month_bounds, month_of

@@ -39,7 +39,10 @@ def case_to_ledger(
     user: str,
     now: datetime,
 ) -> str:
-    """Create the ledger problem of a 两违 case (未核查, source 两违) and link both ways."""
+    """Create the ledger problem of a 两违 case (未核查, source 两违) and link both ways.
+
+    ``reference``: loaded reference layers by role, in one working CRS (as
+    :func:`parcelwatch.pipeline.load_inputs` returns them), for the overlay; ``None``: areas only."""
     case = book.get("violation_cases", case_id)
     if case.get("ledger_problem_id"):
         raise LedgerError(
