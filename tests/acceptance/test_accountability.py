@@ -19,9 +19,10 @@ from parcelwatch.acceptance.accountability import (
     write_accountability_form,
 )
 from parcelwatch.acceptance.records import RecordBook
-from parcelwatch.errors import LedgerError
+from parcelwatch.errors import LedgerError, ParcelwatchError
+from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.exports.forms import write_self_check_form
-from parcelwatch.ledger.model import ProblemRecord, Status
+from parcelwatch.ledger.model import Change, ProblemRecord
 from parcelwatch.ledger.workspace import open_workspace
 from parcelwatch.pipeline import init_workspace
 
@@ -29,23 +30,27 @@ NOW = datetime(2019, 3, 10, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 D = Decimal
 
 
+PID = "370790-2019-000001"
+_BOOK: list[RecordBook] = []
+
+
 @pytest.fixture
 def book(tmp_path: Path):
+    """A workspace with one 第一类 problem of 禾丰镇 whose ledger says 已追回 8 万元."""
     init_workspace(tmp_path / "ws", county_code="370790", county_name="禾丰县", now=NOW)
     ws = open_workspace(tmp_path / "ws")
-    yield RecordBook(ws.store)
+    pid = add_problem(ws.store, NewProblem("巡查", "禾丰镇", lon=113.6, lat=35.3, found_on=date(2019, 3, 1),
+                                           fields={"confirmed_class": "I", "funds_recovered_wan": 8.0}),
+                      user="王某", now=NOW)  # fmt: skip
+    assert pid == PID
+    _BOOK[:] = [RecordBook(ws.store)]
+    yield _BOOK[0]
     ws.close()
 
 
 def _problem() -> ProblemRecord:
-    return ProblemRecord(
-        problem_id="370790-2026-000001",
-        status=Status.RECTIFYING,
-        township_name="禾丰镇",
-        candidate_class="I",
-        confirmed_class="I",
-        funds_recovered_wan=8.0,
-    )
+    """The problem as the ledger has it now."""
+    return _BOOK[0].store.get(PID)
 
 
 def _worked(book: RecordBook) -> None:
@@ -64,12 +69,41 @@ def _worked(book: RecordBook) -> None:
              kind="纪律审查", township="禾丰镇", **kw)  # fmt: skip
     add_case(book, case_no="东纪立〔2019〕1号", filed_on=date(2019, 2, 21), persons=1,
              kind="纪律审查", township="东河乡", **kw)  # fmt: skip
-    set_funds(book, _problem(), suspected_wan=D("12.5"), in_recovery_wan=D("4.5"), **kw)
+    set_funds(
+        book,
+        _problem(),
+        suspected_wan=D("12.5"),
+        in_recovery_wan=D("4.5"),
+        special_account="是",
+        **kw,
+    )
 
 
 def _stats(book: RecordBook, **kw):
     funds = {f["problem_id"]: f for f in book.all("acc_funds")}
     return statistics(book.all("acc_sanctions"), book.all("acc_cases"), [_problem()], funds, **kw)
+
+
+def test_funds_are_the_ledgers_fields(book: RecordBook) -> None:
+    """§0.P1: set_funds writes funds_suspected_wan / funds_in_recovery_wan on the problem (one
+    ledger event, like `ledger set --field`); acc_funds keeps only 专户管理; `ledger set` values
+    are what the form counts (12.5 / 8 / 4.5 万元 -> 125000 / 80000 / 45000 元, T-C-04)."""
+    set_funds(book, _problem(), suspected_wan=D("12.5"), in_recovery_wan=D("4.5"),
+              special_account="是", user="王某", now=NOW)  # fmt: skip
+    rec = _problem()
+    assert (rec.funds_suspected_wan, rec.funds_recovered_wan, rec.funds_in_recovery_wan) == (
+        12.5,
+        8.0,
+        4.5,
+    )
+    ev = book.store.events(PID)[-1]
+    assert (ev.user, ev.changes) == ("王某", {"funds_suspected_wan": 12.5, "funds_in_recovery_wan": 4.5})
+    assert [(f["problem_id"], f["special_account"], f["funds_suspected_wan"]) for f in book.all("acc_funds")] == [
+        (PID, "是", None)
+    ]  # fmt: skip
+    # a later `ledger set` of the field is what the form shows
+    book.store.apply([Change(PID, fields={"funds_in_recovery_wan": 2.0})], user="李某", now=NOW)
+    assert _stats(book).total.values()[-3:] == [D("125000.00"), D("80000.00"), D("20000.00")]
 
 
 def col(name: str, category: str = "") -> int:
@@ -116,10 +150,22 @@ def test_T_C_04_money_in_yuan(book: RecordBook) -> None:
 
 
 def test_T_C_05_recovery_beyond_suspected_refused(book: RecordBook) -> None:
-    p = ProblemRecord(problem_id="370790-2026-000001", funds_recovered_wan=9.0)
+    book.store.apply([Change(PID, fields={"funds_recovered_wan": 9.0})], user="王某", now=NOW)
     with pytest.raises(LedgerError, match="13.5"):
-        set_funds(book, p, suspected_wan=D("12.5"), in_recovery_wan=D("4.5"), user="王某", now=NOW)
+        set_funds(
+            book,
+            _problem(),
+            suspected_wan=D("12.5"),
+            in_recovery_wan=D("4.5"),
+            user="王某",
+            now=NOW,
+        )
     assert book.all("acc_funds") == [] and book.audit("acc_funds") == []
+    assert _problem().funds_suspected_wan is None and len(book.store.events(PID)) == 2
+    # the ledger itself refuses the same through `ledger set` (T-P1-03's rule)
+    with pytest.raises(ParcelwatchError, match="funds"):
+        book.store.apply([Change(PID, fields={"funds_suspected_wan": 12.5, "funds_in_recovery_wan": 4.5})],
+                         user="王某", now=NOW)  # fmt: skip
 
 
 def test_T_C_06_cross_check_with_self_check_form(book: RecordBook, tmp_path: Path) -> None:
@@ -171,9 +217,8 @@ def test_T_C_09_bare_warning_refused(book: RecordBook) -> None:
 
 def test_audit_replay_rebuilds_tables(book: RecordBook) -> None:
     _worked(book)
-    set_funds(
-        book, _problem(), suspected_wan=D("12.5"), in_recovery_wan=D("3"), user="李某", now=NOW
-    )
+    set_funds(book, _problem(), suspected_wan=D("12.5"), in_recovery_wan=D("3"),
+              special_account="否", user="李某", now=NOW)  # fmt: skip
     for entity in ("acc_sanctions", "acc_cases", "acc_funds"):
         assert book.replay(entity) == book.all(entity)
     assert [e["kind"] for e in book.audit("acc_funds")] == ["create", "edit"]

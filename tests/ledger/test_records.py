@@ -61,7 +61,10 @@ def test_every_record_type_create_update_audit_replay_on_both_stores(store) -> N
         ids = book.insert_many(name, [_row(e, 1), _row(e, 2)], prefix="T-", user="甲", now=NOW)
         assert ids == ["T-0001", "T-0002"], name
         field = next(f for f in e.fields if f not in e.lists and f != e.scope_col)
-        assert book.update(name, "T-0002", {field: "新值"}, user="乙", now=NOW + timedelta(hours=1)) == 1
+        assert (
+            book.update(name, "T-0002", {field: "新值"}, user="乙", now=NOW + timedelta(hours=1))
+            == 1
+        )
         rec = book.get(name, "T-0002")
         assert (rec[field], rec["version"]) == ("新值", 2), name
         audit = book.audit(name)
@@ -112,12 +115,15 @@ def test_bare_sql_on_records_is_refused_on_both_stores(store) -> None:  # noqa: 
         f"DELETE FROM {p}acc_cases",
         f"UPDATE {p}audit_events SET \"user\" = 'x'",
         f"DELETE FROM {p}audit_events",
-        f"INSERT INTO {p}audit_events (entity, record_id, seq, at, \"user\", kind, changes) "
+        f'INSERT INTO {p}audit_events (entity, record_id, seq, at, "user", kind, changes) '
         "VALUES ('acc_cases', '案1', 5, 'x', 'x', 'edit', '{}')",
     ]
     for sql in bad:
         with (
-            pytest.raises(LedgerError, match=r"parcelwatch: .*(version|audit event|never deleted|append-only)|permission denied for table"),
+            pytest.raises(
+                LedgerError,
+                match=r"parcelwatch: .*(version|audit event|never deleted|append-only)|permission denied for table",
+            ),
             store._tx(True) as conn,
         ):
             conn.execute(sa.text(sql))
@@ -131,7 +137,9 @@ def test_gpkg_record_tables_are_written_only_by_parcelwatch(tmp_path) -> None:
     from parcelwatch.ledger.store import GpkgStore
 
     s = GpkgStore.create(tmp_path / "ledger.gpkg", now=NOW, county_code="370790")
-    R.RecordBook(s).insert_many("greenhouse_visits", [{"notes": "x"}], prefix="V-", user="甲", now=NOW)
+    R.RecordBook(s).insert_many(
+        "greenhouse_visits", [{"notes": "x"}], prefix="V-", user="甲", now=NOW
+    )
     s.close()
     con = sqlite3.connect(tmp_path / "ledger.gpkg")
     for sql in (
@@ -158,7 +166,14 @@ def test_township_logins_see_and_write_only_their_records(pg_db) -> None:  # noq
     zhang, li, wang = (PgStore(pg_db(u)) for u in ("zhang", "li", "wang"))
     try:
         bz, bl, bw = (R.RecordBook(s) for s in (zhang, li, wang))
-        kw = dict(category="党纪处分", type="警告", decided_on=date(2019, 3, 1), public_official=True, user="张", now=NOW)
+        kw = dict(
+            category="党纪处分",
+            type="警告",
+            decided_on=date(2019, 3, 1),
+            public_official=True,
+            user="张",
+            now=NOW,
+        )
         sid = add_sanction(bz, person="张某", township=TOWN_ZHANG, **kw)
         with pytest.raises(LedgerPermissionError, match="row-level security"):
             add_sanction(bz, person="李某", township=TOWN_LI, **kw)
@@ -183,16 +198,20 @@ def test_audit_actor_is_the_database_login(pg_db) -> None:  # noqa: F811
 
     s = PgStore(url)
     try:
-        R.RecordBook(s).insert_many("patrol_people", [{"name": "甲"}], prefix="P-", user="别人", now=NOW)
+        R.RecordBook(s).insert_many(
+            "patrol_people", [{"name": "甲"}], prefix="P-", user="别人", now=NOW
+        )
     finally:
         s.close()
     host = url.split("host=")[1]
     db = url.split("/")[3].split("?")[0]
     with psycopg.connect(host=host, dbname=db, user="postgres", autocommit=True) as con:
-        assert con.execute("SELECT actor, \"user\" FROM pw.audit_events").fetchall() == [("zhang", "别人")]
+        assert con.execute('SELECT actor, "user" FROM pw.audit_events').fetchall() == [
+            ("zhang", "别人")
+        ]
     with psycopg.connect(host=host, dbname=db, user="zhang", autocommit=True) as con:
         with pytest.raises(psycopg.Error, match="login that writes it"):
             con.execute(
-                "INSERT INTO pw.audit_events (entity, record_id, seq, at, \"user\", kind, changes, actor) "
+                'INSERT INTO pw.audit_events (entity, record_id, seq, at, "user", kind, changes, actor) '
                 "VALUES ('patrol_people', 'P-0002', 1, 'x', 'x', 'create', '{}', 'wang')"
             )

@@ -1,9 +1,10 @@
 """追责问责 (SEED-SYSTEMS §C): sanctions and cases, the 17-column county statistics form.
 
 Counts are sanctions (人次) of public officials by (category, type); cases and persons involved;
-money per township from the ledger's 大棚房 problems: 涉嫌骗取 and 正在追回 from ``acc_funds``,
-已追回 from the ledger's ``funds_recovered_wan`` - all 万元 in the store, × 10000 to 元 on the form,
-:class:`~decimal.Decimal` throughout.
+money per township from the ledger's 大棚房 problems: the §0.P1 funds fields ``funds_suspected_wan``,
+``funds_recovered_wan`` and ``funds_in_recovery_wan`` (``acc_funds`` keeps 专户管理, and is read for
+涉嫌骗取 / 正在追回 only where an older workspace stored them there and the ledger has none) - all
+万元 in the store, × 10000 to 元 on the form, :class:`~decimal.Decimal` throughout.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from parcelwatch.acceptance.scheme import half_up
 from parcelwatch.errors import LedgerError
 from parcelwatch.exports.forms import dpf_records
 from parcelwatch.exports.forms import form_workbook as _workbook
-from parcelwatch.ledger.model import ProblemRecord
+from parcelwatch.ledger.model import Change, ProblemRecord
 
 __all__ = [
     "LEAVES",
@@ -123,8 +124,14 @@ def set_funds(
     now: datetime,
     special_account: str = "",
 ) -> None:
-    """Record a problem's 涉嫌骗取 / 正在追回 (万元); refused when 已追回 + 正在追回 > 涉嫌骗取."""
+    """Record a problem's 涉嫌骗取 / 正在追回 (万元) in the ledger's funds fields (one ledger event,
+    as ``ledger set --field``) and its 专户管理 in ``acc_funds``; refused when 已追回 + 正在追回 >
+    涉嫌骗取 (nothing changed). Values not given keep the ledger's."""
     recovered = Decimal(str(record.funds_recovered_wan or 0))
+    if suspected_wan is None and record.funds_suspected_wan is not None:
+        suspected_wan = Decimal(str(record.funds_suspected_wan))
+    if in_recovery_wan is None and record.funds_in_recovery_wan is not None:
+        in_recovery_wan = Decimal(str(record.funds_in_recovery_wan))
     for name, v in (
         ("funds_suspected_wan", suspected_wan),
         ("funds_in_recovery_wan", in_recovery_wan),
@@ -140,16 +147,38 @@ def set_funds(
         raise LedgerError(
             f"{record.problem_id} special_account = {special_account!r}: write 是 or 否."
         )
-    book.upsert(
-        "acc_funds",
-        record.problem_id,
-        {
-            "funds_suspected_wan": suspected_wan,
-            "funds_in_recovery_wan": in_recovery_wan,
-            "special_account": special_account,
-        },
-        user=user,
-        now=now,
+    fields = {
+        name: float(v)
+        for name, v in (
+            ("funds_suspected_wan", suspected_wan),
+            ("funds_in_recovery_wan", in_recovery_wan),
+        )
+        if v is not None
+    }
+    if fields:
+        book.store.apply(
+            [Change(record.problem_id, fields=fields)],
+            user=user,
+            now=now,
+        )
+    if special_account:
+        book.upsert(
+            "acc_funds", record.problem_id, {"special_account": special_account}, user=user, now=now
+        )
+
+
+def funds_wan(
+    record: ProblemRecord, funds: Mapping[str, Mapping[str, Any]]
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(涉嫌骗取, 已追回, 正在追回) of a problem in 万元: the ledger's fields; an older workspace's
+    ``acc_funds`` value where the ledger has none."""
+    f = funds.get(record.problem_id, {})
+    sus = record.funds_suspected_wan
+    inr = record.funds_in_recovery_wan
+    return (
+        _dec(sus if sus is not None else f.get("funds_suspected_wan")),
+        _dec(record.funds_recovered_wan),
+        _dec(inr if inr is not None else f.get("funds_in_recovery_wan")),
     )
 
 
@@ -226,12 +255,7 @@ def statistics(
         r.persons += int(c.get("persons_involved") or 0)
     if campaign == "大棚房":
         for p in dpf_records(problems):
-            f = funds.get(p.problem_id, {})
-            sus, rec, inr = (
-                _dec(f.get("funds_suspected_wan")),
-                _dec(p.funds_recovered_wan),
-                _dec(f.get("funds_in_recovery_wan")),
-            )
+            sus, rec, inr = funds_wan(p, funds)
             if sus or rec or inr:
                 r = row(p.township_name)
                 r.suspected_yuan += sus * WAN

@@ -26,7 +26,14 @@ from parcelwatch.ledger.records import (
 )
 from parcelwatch.ledger.records import schema_sql as _schema_sql
 
-__all__ = ["ENTITIES", "RecordBook", "audit_events", "read_if_present", "schema_sql", "ensure_tables"]
+__all__ = [
+    "ENTITIES",
+    "RecordBook",
+    "audit_events",
+    "read_if_present",
+    "schema_sql",
+    "ensure_tables",
+]
 
 _SANCTION = (
     "person_name", "unit", "position", "township", "public_official", "category", "type",

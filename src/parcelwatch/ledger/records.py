@@ -31,12 +31,17 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
 from parcelwatch.errors import LedgerConflictError, LedgerError
 from parcelwatch.ledger.sqlstore import SqlStore, metadata
+
+if TYPE_CHECKING:
+    from parcelwatch.ledger.store import LedgerStore
+
+    AnyStore = SqlStore | LedgerStore
 
 __all__ = [
     "ENTITIES",
@@ -337,10 +342,11 @@ def _schema(conn: sa.Connection) -> str | None:
     return smap.get("pw", "pw") if conn.dialect.name != "sqlite" else None
 
 
-def ensure_tables(store: SqlStore) -> None:
+def ensure_tables(any_store: AnyStore) -> None:
     """Make sure every registered record table (and ``audit_events``) exists with its guards:
     created in a GeoPackage; checked on PostgreSQL (where ``parcelwatch store init`` creates
     them, :func:`schema_sql`)."""
+    store = cast(SqlStore, any_store)
     with store._tx(False) as conn:
         dialect = conn.dialect.name
         existing = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
@@ -375,8 +381,9 @@ def ensure_tables(store: SqlStore) -> None:
                 )
 
 
-def read_if_present(store: SqlStore, entity: str) -> list[dict[str, Any]]:
+def read_if_present(any_store: AnyStore, entity: str) -> list[dict[str, Any]]:
     """The rows of ``entity`` without creating anything (``[]`` when the table does not exist)."""
+    store = cast(SqlStore, any_store)
     e = ENTITIES[entity]
     with store._tx(False) as conn:
         if e.table.name not in sa.inspect(conn).get_table_names(schema=_schema(conn)):
@@ -401,7 +408,7 @@ def _stored(entity: Entity, name: str, value: Any) -> str | None:
     return str(value)
 
 
-def _loaded(entity: Entity, row: Mapping[str, Any]) -> dict[str, Any]:
+def _loaded(entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k != "fid"}
     for name in entity.lists:
         out[name] = json.loads(out.get(name) or "[]")
@@ -422,9 +429,9 @@ class RecordBook:
     """The registered records of one ledger store, with their audit history (tables created on
     first use in a GeoPackage)."""
 
-    def __init__(self, store: SqlStore) -> None:
-        self.store = store
-        ensure_tables(store)
+    def __init__(self, store: AnyStore) -> None:
+        self.store = cast(SqlStore, store)
+        ensure_tables(self.store)
 
     # -- reading
 
@@ -439,7 +446,9 @@ class RecordBook:
         with self.store._tx(False) as conn:
             row = conn.execute(sa.select(e.table).where(e.table.c[e.id_col] == record_id)).first()
         if row is None:
-            raise LedgerError(f"No {e.doc or entity} record {record_id!r} in {self.store.location}.")
+            raise LedgerError(
+                f"No {e.doc or entity} record {record_id!r} in {self.store.location}."
+            )
         return _loaded(e, row._mapping)
 
     def audit(

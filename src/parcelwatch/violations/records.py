@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from parcelwatch.errors import LedgerError
-from parcelwatch.ledger.sqlstore import metadata
 from parcelwatch.ledger.records import ENTITIES, Entity, RecordBook, register
 from parcelwatch.ledger.records import schema_sql as _schema_sql
 from parcelwatch.ledger.records import text_table as _text_table
+from parcelwatch.ledger.sqlstore import metadata
 from parcelwatch.violations.blacklist import (
     BLACKLIST_TAG,
     blacklist_matches,
