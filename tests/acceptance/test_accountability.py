@@ -19,7 +19,7 @@ from parcelwatch.acceptance.accountability import (
     write_accountability_form,
 )
 from parcelwatch.acceptance.records import RecordBook
-from parcelwatch.errors import LedgerError, ParcelwatchError
+from parcelwatch.errors import InputError, LedgerError, ParcelwatchError
 from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.exports.forms import write_self_check_form
 from parcelwatch.ledger.model import Change, ProblemRecord
@@ -97,7 +97,10 @@ def test_funds_are_the_ledgers_fields(book: RecordBook) -> None:
         4.5,
     )
     ev = book.store.events(PID)[-1]
-    assert (ev.user, ev.changes) == ("王某", {"funds_suspected_wan": 12.5, "funds_in_recovery_wan": 4.5})
+    assert (ev.user, ev.changes) == (
+        "王某",
+        {"funds_suspected_wan": 12.5, "funds_in_recovery_wan": 4.5},
+    )
     assert [(f["problem_id"], f["special_account"], f["funds_suspected_wan"]) for f in book.all("acc_funds")] == [
         (PID, "是", None)
     ]  # fmt: skip
@@ -264,3 +267,125 @@ def test_cli_accountability_round(tmp_path: Path, capsys) -> None:
     assert main(["acceptance", "score", str(ws)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("6.3.3"))
     assert "处分 1 人次，立案 1 件" in line and " 2.00 " in line
+
+
+def _workbook(path: Path, sanctions: list[list], cases: list[list]) -> Path:
+    wb = openpyxl.Workbook()
+    s = wb.active
+    s.title = "处分"
+    s.append(
+        [
+            "姓名",
+            "单位",
+            "职务",
+            "乡镇",
+            "公职人员",
+            "处分类别",
+            "处分种类",
+            "决定日期",
+            "文号",
+            "关联编号",
+        ]
+    )
+    for r in sanctions:
+        s.append(r)
+    c = wb.create_sheet("立案")
+    c.append(["案号", "立案日期", "立案类别", "涉案人数", "乡镇"])
+    for r in cases:
+        c.append(r)
+    wb.save(path)
+    return path
+
+
+def test_accountability_import_from_excel(book: RecordBook, tmp_path: Path) -> None:
+    """The §C.3 worked example as a workbook: 4 public-official sanctions + 赵某, 2 cases; the
+    statistics equal T-C-01's (合计 4 人次, 2 件, 3 人); dates as Excel dates or text."""
+    from parcelwatch.acceptance.accountability import import_accountability
+
+    xlsx = _workbook(tmp_path / "追责问责.xlsx", [
+        ["张某", "禾丰镇人民政府", "副镇长", "禾丰镇", "是", "党纪处分", "警告", datetime(2019, 3, 1), "禾纪发〔2019〕3号", PID],
+        ["张某", None, None, "禾丰镇", "是", None, "记过", "2019-03-05", None, None],
+        ["李某", None, None, "东河乡", "是", "政务处分", "警告", "2019年3月2日", None, None],
+        ["王某", None, None, "禾丰镇", "是", None, "诫勉谈话", "2019/3/3", None, None],
+        [None] * 10,
+        ["赵某", None, None, "禾丰镇", "否", "政务处分", "警告", "2019-03-03", None, None],
+    ], [
+        ["禾纪立〔2019〕2号", datetime(2019, 2, 20), "纪律审查", 2, "禾丰镇"],
+        ["东纪立〔2019〕1号", "2019-02-21", "纪律审查", 1, "东河乡"],
+    ])  # fmt: skip
+    res = import_accountability(book, xlsx, user="王某", now=NOW)
+    assert res.sanction_ids == [f"ZZ-2019-000{i}" for i in range(1, 6)]
+    assert res.case_ids == ["禾纪立〔2019〕2号", "东纪立〔2019〕1号"]
+    first = book.get("acc_sanctions", "ZZ-2019-0001")
+    assert (first["links"], first["public_official"], first["decided_on"]) == (
+        [PID],
+        "是",
+        "2019-03-01",
+    )
+    assert book.get("acc_sanctions", "ZZ-2019-0002")["category"] == "政务处分"
+    st = _stats(book)
+    assert (sum(st.total.counts), st.total.cases, st.total.persons, st.not_public) == (4, 2, 3, 1)
+    assert [a["user"] for a in book.audit("acc_cases")] == ["王某", "王某"]
+
+
+def test_accountability_import_is_all_or_nothing_with_cell_errors(
+    book: RecordBook, tmp_path: Path
+) -> None:
+    """One good row and bad cells: nothing is written; every bad cell is named (sheet, row,
+    column letter) with its fix."""
+    from parcelwatch.acceptance.accountability import add_case, import_accountability
+
+    add_case(book, case_no="禾纪立〔2019〕2号", filed_on=date(2019, 2, 20), persons=2, kind="纪律审查",
+             township="禾丰镇", user="王某", now=NOW)  # fmt: skip
+    xlsx = _workbook(tmp_path / "bad.xlsx", [
+        ["张某", None, None, "禾丰镇", "是", "党纪处分", "警告", "2019-03-01", None, None],
+        ["李某", None, None, "东河乡", "是", None, "警告", "2019-03-02", None, None],
+        ["王某", None, None, "", "也许", None, "罚款", "3月3日", None, "370790-2019-999999"],
+    ], [
+        ["禾纪立〔2019〕2号", "2019-02-20", "纪律审查", 2, "禾丰镇"],
+        ["新案", "2019-02-21", "立案", "两", "东河乡"],
+    ])  # fmt: skip
+    with pytest.raises(InputError) as info:
+        import_accountability(book, xlsx, user="王某", now=NOW)
+    msg = str(info.value)
+    for part in (
+        "nothing was imported",
+        "sheet 处分 row 3 column 处分类别 (F): 警告 属于党纪处分还是政务处分？填写处分类别 (党纪处分 或 政务处分)",
+        "sheet 处分 row 4 column 乡镇 (D): empty; fill it in",
+        "sheet 处分 row 4 column 公职人员 (E): '也许': write 是 or 否",
+        "sheet 处分 row 4 column 处分种类 (G)",
+        "sheet 处分 row 4 column 决定日期 (H): '3月3日' is not a date",
+        "sheet 处分 row 4 column 关联编号 (J): problem 370790-2019-999999 is not in the ledger",
+        "sheet 立案 row 2 column 案号 (A): 禾纪立〔2019〕2号 is already recorded",
+        "sheet 立案 row 3 column 立案类别 (C): '立案': use one of 纪律审查、行政立案、刑事立案",
+        "sheet 立案 row 3 column 涉案人数 (D): '两': write a whole number",
+    ):
+        assert part in msg, part
+    assert str(tmp_path / "bad.xlsx") in msg
+    assert book.all("acc_sanctions") == [] and len(book.all("acc_cases")) == 1
+    assert len(book.audit("acc_cases")) == 1
+
+
+def test_accountability_import_missing_column_and_cli(
+    book: RecordBook, tmp_path: Path, capsys
+) -> None:
+    from parcelwatch.cli import main
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "处分"
+    wb.active.append(["姓名", "乡镇", "处分种类"])
+    wb.active.append(["张某", "禾丰镇", "记过"])
+    wb.save(tmp_path / "m.xlsx")
+    ws_dir = str(tmp_path / "ws")
+    assert (
+        main(["accountability", "import", ws_dir, str(tmp_path / "m.xlsx"), "--user", "王某"]) == 1
+    )
+    err = capsys.readouterr().err
+    assert "sheet 处分 row 1: no column 公职人员; add it" in err and "Traceback" not in err
+    good = _workbook(
+        tmp_path / "g.xlsx",
+        [["张某", None, None, "禾丰镇", "是", None, "记过", "2019-03-05", None, None]],
+        [],
+    )
+    assert main(["accountability", "import", ws_dir, str(good), "--user", "王某"]) == 0
+    assert "1 条处分, 0 件立案已导入" in capsys.readouterr().out

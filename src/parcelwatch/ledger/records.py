@@ -549,6 +549,30 @@ class RecordBook:
         Ids are given (``ids``: codes; a taken one is refused) or ``prefix`` (one, or one per row)
         + the next number, ``width`` digits, continuing the highest stored. ``within(conn)`` runs
         in the same transaction (e.g. the ledger change the records imply)."""
+        with self.store._tx(True) as conn:
+            out = self._insert_rows(conn, entity, rows, user=user, now=now, prefix=prefix,
+                                    width=width, ids=ids)  # fmt: skip
+            if within is not None:
+                within(conn)
+        return out
+
+    def insert_sets(
+        self, sets: Sequence[tuple[str, Sequence[Mapping[str, Any]], Mapping[str, Any]]], *,
+        user: str, now: datetime,
+    ) -> list[list[str]]:  # fmt: skip
+        """Insert records of several types in ONE transaction (all or nothing): each set is
+        (entity, rows, options of :meth:`insert_many`: ``prefix``, ``width``, ``ids``)."""
+        with self.store._tx(True) as conn:
+            return [
+                self._insert_rows(conn, entity, rows, user=user, now=now, **dict(opts))
+                for entity, rows, opts in sets
+            ]
+
+    def _insert_rows(
+        self, conn: sa.Connection, entity: str, rows: Sequence[Mapping[str, Any]], *, user: str,
+        now: datetime, prefix: Sequence[str] | str = "", width: int = 4,
+        ids: Sequence[str] | None = None,
+    ) -> list[str]:  # fmt: skip
         self._who(user)
         e = ENTITIES[entity]
         for row in rows:
@@ -557,29 +581,26 @@ class RecordBook:
         if ids is not None and len(ids) != len(rows):
             raise ValueError("one id per row")
         out: list[str] = []
-        with self.store._tx(True) as conn:
-            self.store._serialise(conn, f"record:{entity}")
-            nxt: dict[str, int] = {}
-            for n, row in enumerate(rows):
-                if ids is not None:
-                    rid = ids[n]
-                    taken = conn.execute(
-                        sa.select(e.table.c.version).where(e.table.c[e.id_col] == rid)
-                    ).first()
-                    if taken is not None or rid in out:
-                        raise LedgerError(
-                            f"{e.doc or entity} {rid} is already recorded in {self.store.location}; nothing was added."
-                        )
-                else:
-                    pfx = prefixes[n]
-                    if pfx not in nxt:
-                        nxt[pfx] = self._next_number(conn, e, pfx, width)
-                    rid = f"{pfx}{nxt[pfx]:0{width}d}"
-                    nxt[pfx] += 1
-                self._create(conn, e, rid, row, user=user, now=now)
-                out.append(rid)
-            if within is not None:
-                within(conn)
+        self.store._serialise(conn, f"record:{entity}")
+        nxt: dict[str, int] = {}
+        for n, row in enumerate(rows):
+            if ids is not None:
+                rid = ids[n]
+                taken = conn.execute(
+                    sa.select(e.table.c.version).where(e.table.c[e.id_col] == rid)
+                ).first()
+                if taken is not None or rid in out:
+                    raise LedgerError(
+                        f"{e.doc or entity} {rid} is already recorded in {self.store.location}; nothing was added."
+                    )
+            else:
+                pfx = prefixes[n]
+                if pfx not in nxt:
+                    nxt[pfx] = self._next_number(conn, e, pfx, width)
+                rid = f"{pfx}{nxt[pfx]:0{width}d}"
+                nxt[pfx] += 1
+            self._create(conn, e, rid, row, user=user, now=now)
+            out.append(rid)
         return out
 
     def insert(
