@@ -215,3 +215,51 @@ def test_audit_actor_is_the_database_login(pg_db) -> None:  # noqa: F811
                 'INSERT INTO pw.audit_events (entity, record_id, seq, at, "user", kind, changes, actor) '
                 "VALUES ('patrol_people', 'P-0002', 1, 'x', 'x', 'create', '{}', 'wang')"
             )
+
+
+def test_store_copy_carries_records_and_their_history(tmp_path, pg_db) -> None:  # noqa: F811
+    """`store copy` GeoPackage -> server -> new GeoPackage: every record with its audit events
+    (user, time, changes) arrives through the target's guards; a second copy changes nothing; a
+    later change is appended; a diverging history is refused by id."""
+    from parcelwatch.errors import LedgerConflictError
+    from parcelwatch.ledger.copy import copy_ledger
+    from parcelwatch.ledger.pgstore import PgStore
+    from parcelwatch.ledger.store import GpkgStore
+
+    src = GpkgStore.create(tmp_path / "a.gpkg", now=NOW, county_code="370790")
+    server = PgStore(pg_db("wang"))
+    back = GpkgStore.create(tmp_path / "b.gpkg", now=NOW, county_code="370790")
+    try:
+        book = R.RecordBook(src)
+        book.insert_many(
+            "acc_cases",
+            [{"township": TOWN_ZHANG, "kind": "纪律审查"}],
+            ids=["案1"],
+            user="甲",
+            now=NOW,
+        )
+        book.update(
+            "acc_cases", "案1", {"kind": "刑事立案"}, user="乙", now=NOW + timedelta(days=1)
+        )
+        book.insert_many(
+            "patrol_people", [{"name": "张三"}, {"name": "李四"}], prefix="P-", user="甲", now=NOW
+        )
+        first = copy_ledger(src, server)
+        assert first.record_events_added == 4 and "4 record changes" in first.line()
+        assert not copy_ledger(src, server).changed
+        assert copy_ledger(server, back).record_events_added == 4
+        for other in (server, back):
+            ob = R.RecordBook(other)
+            for name in ("acc_cases", "patrol_people"):
+                assert ob.all(name) == book.all(name), name
+                assert ob.audit(name) == book.audit(name), name
+        book.update("patrol_people", "P-0001", {"phone": "123"}, user="丙", now=NOW)
+        assert copy_ledger(src, server).record_events_added == 1
+        R.RecordBook(back).update("patrol_people", "P-0002", {"phone": "9"}, user="丁", now=NOW)
+        book.update("patrol_people", "P-0002", {"phone": "8"}, user="丙", now=NOW)
+        with pytest.raises(LedgerConflictError, match="P-0002 has a different history"):
+            copy_ledger(src, back)
+        assert R.RecordBook(back).get("patrol_people", "P-0001")["phone"] is None  # nothing copied
+    finally:
+        for s in (src, server, back):
+            s.close()

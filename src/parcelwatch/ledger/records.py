@@ -695,3 +695,114 @@ class RecordBook:
                 self._create(conn, e, record_id, changes, user=user, now=now)
             else:
                 self._change(conn, entity, record_id, changes, "edit", None, user=user, now=now)
+
+
+# ------------------------------------------------------------------------------------------
+# Copying records between stores (``parcelwatch store copy``)
+
+
+def _load_record_modules() -> None:
+    import importlib
+
+    from parcelwatch.ledger.sqlstore import RECORD_MODULES
+
+    for name in RECORD_MODULES:  # every record type known to this parcelwatch
+        importlib.import_module(name)
+
+
+def prepare_copy(source: AnyStore, target: AnyStore) -> None:
+    """Before :func:`copy_records`: the target gets the record tables when the source has records
+    (created in a GeoPackage; on PostgreSQL a clear error if ``store init`` has not added them)."""
+    _load_record_modules()
+    src = cast(SqlStore, source)
+    with src._tx(False) as sconn:
+        if "audit_events" not in sa.inspect(sconn).get_table_names(schema=_schema(sconn)):
+            return
+    ensure_tables(target)
+
+
+def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int:
+    """Copy the audited records ``target`` lacks from ``source``, inside the target's open write
+    transaction ``conn``; returns the number of audit events added.
+
+    Each record's audit events are replayed through the target's guards: the event, then the
+    record at that version. Events keep their time, ``--user``, OS user, kind and changes (on
+    PostgreSQL ``actor`` is the login that copies). A record the target already has continues
+    from its last event when the events agree; a different history is refused by id."""
+    _load_record_modules()
+    src = cast(SqlStore, source)
+    with src._tx(False) as sconn:
+        present = set(sa.inspect(sconn).get_table_names(schema=_schema(sconn)))
+        if "audit_events" not in present:
+            return 0
+        cols = [c for c in audit_events.c if c.name != "fid"]
+        src_events = [
+            dict(r._mapping)
+            for r in sconn.execute(
+                sa.select(*cols).order_by(
+                    audit_events.c.entity, audit_events.c.record_id, audit_events.c.seq
+                )
+            )
+        ]
+    if not src_events:
+        return 0
+    tgt = cast(SqlStore, target)
+    have_tables = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+    unknown = sorted({e["entity"] for e in src_events} - set(ENTITIES))
+    missing = sorted(
+        {ENTITIES[e["entity"]].table.name for e in src_events if e["entity"] in ENTITIES}
+        - have_tables
+    ) + (["audit_events"] if "audit_events" not in have_tables else [])
+    if unknown or missing:
+        raise LedgerError(
+            f"{tgt.location} cannot take the records of {src.location}: "
+            + (f"record types unknown to this parcelwatch: {', '.join(unknown)}. " if unknown else "")
+            + (f"tables missing there: {', '.join(missing)} (open the target once with a record "
+               "command, or run `parcelwatch store init` on a server). " if missing else "")
+            + "Nothing was copied."
+        )  # fmt: skip
+    have: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for r in conn.execute(
+        sa.select(*cols).order_by(
+            audit_events.c.entity, audit_events.c.record_id, audit_events.c.seq
+        )
+    ):
+        m = r._mapping
+        have.setdefault((m["entity"], m["record_id"]), []).append(_event_key(m))
+    by_record: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ev in src_events:
+        by_record.setdefault((ev["entity"], ev["record_id"]), []).append(ev)
+    added = 0
+    for (entity, rid), evs in sorted(by_record.items()):
+        e = ENTITIES[entity]
+        done = have.get((entity, rid), [])
+        if len(done) > len(evs) or done != [_event_key(x) for x in evs[: len(done)]]:
+            raise LedgerConflictError(
+                f"{e.doc or entity} {rid} has a different history in {tgt.location} than in {src.location} "
+                f"({len(done)} audit events there, {len(evs)} here). Nothing was copied; decide which is right."
+            )
+        state: dict[str, Any] = {}
+        for n, ev in enumerate(evs):
+            changes = json.loads(ev["changes"])
+            if ev["kind"] == "create":
+                state = dict(changes)
+            else:
+                state.update({k: v[1] for k, v in changes.items()})
+            if n < len(done):
+                continue
+            conn.execute(sa.insert(audit_events).values(**ev))
+            values = {k: state.get(k) for k in e.fields}
+            if ev["seq"] == 1:
+                conn.execute(sa.insert(e.table).values(**{e.id_col: rid, "version": 1}, **values))
+            else:
+                conn.execute(
+                    sa.update(e.table)
+                    .where(e.table.c[e.id_col] == rid)
+                    .values(version=ev["seq"], **values)
+                )
+            added += 1
+    return added
+
+
+def _event_key(m: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (m["seq"], m["at"], m["user"], m["kind"], m["changes"])
