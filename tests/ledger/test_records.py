@@ -263,3 +263,28 @@ def test_store_copy_carries_records_and_their_history(tmp_path, pg_db) -> None: 
     finally:
         for s in (src, server, back):
             s.close()
+
+
+def test_verify_reports_a_dropped_record_guard(store) -> None:  # noqa: F811
+    """`ledger verify` names a record guard trigger someone dropped (both stores)."""
+    from parcelwatch.ledger.verify import verify_store
+
+    R.RecordBook(store).insert_many(
+        "acc_funds", [{"special_account": "是"}], ids=["X"], user="甲", now=NOW
+    )
+    assert verify_store(store).ok
+    pg = store._engine.dialect.name == "postgresql"
+    name = "acc_funds_no_delete" if pg else "acc_funds_record_no_delete"
+    if pg:
+        url = store.url.replace("wang@", "postgres@")
+        host, db = url.split("host=")[1], url.split("/")[3].split("?")[0]
+        with psycopg.connect(host=host, dbname=db, user="postgres", autocommit=True) as con:
+            con.execute(f"DROP TRIGGER {name} ON pw.acc_funds")
+    else:
+        with sqlite3.connect(store.path) as con:
+            con.execute(f'DROP TRIGGER "{name}"')
+    report = verify_store(store)
+    assert not report.ok
+    assert f"record guard trigger {name} is missing (dropped)" in [
+        f.what for f in report.findings
+    ]

@@ -806,3 +806,39 @@ def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int
 
 def _event_key(m: Mapping[str, Any]) -> tuple[Any, ...]:
     return (m["seq"], m["at"], m["user"], m["kind"], m["changes"])
+
+
+def missing_guards(store: AnyStore) -> list[str]:
+    """The record guard triggers missing (dropped) in ``store``, for ``ledger verify``: those of
+    every registered record table present, and of ``audit_events``."""
+    _load_record_modules()
+    s = cast(SqlStore, store)
+    with s._tx(False) as conn:
+        present = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}  # fmt: skip
+        else:
+            have = {
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'pw' AND NOT t.tgisinternal"
+                )
+            }
+    if "audit_events" not in present:
+        return []
+    ents = [e for e in ENTITIES.values() if e.table.name in present]
+    if sqlite:
+        want = list(_sqlite_guards(ents))
+    else:
+        want = ["audit_events_append_only", "audit_events_no_truncate", "audit_event_guard"]
+        for e in ents:
+            t = e.table.name
+            want += [
+                f"{t}_version_guard",
+                f"{t}_event_required",
+                f"{t}_no_delete",
+                f"{t}_no_truncate",
+            ]
+    return [w for w in want if w not in have]
