@@ -20,8 +20,8 @@ from parcelwatch.acceptance.accountability import (
 )
 from parcelwatch.acceptance.records import RecordBook
 from parcelwatch.errors import InputError, LedgerError, ParcelwatchError
-from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.exports.forms import write_self_check_form
+from parcelwatch.ledger.add import NewProblem, add_problem
 from parcelwatch.ledger.model import Change, ProblemRecord
 from parcelwatch.ledger.workspace import open_workspace
 from parcelwatch.pipeline import init_workspace
@@ -303,14 +303,14 @@ def test_accountability_import_from_excel(book: RecordBook, tmp_path: Path) -> N
     from parcelwatch.acceptance.accountability import import_accountability
 
     xlsx = _workbook(tmp_path / "追责问责.xlsx", [
-        ["张某", "禾丰镇人民政府", "副镇长", "禾丰镇", "是", "党纪处分", "警告", datetime(2019, 3, 1), "禾纪发〔2019〕3号", PID],
+        ["张某", "禾丰镇人民政府", "副镇长", "禾丰镇", "是", "党纪处分", "警告", datetime(2019, 3, 1), "禾纪发〔2019〕3号", PID],  # noqa: DTZ001 (Excel dates are naive)
         ["张某", None, None, "禾丰镇", "是", None, "记过", "2019-03-05", None, None],
         ["李某", None, None, "东河乡", "是", "政务处分", "警告", "2019年3月2日", None, None],
         ["王某", None, None, "禾丰镇", "是", None, "诫勉谈话", "2019/3/3", None, None],
         [None] * 10,
         ["赵某", None, None, "禾丰镇", "否", "政务处分", "警告", "2019-03-03", None, None],
     ], [
-        ["禾纪立〔2019〕2号", datetime(2019, 2, 20), "纪律审查", 2, "禾丰镇"],
+        ["禾纪立〔2019〕2号", datetime(2019, 2, 20), "纪律审查", 2, "禾丰镇"],  # noqa: DTZ001
         ["东纪立〔2019〕1号", "2019-02-21", "纪律审查", 1, "东河乡"],
     ])  # fmt: skip
     res = import_accountability(book, xlsx, user="王某", now=NOW)

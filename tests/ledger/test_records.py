@@ -285,6 +285,4 @@ def test_verify_reports_a_dropped_record_guard(store) -> None:  # noqa: F811
             con.execute(f'DROP TRIGGER "{name}"')
     report = verify_store(store)
     assert not report.ok
-    assert f"record guard trigger {name} is missing (dropped)" in [
-        f.what for f in report.findings
-    ]
+    assert f"record guard trigger {name} is missing (dropped)" in [f.what for f in report.findings]

@@ -804,7 +804,7 @@ def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int
     return added
 
 
-def _event_key(m: Mapping[str, Any]) -> tuple[Any, ...]:
+def _event_key(m: Mapping[Any, Any]) -> tuple[Any, ...]:
     return (m["seq"], m["at"], m["user"], m["kind"], m["changes"])
 
 

@@ -155,5 +155,3 @@ def scheme_village(scheme: Scheme, name: str) -> str:
             "Use a configured name, or add the village to its group."
         )
     return v
-
-

@@ -51,6 +51,13 @@ class AuditedBook(RecordBook):
         now: datetime, kind: str = "edit", expected_version: int | None = None,
     ) -> bool:  # fmt: skip
         return bool(
-            super().update(entity, record_id, changes, user=user, now=now, kind=kind,
-                           expected_version=expected_version)  # fmt: skip
+            super().update(
+                entity,
+                record_id,
+                changes,
+                user=user,
+                now=now,
+                kind=kind,
+                expected_version=expected_version,
+            )  # fmt: skip
         )
