@@ -185,6 +185,26 @@ def test_township_logins_see_and_write_only_their_records(pg_db) -> None:  # noq
             bl.update("acc_sanctions", sid, {"township": TOWN_LI}, user="李", now=NOW)
         bl.insert_many("greenhouse_visits", [{"notes": "共享"}], prefix="V-", user="李", now=NOW)
         assert len(bz.all("greenhouse_visits")) == 1
+        # a township given by name is resolved through the ledger's problems (东河乡 = 370790101)
+        from tests.ledger.conftest import make_problems
+
+        make_problems(wang, 2)  # P0: 东河乡 / 370790101 (张), P1: 禾丰镇 / 370790102 (李)
+        bz.insert_many(
+            "greenhouse_registry",
+            [{"township": "东河乡"}],
+            ids=["东河乡-甲村-1组-001"],
+            user="张",
+            now=NOW,
+        )
+        with pytest.raises(LedgerPermissionError, match="row-level security"):
+            bz.insert_many(
+                "greenhouse_registry",
+                [{"township": "禾丰镇"}],
+                ids=["禾丰镇-乙村-1组-001"],
+                user="张",
+                now=NOW,
+            )
+        assert bl.all("greenhouse_registry") == [] and len(bw.all("greenhouse_registry")) == 1
     finally:
         for s in (zhang, li, wang):
             s.close()
