@@ -429,9 +429,10 @@ class RecordBook:
     """The registered records of one ledger store, with their audit history (tables created on
     first use in a GeoPackage)."""
 
-    def __init__(self, store: AnyStore) -> None:
+    def __init__(self, store: AnyStore, *, ensure: bool = True) -> None:
         self.store = cast(SqlStore, store)
-        ensure_tables(self.store)
+        if ensure:  # False: reading tables known to exist, creating nothing
+            ensure_tables(self.store)
 
     # -- reading
 
@@ -842,3 +843,32 @@ def missing_guards(store: AnyStore) -> list[str]:
                 f"{t}_no_truncate",
             ]
     return [w for w in want if w not in have]
+
+
+def record_findings(store: AnyStore) -> list[tuple[str, str]]:
+    """(record id, what) for every audited record that differs from the replay of its audit
+    events (a row edited past the guards, an event removed), for ``ledger verify``."""
+    _load_record_modules()
+    s = cast(SqlStore, store)
+    with s._tx(False) as conn:
+        present = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+    if "audit_events" not in present:
+        return []
+    book = RecordBook(s, ensure=False)
+    out: list[tuple[str, str]] = []
+    for name, e in sorted(ENTITIES.items()):
+        if e.table.name not in present:
+            continue
+        stored = {r[e.id_col]: r for r in book.all(name)}
+        replayed = {r[e.id_col]: r for r in book.replay(name)}
+        for rid in sorted(set(stored) | set(replayed)):
+            if rid not in replayed:
+                out.append((rid, f"{name} {rid} has no audit events"))
+            elif rid not in stored:
+                out.append((rid, f"{name} {rid} has audit events but no row (deleted)"))
+            elif stored[rid] != replayed[rid]:
+                diff = sorted(k for k in stored[rid] if stored[rid][k] != replayed[rid].get(k))
+                out.append(
+                    (rid, f"{name} {rid} differs from its audit history in {', '.join(diff)}")
+                )
+    return out
