@@ -54,6 +54,7 @@ __all__ = [
     "ensure_tables",
     "read_if_present",
     "guard_trigger_names",
+    "table_schema",
 ]
 
 audit_events = sa.Table(
@@ -337,7 +338,9 @@ def schema_sql(dialect: str, entities: Iterable[Entity] | None = None) -> list[s
 # Creating / checking the tables of a store
 
 
-def _schema(conn: sa.Connection) -> str | None:
+def table_schema(conn: sa.Connection) -> str | None:
+    """The schema the record tables are in on ``conn`` (``pw`` on PostgreSQL, None in SQLite),
+    for ``sa.inspect(conn).get_table_names(schema=...)``."""
     smap = conn.get_execution_options().get("schema_translate_map") or {}
     return smap.get("pw", "pw") if conn.dialect.name != "sqlite" else None
 
@@ -349,7 +352,7 @@ def ensure_tables(any_store: AnyStore) -> None:
     store = cast(SqlStore, any_store)
     with store._tx(False) as conn:
         dialect = conn.dialect.name
-        existing = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+        existing = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
         triggers = (
             {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
             if dialect == "sqlite"
@@ -386,7 +389,7 @@ def read_if_present(any_store: AnyStore, entity: str) -> list[dict[str, Any]]:
     store = cast(SqlStore, any_store)
     e = ENTITIES[entity]
     with store._tx(False) as conn:
-        if e.table.name not in sa.inspect(conn).get_table_names(schema=_schema(conn)):
+        if e.table.name not in sa.inspect(conn).get_table_names(schema=table_schema(conn)):
             return []
         rows = conn.execute(sa.select(e.table).order_by(e.table.c[e.id_col]))
         return [_loaded(e, r._mapping) for r in rows]
@@ -717,7 +720,7 @@ def prepare_copy(source: AnyStore, target: AnyStore) -> None:
     _load_record_modules()
     src = cast(SqlStore, source)
     with src._tx(False) as sconn:
-        if "audit_events" not in sa.inspect(sconn).get_table_names(schema=_schema(sconn)):
+        if "audit_events" not in sa.inspect(sconn).get_table_names(schema=table_schema(sconn)):
             return
     ensure_tables(target)
 
@@ -733,7 +736,7 @@ def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int
     _load_record_modules()
     src = cast(SqlStore, source)
     with src._tx(False) as sconn:
-        present = set(sa.inspect(sconn).get_table_names(schema=_schema(sconn)))
+        present = set(sa.inspect(sconn).get_table_names(schema=table_schema(sconn)))
         if "audit_events" not in present:
             return 0
         cols = [c for c in audit_events.c if c.name != "fid"]
@@ -748,7 +751,7 @@ def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int
     if not src_events:
         return 0
     tgt = cast(SqlStore, target)
-    have_tables = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+    have_tables = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
     unknown = sorted({e["entity"] for e in src_events} - set(ENTITIES))
     missing = sorted(
         {ENTITIES[e["entity"]].table.name for e in src_events if e["entity"] in ENTITIES}
@@ -815,7 +818,7 @@ def missing_guards(store: AnyStore) -> list[str]:
     _load_record_modules()
     s = cast(SqlStore, store)
     with s._tx(False) as conn:
-        present = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+        present = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
         sqlite = conn.dialect.name == "sqlite"
         if sqlite:
             have = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}  # fmt: skip
@@ -851,7 +854,7 @@ def record_findings(store: AnyStore) -> list[tuple[str, str]]:
     _load_record_modules()
     s = cast(SqlStore, store)
     with s._tx(False) as conn:
-        present = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+        present = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
     if "audit_events" not in present:
         return []
     book = RecordBook(s, ensure=False)

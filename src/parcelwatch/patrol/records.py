@@ -20,11 +20,11 @@ from parcelwatch.ledger.records import (
     ENTITIES,
     Entity,
     RecordBook,
-    _schema,
     audit_events,
     ensure_tables,
     read_if_present,
     register,
+    table_schema,
 )
 from parcelwatch.ledger.records import schema_sql as _schema_sql
 from parcelwatch.ledger.records import text_table as _text_table
@@ -110,6 +110,8 @@ def schema_sql(dialect: str) -> list[str]:
     """Idempotent DDL, guards and grants of the patrol tables (PostgreSQL ``store init``)."""
     return _schema_sql(dialect, _PATROL)
 
+
+_schema = table_schema  # the former name, for older callers
 
 #: the patrol records' book: the one audited-record book of :mod:`parcelwatch.ledger.records`
 PatrolBook = RecordBook
