@@ -170,3 +170,35 @@ def test_answers_file_facts_merge_with_store_facts(tmp_path) -> None:
         "是",
         "是",
     )
+
+
+def test_score_facts_come_from_the_ledgers_fields() -> None:
+    """§0.P1 fields on the problem are the score's facts (垃圾清理, 复垦复耕, 排查遗漏, 涉嫌骗取);
+    acc_funds adds 专户管理, and an older workspace's acc_funds 涉嫌骗取 counts only where the ledger
+    has none. A problem with none of them has no facts entry."""
+    from decimal import Decimal
+
+    from parcelwatch.acceptance.report import facts_from_ledger
+    from parcelwatch.acceptance.score import ProblemFacts
+
+    a = ProblemRecord(
+        problem_id="A",
+        debris_cleared="否",
+        reclaimed="是",
+        omitted_in_survey="是",
+        funds_suspected_wan=12.5,
+    )
+    b = ProblemRecord(problem_id="B")
+    c = ProblemRecord(problem_id="C", funds_suspected_wan=3.0)
+    funds = {
+        "A": {"special_account": "是"},
+        "B": {"funds_suspected_wan": "2.5"},
+        "C": {"funds_suspected_wan": "9"},
+    }
+    facts = facts_from_ledger([a, b, c, ProblemRecord(problem_id="D")], funds)
+    assert facts == {
+        "A": ProblemFacts(debris_cleared="否", reclaimed="是", omitted_in_survey="是", special_account="是",
+                          funds_suspected_wan=Decimal("12.5")),
+        "B": ProblemFacts(funds_suspected_wan=Decimal("2.5")),
+        "C": ProblemFacts(funds_suspected_wan=Decimal("3.0")),
+    }  # fmt: skip

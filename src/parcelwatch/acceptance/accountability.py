@@ -1,14 +1,16 @@
 """追责问责 (SEED-SYSTEMS §C): sanctions and cases, the 17-column county statistics form.
 
 Counts are sanctions (人次) of public officials by (category, type); cases and persons involved;
-money per township from the ledger's 大棚房 problems: 涉嫌骗取 and 正在追回 from ``acc_funds``,
-已追回 from the ledger's ``funds_recovered_wan`` - all 万元 in the store, × 10000 to 元 on the form,
-:class:`~decimal.Decimal` throughout.
+money per township from the ledger's 大棚房 problems: the §0.P1 funds fields ``funds_suspected_wan``,
+``funds_recovered_wan`` and ``funds_in_recovery_wan`` (``acc_funds`` keeps 专户管理, and is read for
+涉嫌骗取 / 正在追回 only where an older workspace stored them there and the ledger has none) - all
+万元 in the store, × 10000 to 元 on the form, :class:`~decimal.Decimal` throughout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,10 +19,10 @@ from typing import Any
 
 from parcelwatch.acceptance.records import RecordBook
 from parcelwatch.acceptance.scheme import half_up
-from parcelwatch.errors import LedgerError
+from parcelwatch.errors import InputError, LedgerError
 from parcelwatch.exports.forms import dpf_records
 from parcelwatch.exports.forms import form_workbook as _workbook
-from parcelwatch.ledger.model import ProblemRecord
+from parcelwatch.ledger.model import Change, ProblemRecord
 
 __all__ = [
     "LEAVES",
@@ -32,6 +34,8 @@ __all__ = [
     "statistics",
     "stats_lines",
     "write_accountability_form",
+    "read_accountability_xlsx",
+    "import_accountability",
 ]
 
 PARTY = ("警告", "严重警告", "撤销党内职务", "留党察看", "开除党籍")
@@ -123,8 +127,14 @@ def set_funds(
     now: datetime,
     special_account: str = "",
 ) -> None:
-    """Record a problem's 涉嫌骗取 / 正在追回 (万元); refused when 已追回 + 正在追回 > 涉嫌骗取."""
+    """Record a problem's 涉嫌骗取 / 正在追回 (万元) in the ledger's funds fields (one ledger event,
+    as ``ledger set --field``) and its 专户管理 in ``acc_funds``; refused when 已追回 + 正在追回 >
+    涉嫌骗取 (nothing changed). Values not given keep the ledger's."""
     recovered = Decimal(str(record.funds_recovered_wan or 0))
+    if suspected_wan is None and record.funds_suspected_wan is not None:
+        suspected_wan = Decimal(str(record.funds_suspected_wan))
+    if in_recovery_wan is None and record.funds_in_recovery_wan is not None:
+        in_recovery_wan = Decimal(str(record.funds_in_recovery_wan))
     for name, v in (
         ("funds_suspected_wan", suspected_wan),
         ("funds_in_recovery_wan", in_recovery_wan),
@@ -140,16 +150,38 @@ def set_funds(
         raise LedgerError(
             f"{record.problem_id} special_account = {special_account!r}: write 是 or 否."
         )
-    book.upsert(
-        "acc_funds",
-        record.problem_id,
-        {
-            "funds_suspected_wan": suspected_wan,
-            "funds_in_recovery_wan": in_recovery_wan,
-            "special_account": special_account,
-        },
-        user=user,
-        now=now,
+    fields = {
+        name: float(v)
+        for name, v in (
+            ("funds_suspected_wan", suspected_wan),
+            ("funds_in_recovery_wan", in_recovery_wan),
+        )
+        if v is not None
+    }
+    if fields:
+        book.store.apply(
+            [Change(record.problem_id, fields=fields)],
+            user=user,
+            now=now,
+        )
+    if special_account:
+        book.upsert(
+            "acc_funds", record.problem_id, {"special_account": special_account}, user=user, now=now
+        )
+
+
+def funds_wan(
+    record: ProblemRecord, funds: Mapping[str, Mapping[str, Any]]
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(涉嫌骗取, 已追回, 正在追回) of a problem in 万元: the ledger's fields; an older workspace's
+    ``acc_funds`` value where the ledger has none."""
+    f = funds.get(record.problem_id, {})
+    sus = record.funds_suspected_wan
+    inr = record.funds_in_recovery_wan
+    return (
+        _dec(sus if sus is not None else f.get("funds_suspected_wan")),
+        _dec(record.funds_recovered_wan),
+        _dec(inr if inr is not None else f.get("funds_in_recovery_wan")),
     )
 
 
@@ -226,12 +258,7 @@ def statistics(
         r.persons += int(c.get("persons_involved") or 0)
     if campaign == "大棚房":
         for p in dpf_records(problems):
-            f = funds.get(p.problem_id, {})
-            sus, rec, inr = (
-                _dec(f.get("funds_suspected_wan")),
-                _dec(p.funds_recovered_wan),
-                _dec(f.get("funds_in_recovery_wan")),
-            )
+            sus, rec, inr = funds_wan(p, funds)
             if sus or rec or inr:
                 r = row(p.township_name)
                 r.suspected_yuan += sus * WAN
@@ -315,3 +342,239 @@ def write_accountability_form(st: AccStats, path: str | Path, *, county_name: st
         ws.merge_range(r, 0, r, 6, SIGNATURE[0], fm.info)
         ws.merge_range(r, 7, r, 12, SIGNATURE[1], fm.info)
         ws.merge_range(r, 13, r, 17, SIGNATURE[2], fm.info)
+
+
+# ------------------------------------------------------------------------------------------
+# Excel import (sheets 处分 and 立案; all or nothing)
+
+#: sheet -> (header, field, required); a header may also be written as its field name
+SANCTION_SHEET = "处分"
+CASE_SHEET = "立案"
+SANCTION_COLUMNS = (
+    ("姓名", "person_name", True), ("单位", "unit", False), ("职务", "position", False),
+    ("乡镇", "township", True), ("公职人员", "public_official", True), ("处分类别", "category", False),
+    ("处分种类", "type", True), ("决定日期", "decided_on", True), ("文号", "decision_ref", False),
+    ("事由", "reason", False), ("专项", "campaign", False), ("关联编号", "links", False),
+)  # fmt: skip
+CASE_COLUMNS = (
+    ("案号", "case_no", True), ("立案日期", "filed_on", True), ("立案类别", "kind", True),
+    ("涉案人数", "persons_involved", True), ("乡镇", "township", True), ("专项", "campaign", False),
+    ("关联编号", "links", False),
+)  # fmt: skip
+_PROBLEM_ID = re.compile(r"^\d{6}-\d{4}-\d{6}$")
+
+
+@dataclass(frozen=True)
+class AccImport:
+    sanction_ids: list[str]
+    case_ids: list[str]
+
+
+def _cell_text(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _cell_date(v: Any) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    t = _cell_text(v)
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", t)
+    if not m:
+        raise ValueError(f"{t!r} is not a date; write it as 2019-03-01")
+    return date(int(m[1]), int(m[2]), int(m[3]))
+
+
+def _sheet_rows(
+    path: Path, wb: Any, sheet: str, columns: Sequence[tuple[str, str, bool]], errors: list[str]
+) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
+    """(Excel row number, field -> raw value, field -> column letter) of the non-empty rows."""
+    from openpyxl.utils import get_column_letter
+
+    if sheet not in wb.sheetnames:
+        return []
+    rows = list(wb[sheet].iter_rows(values_only=True))
+    if not rows:
+        return []
+    head = [_cell_text(c) for c in rows[0]]
+    where: dict[str, int] = {}
+    for zh, name, required in columns:
+        idx = next((i for i, h in enumerate(head) if h in (zh, name)), None)
+        if idx is not None:
+            where[name] = idx
+        elif required:
+            errors.append(
+                f"{path} sheet {sheet} row 1: no column {zh}; add it (columns: {'、'.join(c[0] for c in columns)})."
+            )
+    if any(name not in where for _, name, req in columns if req):
+        return []
+    out = []
+    for n, r in enumerate(rows[1:], start=2):
+        values = {name: (r[i] if i < len(r) else None) for name, i in where.items()}
+        if all(_cell_text(v) == "" for v in values.values()):
+            continue
+        out.append((n, values, {name: get_column_letter(i + 1) for name, i in where.items()}))
+    return out
+
+
+def _links(v: Any) -> list[str]:
+    return [x for x in re.split(r"[,，、;；\s]+", _cell_text(v)) if x]
+
+
+def read_accountability_xlsx(
+    path: str | Path, *, known_cases: Iterable[str] = (), problem_ids: Iterable[str] | None = None
+) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """Sanction rows and (case_no, row) pairs of a 追责问责 workbook (sheets 处分 and 立案).
+
+    Every cell is checked before anything is written; all problems are reported at once, each
+    with its file, sheet, row, column and the fix (:class:`InputError`). ``problem_ids``: the
+    ledger's ids, against which linked problem ids (``370790-2026-000001``) are checked."""
+    import openpyxl
+
+    path = Path(path)
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{path}: cannot read this Excel file ({exc}).") from exc
+    errors: list[str] = []
+    try:
+        if SANCTION_SHEET not in wb.sheetnames and CASE_SHEET not in wb.sheetnames:
+            raise InputError(
+                f"{path}: no sheet {SANCTION_SHEET} or {CASE_SHEET} (it has {'、'.join(wb.sheetnames)}); "
+                "name the sanctions sheet 处分 and the cases sheet 立案."
+            )
+        s_rows = _sheet_rows(path, wb, SANCTION_SHEET, SANCTION_COLUMNS, errors)
+        c_rows = _sheet_rows(path, wb, CASE_SHEET, CASE_COLUMNS, errors)
+    finally:
+        wb.close()
+    known_problems = set(problem_ids) if problem_ids is not None else None
+    zh = {name: z for cols in (SANCTION_COLUMNS, CASE_COLUMNS) for z, name, _ in cols}
+
+    def bad(sheet: str, n: int, letters: Mapping[str, str], name: str, msg: str) -> None:
+        errors.append(f"{path} sheet {sheet} row {n} column {zh[name]} ({letters[name]}): {msg}.")
+
+    def check_links(sheet: str, n: int, letters: Mapping[str, str], v: Any) -> list[str]:
+        links = _links(v)
+        if known_problems is not None:
+            for x in links:
+                if _PROBLEM_ID.match(x) and x not in known_problems:
+                    bad(
+                        sheet,
+                        n,
+                        letters,
+                        "links",
+                        f"problem {x} is not in the ledger; check the id",
+                    )
+        return links
+
+    sanctions: list[dict[str, Any]] = []
+    for n, v, letters in s_rows:
+        row: dict[str, Any] = {k: _cell_text(v.get(k)) for k in ("person_name", "unit", "position", "township",
+                                                                "decision_ref", "reason")}  # fmt: skip
+        for name in ("person_name", "township"):
+            if not row[name]:
+                bad(SANCTION_SHEET, n, letters, name, "empty; fill it in")
+        po = _cell_text(v.get("public_official"))
+        if po not in ("是", "否"):
+            bad(SANCTION_SHEET, n, letters, "public_official", f"{po!r}: write 是 or 否")
+        row["public_official"] = po == "是"
+        category, type_ = _cell_text(v.get("category")), _cell_text(v.get("type"))
+        try:
+            _check_sanction(category, type_)
+        except LedgerError as exc:
+            bad(
+                SANCTION_SHEET,
+                n,
+                letters,
+                "category" if type_ == "警告" and "category" in letters else "type",
+                str(exc)
+                .rstrip("。.")
+                .replace("用 --category", "填写处分类别 (党纪处分 或 政务处分)"),
+            )
+        row["category"] = category or ("党纪处分" if type_ in PARTY else "政务处分")
+        row["type"] = type_
+        try:
+            row["decided_on"] = _cell_date(v.get("decided_on"))
+        except ValueError as exc:
+            bad(SANCTION_SHEET, n, letters, "decided_on", str(exc))
+        row["campaign"] = _cell_text(v.get("campaign")) or "大棚房"
+        row["links"] = check_links(SANCTION_SHEET, n, letters, v.get("links"))
+        sanctions.append(row)
+    cases: list[tuple[str, dict[str, Any]]] = []
+    seen = set(known_cases)
+    for n, v, letters in c_rows:
+        case_no = _cell_text(v.get("case_no"))
+        if not case_no:
+            bad(CASE_SHEET, n, letters, "case_no", "empty; fill it in")
+        elif case_no in seen:
+            bad(
+                CASE_SHEET,
+                n,
+                letters,
+                "case_no",
+                f"{case_no} is already recorded (or twice in the file); remove the duplicate row",
+            )
+        seen.add(case_no)
+        crow: dict[str, Any] = {
+            "township": _cell_text(v.get("township")),
+            "kind": _cell_text(v.get("kind")),
+        }
+        if not crow["township"]:
+            bad(CASE_SHEET, n, letters, "township", "empty; fill it in")
+        if crow["kind"] not in CASE_KINDS:
+            bad(
+                CASE_SHEET,
+                n,
+                letters,
+                "kind",
+                f"{crow['kind']!r}: use one of {'、'.join(CASE_KINDS)}",
+            )
+        try:
+            crow["filed_on"] = _cell_date(v.get("filed_on"))
+        except ValueError as exc:
+            bad(CASE_SHEET, n, letters, "filed_on", str(exc))
+        persons = _cell_text(v.get("persons_involved"))
+        if not persons.isdigit():
+            bad(
+                CASE_SHEET,
+                n,
+                letters,
+                "persons_involved",
+                f"{persons!r}: write a whole number 0 or more",
+            )
+        crow["persons_involved"] = int(persons) if persons.isdigit() else 0
+        crow["campaign"] = _cell_text(v.get("campaign")) or "大棚房"
+        crow["links"] = check_links(CASE_SHEET, n, letters, v.get("links"))
+        cases.append((case_no, crow))
+    if errors:
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        raise InputError(
+            f"{path}: {len(errors)} problem(s); nothing was imported. Fix them and import again:\n  "
+            + "\n  ".join(errors[:20])
+            + more
+        )
+    return sanctions, cases
+
+
+def import_accountability(
+    book: RecordBook, path: str | Path, *, user: str, now: datetime
+) -> AccImport:
+    """Import the sanctions (sheet 处分) and cases (sheet 立案) of a workbook in one transaction:
+    every row, or none (any bad cell refuses the whole file, naming row, column and fix)."""
+    ids = {r.problem_id for r in book.store.records(geometry=False)}
+    known = {c["case_no"] for c in book.all("acc_cases")}
+    sanctions, cases = read_accountability_xlsx(path, known_cases=known, problem_ids=ids)
+    s_ids, c_ids = book.insert_sets(
+        [
+            ("acc_sanctions", sanctions, {"prefix": [f"ZZ-{r['decided_on'].year}-" for r in sanctions], "width": 4}),
+            ("acc_cases", [r for _, r in cases], {"ids": [c for c, _ in cases]}),
+        ],
+        user=user,
+        now=now,
+    )  # fmt: skip
+    return AccImport(s_ids, c_ids)

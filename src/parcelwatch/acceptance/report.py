@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from parcelwatch.exports.forms import (
 from parcelwatch.exports.forms import (
     write_title as _title,
 )
+from parcelwatch.ledger.model import ProblemRecord
 
 __all__ = ["ANSWERS_FILE", "SCORE_COLUMNS", "score_workspace", "score_lines", "write_score_form"]
 
@@ -54,19 +55,11 @@ def score_workspace(
     from parcelwatch.acceptance.records import RecordBook
 
     book = RecordBook(ws.store)
-    funds = {f["problem_id"]: f for f in book.all("acc_funds")}
-    facts = {
-        pid: ProblemFacts(
-            special_account=f.get("special_account") or "",
-            funds_suspected_wan=Decimal(f["funds_suspected_wan"])
-            if f.get("funds_suspected_wan")
-            else None,
-        )
-        for pid, f in funds.items()
-    }
+    problems = ws.store.records(geometry=True)
+    facts = facts_from_ledger(problems, {f["problem_id"]: f for f in book.all("acc_funds")})
     gh = [greenhouse_for_score(g) for g in book.all("greenhouse_registry")]
     base = AcceptanceData(
-        problems=ws.store.records(geometry=True),
+        problems=problems,
         facts=facts,
         greenhouses=gh,
         sanctions=sum(1 for s in book.all("acc_sanctions") if s.get("public_official") == "是"),
@@ -74,6 +67,30 @@ def score_workspace(
     )
     data = load_answers(answers or ws.path / ANSWERS_FILE, base)
     return score(scheme or load_scheme(), data)
+
+
+def facts_from_ledger(
+    problems: Sequence[ProblemRecord], funds: Mapping[str, Mapping[str, Any]]
+) -> dict[str, ProblemFacts]:
+    """The per-problem facts the score reads, from the ledger's §0.P1 fields (垃圾清理, 复垦复耕,
+    排查遗漏, 涉嫌骗取资金) and the 专户管理 of ``acc_funds``; the answers file may still set them."""
+    from parcelwatch.acceptance.accountability import funds_wan
+
+    out = {}
+    for r in problems:
+        f = funds.get(r.problem_id, {})
+        sus = funds_wan(r, funds)[0]
+        has_sus = r.funds_suspected_wan is not None or bool(f.get("funds_suspected_wan"))
+        fact = ProblemFacts(
+            debris_cleared=r.debris_cleared or "",
+            reclaimed=r.reclaimed or "",
+            omitted_in_survey=r.omitted_in_survey or "",
+            special_account=f.get("special_account") or "",
+            funds_suspected_wan=sus if has_sus else None,
+        )
+        if fact != ProblemFacts():
+            out[r.problem_id] = fact
+    return out
 
 
 def greenhouse_for_score(g: dict[str, Any]) -> Greenhouse:

@@ -152,6 +152,27 @@ def add_case_cmd(workspace: str, case_no: str, filed: datetime, persons: int, ki
     click.echo(f"{cid}: {kind} {persons} 人")
 
 
+@accountability.command("import")
+@click.argument("workspace", type=click.Path(file_okay=False))
+@click.argument("xlsx", type=click.Path(dir_okay=False, path_type=Path))
+@_user_opt
+def import_cmd(workspace: str, xlsx: Path, user: str | None) -> None:
+    """Import sanctions (sheet 处分) and cases (sheet 立案) from Excel: all rows or none.
+
+    处分 columns: 姓名, 单位, 职务, 乡镇, 公职人员 (是/否), 处分类别, 处分种类, 决定日期, 文号, 事由,
+    专项, 关联编号. 立案 columns: 案号, 立案日期, 立案类别, 涉案人数, 乡镇, 专项, 关联编号.
+    """
+    from parcelwatch.acceptance.accountability import import_accountability
+    from parcelwatch.acceptance.records import RecordBook
+    from parcelwatch.ledger.workspace import open_workspace
+
+    with open_workspace(workspace) as ws:
+        res = import_accountability(RecordBook(ws.store), xlsx, user=_who(user, ws), now=_now())
+    click.echo(f"{xlsx}: {len(res.sanction_ids)} 条处分, {len(res.case_ids)} 件立案已导入")
+    if res.sanction_ids:
+        click.echo(f"  处分 {res.sanction_ids[0]} … {res.sanction_ids[-1]}")
+
+
 @accountability.command("funds")
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.argument("problem_id")

@@ -5,7 +5,9 @@ the target's own guards: the first event then the problem row, each later event 
 that version. Event rows keep their time, ``--user``, OS user and hash, so the hash chain verifies
 on the target. A problem the target already has is continued from its version when its events
 agree with the source's (so a second run changes nothing); one that differs is refused by id.
-Batch parcels, findings, batches and meta keys the target lacks are added. All in one transaction.
+Batch parcels, findings, batches and meta keys the target lacks are added, and the audited records
+(patrol, 两违, reports, acceptance; :func:`parcelwatch.ledger.records.copy_records`) with their
+audit history. All in one transaction.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CopyResult:
     parcels_added: int = 0
     findings_added: int = 0
     batches_added: int = 0
+    record_events_added: int = 0
 
     @property
     def changed(self) -> bool:
@@ -58,7 +61,8 @@ class CopyResult:
             return "Nothing to copy: the target already has every problem, event, parcel and batch."
         return (
             f"Copied {self.problems_added} new problems, {self.events_added} events, {self.parcels_added} batch parcels, "
-            f"{self.findings_added} findings and {self.batches_added} batches."
+            f"{self.findings_added} findings, {self.batches_added} batches and "
+            f"{self.record_events_added} record changes (patrol, 两违, reports, acceptance records)."
         )
 
 
@@ -82,6 +86,9 @@ def copy_ledger(source: SqlStore, target: SqlStore) -> CopyResult:
     by_pid: dict[str, list[dict[str, Any]]] = {}
     for r in src_events:
         by_pid.setdefault(r["problem_id"], []).append(r)
+    from parcelwatch.ledger.records import copy_records, prepare_copy
+
+    prepare_copy(source, target)
     result = CopyResult()
     with target._tx(True) as conn:
         target._serialise(conn, "create")
@@ -142,6 +149,7 @@ def copy_ledger(source: SqlStore, target: SqlStore) -> CopyResult:
         for k in ("county_code", "county_name"):
             if src_meta.get(k) and not dst_meta.get(k):
                 conn.execute(sa.update(meta).where(meta.c.key == k).values(value=src_meta[k]))
+        result.record_events_added = copy_records(source, target, conn)
         if result.changed:
             target._after_write(conn)
     return result

@@ -241,26 +241,28 @@ TABLES = {
     t.name: t for t in (problems, problem_parcels, findings, events, batches, meta, transitions)
 }
 
-#: Modules that add their own record tables to ``metadata`` (patrol records, 两违 cases,
-#: 巡察整改 items ...). Each has ``schema_sql(dialect) -> list[str]``: idempotent DDL, guards and
-#: grants that a store's administrator runs (PostgreSQL ``store init``); on a GeoPackage they
-#: create their tables on first use.
+#: Modules that register record types in the one audited-record registry
+#: (:mod:`parcelwatch.ledger.records`: patrol records, 两违 cases, 巡察整改 items, acceptance
+#: records ...). ``store init`` imports them all, then creates every registered table with its
+#: guards and grants (PostgreSQL); on a GeoPackage the tables are created on first use.
 RECORD_MODULES = (
     "parcelwatch.patrol.records",
     "parcelwatch.patrol.scores",
     "parcelwatch.violations.records",
     "parcelwatch.reports.tables",
+    "parcelwatch.acceptance.records",
 )
 
 
 def record_schema_sql(dialect: str) -> list[str]:
-    """The DDL of every :data:`RECORD_MODULES` table for ``dialect`` (idempotent)."""
+    """The DDL of every registered record table for ``dialect`` (idempotent)."""
     import importlib
 
-    out: list[str] = []
+    from parcelwatch.ledger import records
+
     for name in RECORD_MODULES:
-        out += importlib.import_module(name).schema_sql(dialect)
-    return out
+        importlib.import_module(name)
+    return records.schema_sql(dialect)
 
 
 # ------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 The database guards stop edits made with QGIS or sqlite3/psql, but a person with the file (or the
 database owner) can drop a trigger first. :func:`verify_store` finds what such edits leave behind:
 
-* a guard trigger missing, or a column added to a ledger table (GeoPackage);
+* a guard trigger missing, or a column added to a ledger table (GeoPackage); a guard trigger of
+  the audited record tables missing, or a record that differs from the replay of its audit events
+  (:mod:`parcelwatch.ledger.records`);
 * the transition table in the database differing from parcelwatch's;
 * events whose problem does not exist (orphans), a problem without events, gaps in ``seq``;
 * an event that does not start from the status the previous one ended in, or whose status change
@@ -104,6 +106,11 @@ def _structure(store: Any) -> list[Finding]:
 
         have = store.trigger_names()
         out += [Finding("", f"guard trigger {t} is missing (dropped)") for t in PG_TRIGGERS if t not in have]  # fmt: skip
+    from parcelwatch.ledger.records import missing_guards
+
+    out += [
+        Finding("", f"record guard trigger {t} is missing (dropped)") for t in missing_guards(store)
+    ]
     stored = store.stored_transitions()
     if stored != _PAIRS:
         added = sorted(stored - _PAIRS)
@@ -179,6 +186,12 @@ def verify_store(store: Any) -> VerifyReport:
     """Every check of the module docstring; the report names the problems affected."""
     report = VerifyReport(store.location)
     report.findings += quick_check(store)
+    from parcelwatch.ledger.records import missing_guards, record_findings
+
+    report.findings += [
+        Finding("", f"record guard trigger {t} is missing (dropped)") for t in missing_guards(store)
+    ]
+    report.findings += [Finding("", what) for _, what in record_findings(store)]
     rows = store.event_rows()
     by_pid: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:

@@ -219,10 +219,10 @@ def registry_notices(store: Any, **names: str) -> list[str]:
     """:func:`name_notices` for a store, reading only (none while the registry tables do not exist)."""
     import sqlalchemy as sa
 
-    from parcelwatch.patrol.records import _schema
+    from parcelwatch.ledger.records import table_schema
 
     with store._tx(False) as conn:
-        have = set(sa.inspect(conn).get_table_names(schema=_schema(conn)))
+        have = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
     if not {UNITS.table.name, PEOPLE.table.name} <= have:
         return []
     return name_notices(OrgBook(store), **names)

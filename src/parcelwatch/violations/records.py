@@ -1,5 +1,6 @@
 """两违 records in the ledger store (cases, parties, case parties, blacklist, targets), each change
-with an audit event (the same machinery as the patrol records: :class:`RecordBook`).
+with an audit event: record types of the one audited-record base, :mod:`parcelwatch.ledger.records`
+(both stores; on PostgreSQL the cases are scoped by ``township_code`` with row-level security).
 
 Cases keep their geometry as WKT (EPSG:4490) in ``geom_wkt``, as patrol findings do.
 """
@@ -12,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from parcelwatch.errors import LedgerError
+from parcelwatch.ledger.records import ENTITIES, Entity, RecordBook, register
+from parcelwatch.ledger.records import schema_sql as _schema_sql
+from parcelwatch.ledger.records import text_table as _text_table
 from parcelwatch.ledger.sqlstore import metadata
-from parcelwatch.patrol.records import Entity, RecordBook, _text_table, pg_schema_sql, register
 from parcelwatch.violations.blacklist import (
     BLACKLIST_TAG,
     blacklist_matches,
@@ -88,9 +91,7 @@ assert all(e.table.metadata is metadata for e, _ in _ENTITIES)
 
 def schema_sql(dialect: str) -> list[str]:
     """Idempotent PostgreSQL DDL and grants of the 两违 tables (GeoPackage: created on first use)."""
-    if dialect != "postgresql":
-        return []
-    return pg_schema_sql([e.table for e, _ in _ENTITIES], _NAMES)
+    return _schema_sql(dialect, [ENTITIES[n] for n in _NAMES])
 
 
 def add_party(book: RecordBook, *, kind: str, name: str, id_number: str = "", credit_code: str = "",
