@@ -675,6 +675,8 @@ class SqlStore:
         if any(not c.fields.get("county_code") for c in changes):
             code = conn.execute(sa.select(meta.c.value).where(meta.c.key == "county_code")).scalar()
             county_code = code or None
+        blank_record = ProblemRecord()
+        blank = {c: column_value(c, getattr(blank_record, c)) for c in PROBLEM_COLUMNS}
         ev_rows: list[dict[str, Any]] = []
         prob_rows: list[dict[str, Any]] = []
         link_rows: list[dict[str, Any]] = []
@@ -705,7 +707,12 @@ class SqlStore:
             row = event_row(ev, self.os_user)
             row["hash"] = event_hash(None, row)  # a creation is its problem's first event
             ev_rows.append(row)
-            values = {c: column_value(c, getattr(record, c)) for c in PROBLEM_COLUMNS}
+            # a new record is the blank one but for the fields its creation sets: only those
+            # are converted (the same values as converting every column)
+            values = dict(blank)
+            for c in ("problem_id", *ev.changes, "version", "updated_at", "updated_by"):
+                if c in blank:
+                    values[c] = column_value(c, getattr(record, c))
             prob_rows.append({"geom": change.geometry, **values})
             link_rows += _link_rows(problem_id, change.parcels, at)
             find_rows += _finding_rows(problem_id, change.findings)
