@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parcelwatch.reference import BoxGrid, _boxes_meet
+from parcelwatch.pipeline.reference import BoxGrid, _boxes_meet
 
 
 def _boxes(rng: np.random.Generator, n: int, size: float) -> np.ndarray:

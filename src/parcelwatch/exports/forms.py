@@ -322,10 +322,6 @@ def not_checked(rec: ProblemRecord, field_name: str) -> bool:
     return source is not None and getattr(rec, source) is None
 
 
-def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
-    return _ledger_column(key, today)([rec])[0]
-
-
 def _ledger_column(key: str, today: date) -> Callable[[Sequence[ProblemRecord]], list[Any]]:
     """The values of column ``key`` for a list of records (one pass per column: the per-key
     decisions are taken once, not once per cell)."""

@@ -536,7 +536,7 @@ class ProvinceStore:
         result is a superset of the features that intersect the box(es); a county's partition
         column is dropped.
         """
-        from parcelwatch.reference import BoxGrid
+        from parcelwatch.pipeline.reference import BoxGrid
 
         x0, y0, x1, y1 = (float(v) for v in bounds)
         flt = (ds.field("bbox", "xmin") <= x1) & (ds.field("bbox", "xmax") >= x0)
