@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -468,7 +469,9 @@ def child(which: str, data: Path, out: Path, ws: Path) -> None:
         "floor": lambda: run_floor(data, out, ws),
     }
     stats = runners[which]()
-    stats["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    stats["peak_rss_mb"] = ru.ru_maxrss / 1024
+    stats["cpu_s"] = ru.ru_utime + ru.ru_stime  # the whole child, setup included
     print(json.dumps(stats))
 
 
@@ -562,6 +565,32 @@ def main() -> None:
         f"registered / floor: {reg['total_s'] / fl['total_s']:.2f}x;  batch check / registered full run: {bt['total_s'] / reg['total_s']:.1%}"
         f" (the batch's read + classify alone: {(bt['read_s'] + bt['classify_s']) / reg['total_s']:.1%})"
     )
+    print(
+        "CPU seconds of each child (user + system, whole process): "
+        + ", ".join(f"{w} {r['cpu_s']:.1f}" for w, r in results.items())
+    )
+    checks = [
+        ("15.1 batch check <= 15 % of the full run", bt["total_s"] / reg["total_s"], 0.15, "<="),
+        ("15.2 registered vs floor <= 1.3x", reg["total_s"] / fl["total_s"], 1.3, "<="),
+        ("15.2 peak memory <= 1.5 GB (MB)", reg["peak_rss_mb"], 1536, "<="),
+    ]
+    if "naive" in results:
+        checks.append(
+            (
+                "15.2 registered vs naive >= 2.5x",
+                results["naive"]["total_s"] / reg["total_s"],
+                2.5,
+                ">=",
+            )
+        )
+    for what, value, target, op in checks:
+        ok = value <= target if op == "<=" else value >= target
+        print(f"TARGET issue {what}: {value:.3g} -> {'MET' if ok else 'NOT MET'}")
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(
+            f"[load average {load:.1f} on {os.cpu_count()} cores: a busy machine, the wall-clock ratios are not valid measurements]"
+        )
 
 
 def _compare_batch(out: Path, results: dict) -> None:

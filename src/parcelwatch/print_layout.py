@@ -96,6 +96,20 @@ class RowHeights:
         if n > self.lines.get(row, 0):
             self.lines[row] = n
 
+    def note_column(self, first: int, texts: Iterable[Any], width: float) -> None:
+        """The cells of one wrapped column of ``width`` units, from row ``first`` down (each
+        distinct text measured once)."""
+        seen: dict[Any, int] = {}
+        lines = self.lines
+        for row, text in enumerate(texts, start=first):
+            if not text:
+                continue
+            n = seen.get(text)
+            if n is None:
+                n = seen[text] = wrapped_lines(text, width)
+            if n > lines.get(row, 0):
+                lines[row] = n
+
     def note_row(self, row: int, cells: Iterable[tuple[Any, float]]) -> None:
         for text, width in cells:
             self.note(row, text, width)

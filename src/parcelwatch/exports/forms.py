@@ -22,10 +22,11 @@ features are stored with a problem) and 项目总棚数 (greenhouses are not sto
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -321,25 +322,75 @@ def not_checked(rec: ProblemRecord, field_name: str) -> bool:
     return source is not None and getattr(rec, source) is None
 
 
-def _ledger_value(rec: ProblemRecord, key: str, today: date) -> Any:
-    if not_checked(rec, key.removesuffix(":mu")):
-        return NOT_CHECKED
+def _ledger_column(key: str, today: date) -> Callable[[Sequence[ProblemRecord]], list[Any]]:
+    """The values of column ``key`` for a list of records (one pass per column: the per-key
+    decisions are taken once, not once per cell)."""
+    field_name = key.removesuffix(":mu")
+    source = _FROM_LAYER.get(field_name)
+
+    def values(recs: Sequence[ProblemRecord]) -> list[Any]:
+        out = plain(recs)
+        if source is not None:  # 未检查 where the layer was not given
+            out = [
+                NOT_CHECKED if getattr(r, source) is None else v
+                for r, v in zip(recs, out, strict=True)
+            ]
+        return out
+
+    get = attrgetter(field_name)
+    plain: Callable[[Sequence[ProblemRecord]], list[Any]]
     if key == "overdue":
-        return "是" if is_overdue(rec, today) else "否"
-    if key.endswith(":mu"):
-        return _mu(getattr(rec, key[:-3]))
-    v = getattr(rec, key)
-    if key in ("candidate_class", "confirmed_class"):
-        return class_label(v) if v and v != "none" else ""
-    if key == "status":
-        return v.value
-    if key in ("batches", "parcel_ids", "rebound_sources"):
-        return "、".join(v)
-    if key == "evidence":
-        return "；".join(e.ref for e in v)
-    if isinstance(v, float):
-        return _num(v)
-    return v if _DATE_FIELDS.get(key) else to_plain(key, v)
+        plain = lambda recs: ["是" if is_overdue(r, today) else "否" for r in recs]  # noqa: E731
+    elif key.endswith(":mu"):
+        plain = lambda recs: [_mu(get(r)) for r in recs]  # noqa: E731
+    elif key in ("candidate_class", "confirmed_class"):
+        plain = lambda recs: [  # noqa: E731
+            class_label(v) if v and v != "none" else "" for v in map(get, recs)
+        ]
+    elif key == "status":
+        plain = lambda recs: [get(r).value for r in recs]  # noqa: E731
+    elif key in ("batches", "parcel_ids", "rebound_sources"):
+        plain = lambda recs: ["、".join(get(r)) for r in recs]  # noqa: E731
+    elif key == "evidence":
+        plain = lambda recs: ["；".join(e.ref for e in get(r)) for r in recs]  # noqa: E731
+    elif _DATE_FIELDS.get(key):
+        plain = lambda recs: [get(r) for r in recs]  # noqa: E731
+    else:
+        plain = lambda recs: [  # noqa: E731
+            _num(v) if isinstance(v, float) else to_plain(key, v) for v in map(get, recs)
+        ]
+    return values
+
+
+def _write_column(
+    ws: Any, first: int, col: int, values: Sequence[Any], kind: str, fm: FormFormats
+) -> None:
+    """:func:`write_cell` for a whole column (rows ``first``..): same cells, one loop per kind."""
+    fmt = getattr(fm, kind)
+    blank, put_str = ws.write_blank, ws.write_string
+    if kind in ("int", "num2", "pct"):
+        put_num, center = ws.write_number, fm.center
+        cast = int if kind == "int" else float
+        for r, v in enumerate(values, start=first):
+            if v is None or v == "":
+                blank(r, col, None, fmt)
+            elif isinstance(v, str):
+                put_str(r, col, v, center)  # e.g. 未检查 (the layer was not given)
+            else:
+                put_num(r, col, cast(v), fmt)
+    elif kind == "date":
+        put_date = ws.write_datetime
+        for r, v in enumerate(values, start=first):
+            if v is None or v == "":
+                blank(r, col, None, fmt)
+            else:
+                put_date(r, col, datetime(v.year, v.month, v.day), fmt)  # noqa: DTZ001 - a calendar date
+    else:
+        for r, v in enumerate(values, start=first):
+            if v is None or v == "":
+                blank(r, col, None, fmt)
+            else:
+                put_str(r, col, str(v), fmt)
 
 
 _DATE_FIELDS = {f.name: f.kind == "date" for f in FIELDS}
@@ -371,18 +422,16 @@ def write_ledger_form(
         _fit_header(ws, 2, ["序号", *(c[1] for c in cols)], widths)
         first = 3
         rh = RowHeights(font_pt=10)
-        sums: dict[str, list[Any]] = {key: [] for key, _, kind, _ in cols if kind == "num2"}
-        for i, rec in enumerate(records):
-            r = first + i
-            ws.write_number(r, 0, i + 1, fm.int)
-            for j, (key, _, kind, width) in enumerate(cols, start=1):
-                value = _ledger_value(rec, key, today)
-                write_cell(ws, r, j, value, kind, fm)
-                if kind == "text":
-                    if value:
-                        rh.note(r, value, width)
-                elif kind == "num2":
-                    sums[key].append(value)
+        sums: dict[str, list[Any]] = {}
+        _write_column(ws, first, 0, range(1, len(records) + 1), "int", fm)
+        # column by column: each column's values in one pass, its cells in one loop
+        for j, (key, _, kind, width) in enumerate(cols, start=1):
+            values = _ledger_column(key, today)(records)
+            _write_column(ws, first, j, values, kind, fm)
+            if kind == "text":
+                rh.note_column(first, values, width)
+            elif kind == "num2":
+                sums[key] = values
         rh.apply(ws)
         tr = first + len(records)
         ws.write_string(tr, 0, "合计", fm.total_text)

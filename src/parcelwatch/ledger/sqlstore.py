@@ -569,46 +569,9 @@ class SqlStore:
         at: str,
     ) -> None:
         if parcels:
-            conn.execute(
-                sa.insert(problem_parcels),
-                [
-                    {
-                        "geom": p.geometry,
-                        "problem_id": problem_id,
-                        "parcel_id": str(p.parcel_id),
-                        "batch": p.batch,
-                        "role": p.role,
-                        "iou": p.iou,
-                        "share": p.share,
-                        "candidate_class": p.candidate_class,
-                        "added_at": at,
-                    }
-                    for p in parcels
-                ],
-            )
+            conn.execute(sa.insert(problem_parcels), _link_rows(problem_id, parcels, at))
         if finds:
-            conn.execute(
-                sa.insert(findings),
-                [
-                    {
-                        "geom": f.geometry,
-                        "problem_id": problem_id,
-                        "parcel_id": f.parcel_id,
-                        "batch": f.batch,
-                        "footprint_id": f.footprint_id,
-                        "rule_id": f.rule_id,
-                        "problem_class": f.problem_class,
-                        "reason": f.reason,
-                        "reason_en": f.reason_en,
-                        "suggested_judgement": f.suggested_judgement,
-                        "document": f.document,
-                        "footprint_m2": f.footprint_m2,
-                        "farmland_m2": f.farmland_m2,
-                        "pbf_m2": f.pbf_m2,
-                    }
-                    for f in finds
-                ],
-            )
+            conn.execute(sa.insert(findings), _finding_rows(problem_id, finds))
 
     @staticmethod
     def _next_seq(conn: sa.Connection, prefix: str) -> int:
@@ -643,19 +606,35 @@ class SqlStore:
         with self._tx(True) as conn:
             if batch is not None or any(c.kind == "create" for c in changes):
                 self._serialise(conn, "create")
-            for n, change in enumerate(changes, start=1):
-                ev: Event | None
+            # Consecutive creations are written together (one executemany per table: a batch's
+            # thousands of new problems cost a few statements, not a few per problem); an
+            # update first writes the creations before it, so the order of effects is kept.
+            creates: list[Change] = []
+
+            def flush() -> None:
+                for ev in self._create_many(
+                    conn, creates, now=now, user=user, next_seq=next_seq, at=at
+                ):
+                    evs.append(ev)
+                    ids.append(ev.problem_id)
+                    if progress is not None:
+                        progress(len(ids), total)
+                creates.clear()
+
+            for change in changes:
                 if change.kind == "create":
-                    ev = self._create(conn, change, now=now, user=user, next_seq=next_seq)
-                else:
-                    ev = self._update(conn, change, now=now, user=user)
+                    creates.append(change)
+                    continue
+                flush()
+                ev = self._update(conn, change, now=now, user=user)
                 if ev is not None:
                     evs.append(ev)
                     if change.parcels or change.findings:
                         self._insert_links(conn, ev.problem_id, change.parcels, change.findings, at)
                 ids.append(ev.problem_id if ev is not None else None)
                 if progress is not None:
-                    progress(n, total)
+                    progress(len(ids), total)
+            flush()
             if batch is not None:
                 self._record_batch(conn, batch, at=at, user=user)
             if evs or batch is not None:
@@ -675,45 +654,101 @@ class SqlStore:
                 self._after_write(conn)
         return ApplyResult(ids, evs)
 
-    def _create(
+    def _create_many(
         self,
         conn: sa.Connection,
-        change: Change,
+        changes: Sequence[Change],
         *,
         now: datetime,
         user: str,
         next_seq: dict[str, int],
-    ) -> Event:
-        for p in change.parcels:
-            hit = conn.execute(
-                sa.select(problem_parcels.c.problem_id).where(
-                    problem_parcels.c.parcel_id == str(p.parcel_id),
-                    problem_parcels.c.batch == p.batch,
-                )
-            ).first()
-            if hit:
-                raise LedgerConflictError(
-                    f"Parcel {p.parcel_id} of batch {p.batch} is already recorded on problem {hit[0]} (another run recorded it meanwhile). "
-                    "Nothing was changed; run the check again: it reloads the ledger and links the parcel instead."
-                )
-        fields_ = dict(change.fields)
-        if not fields_.get("county_code"):
+        at: str,
+    ) -> list[Event]:
+        """Create one problem per change: every table written with one executemany.
+
+        The same checks as one by one: a parcel of a batch already on a problem (in the ledger
+        or earlier in ``changes``) refuses the whole transaction; the database's guards see
+        each problem's first event before the problem (events are inserted first).
+        """
+        if not changes:
+            return []
+        pairs = {(str(p.parcel_id), p.batch) for c in changes for p in c.parcels}
+        linked = self._linked_parcels(conn, pairs)
+        county_code: str | None = None
+        if any(not c.fields.get("county_code") for c in changes):
             code = conn.execute(sa.select(meta.c.value).where(meta.c.key == "county_code")).scalar()
-            if code:
-                fields_["county_code"] = code
+            county_code = code or None
+        blank_record = ProblemRecord()
+        blank = {c: column_value(c, getattr(blank_record, c)) for c in PROBLEM_COLUMNS}
+        ev_rows: list[dict[str, Any]] = []
+        prob_rows: list[dict[str, Any]] = []
+        link_rows: list[dict[str, Any]] = []
+        find_rows: list[dict[str, Any]] = []
+        out: list[Event] = []
+        for change in changes:
+            for p in change.parcels:
+                key = (str(p.parcel_id), p.batch)
+                if key in linked:
+                    raise LedgerConflictError(
+                        f"Parcel {p.parcel_id} of batch {p.batch} is already recorded on problem {linked[key]} (another run recorded it meanwhile). "
+                        "Nothing was changed; run the check again: it reloads the ledger and links the parcel instead."
+                    )
+            fields_ = dict(change.fields)
+            if not fields_.get("county_code") and county_code:
+                fields_["county_code"] = county_code
                 change = replace(change, fields=fields_)
-        prefix = problem_id_prefix(
-            str(fields_.get("county_code") or ""), int(fields_.get("year") or now.year)
-        )
-        seq = next_seq.get(prefix) or self._next_seq(conn, prefix)
-        next_seq[prefix] = seq + 1
-        problem_id = f"{prefix}{seq:06d}"
-        ev = plan_create(problem_id, change, now=now, user=user)
-        record = apply_event(None, ev)
-        self._insert_event(conn, ev)
-        values = {c: column_value(c, getattr(record, c)) for c in PROBLEM_COLUMNS}
-        conn.execute(sa.insert(problems), {"geom": change.geometry, **values})
-        return ev
+            prefix = problem_id_prefix(
+                str(fields_.get("county_code") or ""), int(fields_.get("year") or now.year)
+            )
+            seq = next_seq.get(prefix) or self._next_seq(conn, prefix)
+            next_seq[prefix] = seq + 1
+            problem_id = f"{prefix}{seq:06d}"
+            for p in change.parcels:
+                linked[(str(p.parcel_id), p.batch)] = problem_id
+            ev = plan_create(problem_id, change, now=now, user=user)
+            record = apply_event(None, ev)
+            row = event_row(ev, self.os_user)
+            row["hash"] = event_hash(None, row)  # a creation is its problem's first event
+            ev_rows.append(row)
+            # a new record is the blank one but for the fields its creation sets: only those
+            # are converted (the same values as converting every column)
+            values = dict(blank)
+            for c in ("problem_id", *ev.changes, "version", "updated_at", "updated_by"):
+                if c in blank:
+                    values[c] = column_value(c, getattr(record, c))
+            prob_rows.append({"geom": change.geometry, **values})
+            link_rows += _link_rows(problem_id, change.parcels, at)
+            find_rows += _finding_rows(problem_id, change.findings)
+            out.append(ev)
+        conn.execute(sa.insert(events), ev_rows)
+        conn.execute(sa.insert(problems), prob_rows)
+        if link_rows:
+            conn.execute(sa.insert(problem_parcels), link_rows)
+        if find_rows:
+            conn.execute(sa.insert(findings), find_rows)
+        return out
+
+    @staticmethod
+    def _linked_parcels(
+        conn: sa.Connection, pairs: set[tuple[str, str]], chunk: int = 500
+    ) -> dict[tuple[str, str], str]:
+        """The problem each (parcel id, batch) pair is already recorded on, for those that are."""
+        out: dict[tuple[str, str], str] = {}
+        by_batch: dict[str, list[str]] = {}
+        for pid, b in pairs:
+            by_batch.setdefault(b, []).append(pid)
+        for b, pids in by_batch.items():
+            pids.sort()
+            for i in range(0, len(pids), chunk):
+                rows = conn.execute(
+                    sa.select(problem_parcels.c.parcel_id, problem_parcels.c.problem_id).where(
+                        problem_parcels.c.batch == b,
+                        problem_parcels.c.parcel_id.in_(pids[i : i + chunk]),
+                    )
+                )
+                for pid, problem_id in rows:
+                    out.setdefault((pid, b), problem_id)
+        return out
 
     def _update(
         self, conn: sa.Connection, change: Change, *, now: datetime, user: str
@@ -794,6 +829,45 @@ class SqlStore:
                     **common,
                 )
             )
+
+
+def _link_rows(problem_id: str, parcels: Sequence[ParcelLink], at: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "geom": p.geometry,
+            "problem_id": problem_id,
+            "parcel_id": str(p.parcel_id),
+            "batch": p.batch,
+            "role": p.role,
+            "iou": p.iou,
+            "share": p.share,
+            "candidate_class": p.candidate_class,
+            "added_at": at,
+        }
+        for p in parcels
+    ]
+
+
+def _finding_rows(problem_id: str, finds: Sequence[FootprintFinding]) -> list[dict[str, Any]]:
+    return [
+        {
+            "geom": f.geometry,
+            "problem_id": problem_id,
+            "parcel_id": f.parcel_id,
+            "batch": f.batch,
+            "footprint_id": f.footprint_id,
+            "rule_id": f.rule_id,
+            "problem_class": f.problem_class,
+            "reason": f.reason,
+            "reason_en": f.reason_en,
+            "suggested_judgement": f.suggested_judgement,
+            "document": f.document,
+            "footprint_m2": f.footprint_m2,
+            "farmland_m2": f.farmland_m2,
+            "pbf_m2": f.pbf_m2,
+        }
+        for f in finds
+    ]
 
 
 def _plain(name: str, value: Any) -> Any:

@@ -272,11 +272,16 @@ class ReferenceStore:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
 
     def read(
-        self, role: str, boxes: np.ndarray | None = None, *, columns: Sequence[str] | None = None
+        self,
+        role: str,
+        boxes: np.ndarray | BoxGrid | None = None,
+        *,
+        columns: Sequence[str] | None = None,
     ) -> gpd.GeoDataFrame:
         """The active version of ``role`` in the working CRS; with ``boxes`` ((n, 4) xmin, ymin,
         xmax, ymax in the working CRS) only the features whose bounding box meets one of them
-        (a cell of :func:`_boxes_meet` beyond at most); with ``columns`` only those attributes."""
+        (a cell of :func:`_boxes_meet` beyond at most; a prebuilt :class:`BoxGrid` of them too);
+        with ``columns`` only those attributes."""
         import pyarrow as pa
 
         v = self.active().get(role)
@@ -295,7 +300,9 @@ class ReferenceStore:
             if boxes is None:
                 table = pf.read(columns=cols, use_threads=True)
             else:
-                groups = _row_groups_meeting(pf, boxes)
+                # built once for the row groups and the rows
+                grid = boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)
+                groups = _row_groups_meeting(pf, grid)
                 table = (
                     pf.read_row_groups(groups, columns=cols, use_threads=True)
                     if groups
@@ -304,7 +311,7 @@ class ReferenceStore:
                 if cols is not None:
                     table = table.select(cols)
                 if table.num_rows:
-                    table = table.filter(pa.array(_rows_meeting(table, boxes)))
+                    table = table.filter(pa.array(_rows_meeting(table, grid)))
         except (OSError, pa.ArrowException) as exc:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
         return _to_frame(table, self.working_crs)
@@ -327,7 +334,7 @@ def _bbox_columns(schema: Any) -> tuple[int, int, int, int]:
         raise InputError("the stored layer has no bbox covering column") from exc
 
 
-def _row_groups_meeting(pf: Any, boxes: np.ndarray) -> list[int]:
+def _row_groups_meeting(pf: Any, boxes: np.ndarray | BoxGrid) -> list[int]:
     """Row groups whose features' bounding-box range meets at least one of ``boxes``."""
     md = pf.metadata
     cols = _bbox_columns(md.schema)
@@ -339,9 +346,10 @@ def _row_groups_meeting(pf: Any, boxes: np.ndarray) -> list[int]:
             rg[i] = (-np.inf, -np.inf, np.inf, np.inf)  # no statistics: read it
             continue
         rg[i] = (stats[0].min, stats[1].min, stats[2].max, stats[3].max)
-    if len(boxes) == 0 or len(rg) == 0:
+    grid = boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)
+    if grid.given == 0 or len(rg) == 0:
         return []
-    hit = _boxes_meet(rg, boxes)
+    hit = grid.meets(rg)
     return [int(i) for i in np.flatnonzero(hit)]
 
 
@@ -353,51 +361,74 @@ def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = 25.0)
     constant time per target). Targets are at most one cell beyond what an exact box test keeps,
     which costs a few extra features and no wrong answer; no geometry objects are built.
     """
-    out = ~np.all(np.isfinite(targets), axis=1)
-    boxes = boxes[np.all(np.isfinite(boxes), axis=1)]
-    if len(boxes) == 0 or out.all():
+    return BoxGrid(boxes, cell_m=cell_m).meets(targets)
+
+
+class BoxGrid:
+    """The summed-area table of :func:`_boxes_meet`, built once for many queries (a layer's row
+    groups, then its rows; every layer read with the same boxes)."""
+
+    def __init__(self, boxes: np.ndarray, *, cell_m: float = 25.0) -> None:
+        boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+        self.given = len(boxes)
+        boxes = boxes[np.all(np.isfinite(boxes), axis=1)]
+        self.empty = len(boxes) == 0
+        if self.empty:
+            return
+        x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
+        x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
+        cell = max(cell_m, (x1 - x0) / 1000, (y1 - y0) / 1000)
+        nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
+        bx0 = ((boxes[:, 0] - x0) // cell).astype(np.int64)
+        bx1 = ((boxes[:, 2] - x0) // cell).astype(np.int64)
+        by0 = ((boxes[:, 1] - y0) // cell).astype(np.int64)
+        by1 = ((boxes[:, 3] - y0) // cell).astype(np.int64)
+        # burn each box's cell range: difference array, then a 2-D cumulative sum
+        diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+        np.add.at(diff, (by0, bx0), 1)
+        np.add.at(diff, (by0, bx1 + 1), -1)
+        np.add.at(diff, (by1 + 1, bx0), -1)
+        np.add.at(diff, (by1 + 1, bx1 + 1), 1)
+        burnt = (diff.cumsum(0).cumsum(1)[:ny, :nx] > 0).astype(np.int32)
+        sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+        sat[1:, 1:] = burnt.cumsum(0).cumsum(1)
+        self.sat = sat
+        self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
+        self.cell, self.nx, self.ny = cell, nx, ny
+
+    def meets(self, targets: np.ndarray) -> np.ndarray:
+        """For each target box (n, 4), whether it may meet one of the boxes (targets with a
+        non-finite coordinate are always kept)."""
+        out = ~np.all(np.isfinite(targets), axis=1)
+        if self.empty or out.all():
+            return out
+        x0, y0, x1, y1, cell, nx, ny, sat = (
+            self.x0, self.y0, self.x1, self.y1, self.cell, self.nx, self.ny, self.sat,
+        )  # fmt: skip
+        t = targets[~out]
+        tx0 = np.clip((t[:, 0] - x0) // cell, 0, nx - 1).astype(np.int64)
+        tx1 = np.clip((t[:, 2] - x0) // cell, -1, nx - 1).astype(np.int64)
+        ty0 = np.clip((t[:, 1] - y0) // cell, 0, ny - 1).astype(np.int64)
+        ty1 = np.clip((t[:, 3] - y0) // cell, -1, ny - 1).astype(np.int64)
+        inside = (
+            (t[:, 2] >= x0)
+            & (t[:, 0] <= x1)
+            & (t[:, 3] >= y0)
+            & (t[:, 1] <= y1)
+            & (tx1 >= tx0)
+            & (ty1 >= ty0)
+        )
+        count = sat[ty1 + 1, tx1 + 1] - sat[ty0, tx1 + 1] - sat[ty1 + 1, tx0] + sat[ty0, tx0]
+        out[~out] = inside & (count > 0)
         return out
-    x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
-    x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
-    cell = max(cell_m, (x1 - x0) / 1000, (y1 - y0) / 1000)
-    nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
-    bx0 = ((boxes[:, 0] - x0) // cell).astype(np.int64)
-    bx1 = ((boxes[:, 2] - x0) // cell).astype(np.int64)
-    by0 = ((boxes[:, 1] - y0) // cell).astype(np.int64)
-    by1 = ((boxes[:, 3] - y0) // cell).astype(np.int64)
-    # burn each box's cell range: difference array, then a 2-D cumulative sum
-    diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
-    np.add.at(diff, (by0, bx0), 1)
-    np.add.at(diff, (by0, bx1 + 1), -1)
-    np.add.at(diff, (by1 + 1, bx0), -1)
-    np.add.at(diff, (by1 + 1, bx1 + 1), 1)
-    burnt = (diff.cumsum(0).cumsum(1)[:ny, :nx] > 0).astype(np.int32)
-    sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
-    sat[1:, 1:] = burnt.cumsum(0).cumsum(1)
-    t = targets[~out]
-    tx0 = np.clip((t[:, 0] - x0) // cell, 0, nx - 1).astype(np.int64)
-    tx1 = np.clip((t[:, 2] - x0) // cell, -1, nx - 1).astype(np.int64)
-    ty0 = np.clip((t[:, 1] - y0) // cell, 0, ny - 1).astype(np.int64)
-    ty1 = np.clip((t[:, 3] - y0) // cell, -1, ny - 1).astype(np.int64)
-    inside = (
-        (t[:, 2] >= x0)
-        & (t[:, 0] <= x1)
-        & (t[:, 3] >= y0)
-        & (t[:, 1] <= y1)
-        & (tx1 >= tx0)
-        & (ty1 >= ty0)
-    )
-    count = sat[ty1 + 1, tx1 + 1] - sat[ty0, tx1 + 1] - sat[ty1 + 1, tx0] + sat[ty0, tx0]
-    out[~out] = inside & (count > 0)
-    return out
 
 
-def _rows_meeting(table: Any, boxes: np.ndarray) -> np.ndarray:
+def _rows_meeting(table: Any, boxes: np.ndarray | BoxGrid) -> np.ndarray:
     bbox = table.column("bbox").combine_chunks()
     rows = np.column_stack(
         [bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")]
     )
-    return _boxes_meet(rows, boxes)
+    return (boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)).meets(rows)
 
 
 def _to_frame(table: Any, crs: CRS) -> gpd.GeoDataFrame:
@@ -490,7 +521,7 @@ def load_batch_inputs(
     layers = dict(inputs.layers)
     reports = dict(inputs.reports)
 
-    def read(role: str, boxes: np.ndarray | None) -> gpd.GeoDataFrame:
+    def read(role: str, boxes: np.ndarray | BoxGrid | None) -> gpd.GeoDataFrame:
         return store.read(role, boxes, columns=USED_COLUMNS[role])
 
     if not by_extent or parcels is None:
@@ -519,8 +550,11 @@ def load_batch_inputs(
             on_parcels = given_b[near]
         need = extents_needed(parcels, on_parcels, rules)
         rest = [r for r in registered if r != "buildings"]
+        grids = {id(a): BoxGrid(a) for a in need.values()}  # roles sharing boxes share a grid
         with ThreadPoolExecutor(2) as pool:
-            frames.update(zip(rest, pool.map(lambda r: read(r, need[r]), rest), strict=True))
+            frames.update(
+                zip(rest, pool.map(lambda r: read(r, grids[id(need[r])]), rest), strict=True)
+            )
     for role, v in registered.items():
         layers[role] = frames[role]
         rep = LayerReport(

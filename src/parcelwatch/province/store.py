@@ -522,15 +522,34 @@ class ProvinceStore:
         return ds.dataset(self.path / role, format="parquet", partitioning=_PARTITIONING)
 
     def read_extent(
-        self, role: str, bounds: tuple[float, float, float, float] | np.ndarray
+        self,
+        role: str,
+        bounds: tuple[float, float, float, float] | np.ndarray,
+        *,
+        boxes: np.ndarray | None = None,
     ) -> gpd.GeoDataFrame:
-        """Every feature of ``role`` whose bounding box meets ``bounds`` (lon/lat), in any county.
+        """Every feature of ``role`` whose bounding box meets ``bounds`` (lon/lat), in any county;
+        with ``boxes`` ((n, 4) lon/lat, all inside ``bounds``) only those whose box meets one of
+        them (a grid cell of ~1/1000 of the extent beyond at most), before any geometry is decoded.
 
         Uses the bbox covering columns (row-group statistics prune most of the province). The
-        result is a superset of the features that intersect the box; a county's partition column
-        is dropped.
+        result is a superset of the features that intersect the box(es); a county's partition
+        column is dropped.
         """
+        from parcelwatch.pipeline.reference import BoxGrid
+
         x0, y0, x1, y1 = (float(v) for v in bounds)
         flt = (ds.field("bbox", "xmin") <= x1) & (ds.field("bbox", "xmax") >= x0)
         flt &= (ds.field("bbox", "ymin") <= y1) & (ds.field("bbox", "ymax") >= y0)
-        return _table_to_frame(self._dataset(role).to_table(filter=flt))
+        table = self._dataset(role).to_table(filter=flt)
+        if boxes is not None and table.num_rows:
+            bbox = table.column("bbox").combine_chunks()
+            rows = np.column_stack(
+                [
+                    bbox.field(k).to_numpy(zero_copy_only=False)
+                    for k in ("xmin", "ymin", "xmax", "ymax")
+                ]
+            )
+            # cells in degrees: ~1e-4 deg (10 m) at least, else 1/1000 of the boxes' extent
+            table = table.filter(pa.array(BoxGrid(boxes, cell_m=1e-4).meets(rows)))
+        return _table_to_frame(table)

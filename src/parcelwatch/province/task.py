@@ -103,24 +103,44 @@ def county_inputs(
     box = np.asarray(parcels.total_bounds, dtype=float)
     if not np.all(np.isfinite(box)):  # no parcels: read nothing but empty layers
         box = np.array([0.0, 0.0, -1.0, -1.0])
-    wide = box
+    # per feature, not only the county's overall box: a scattered batch touches a small part of it
+    p_boxes = _finite(shapely.bounds(np.asarray(parcels.geometry.values, dtype=object)))
+    wide, pb_boxes = box, p_boxes
     if "buildings" in store.roles:
-        frames["buildings"] = store.read_extent("buildings", box)
+        frames["buildings"] = store.read_extent("buildings", box, boxes=p_boxes)
         if len(frames["buildings"]):
             wide = _union(box, np.asarray(frames["buildings"].total_bounds, dtype=float))
+            b_geoms = np.asarray(frames["buildings"].geometry.values, dtype=object)
+            pb_boxes = np.concatenate([p_boxes, _finite(shapely.bounds(b_geoms))])
     reach = max(rules.greenhouse.context_distance_m, rules.greenhouse.caretaker_distance_m)
     for role in store.roles:
         if role == "buildings":
             continue
-        extent = (
-            box
-            if role in ("townships", "villages")
-            else _grow(wide, reach)
-            if role == "greenhouses"
-            else wide
-        )
-        frames[role] = store.read_extent(role, extent)
+        if role in ("townships", "villages"):
+            extent, boxes = box, p_boxes
+        elif role == "greenhouses":
+            extent, boxes = _grow(wide, reach), _grow_boxes(pb_boxes, reach)
+        else:
+            extent, boxes = wide, pb_boxes
+        frames[role] = store.read_extent(role, extent, boxes=boxes)
     return frames
+
+
+def _finite(boxes: np.ndarray) -> np.ndarray:
+    return boxes[np.all(np.isfinite(boxes), axis=1)]
+
+
+def _grow_boxes(boxes: np.ndarray, metres: float) -> np.ndarray:
+    """:func:`_grow` for each of ``boxes`` (n, 4)."""
+    if metres <= 0 or len(boxes) == 0:
+        return boxes
+    lat = np.maximum(np.abs(boxes[:, 1]), np.abs(boxes[:, 3]))
+    dlat = metres / 110_000.0 * 1.1
+    cos = np.maximum(np.cos(np.radians(np.minimum(lat + dlat, 89.0))), 0.01)
+    dlon = metres / (111_320.0 * cos) * 1.1
+    return np.column_stack(
+        [boxes[:, 0] - dlon, boxes[:, 1] - dlat, boxes[:, 2] + dlon, boxes[:, 3] + dlat]
+    )
 
 
 def classify_frames(
