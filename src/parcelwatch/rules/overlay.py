@@ -43,11 +43,38 @@ THREADS = max(1, min(4, os.cpu_count() or 1))
 _CHUNK = 20_000
 
 
-def _parallel(func: Callable[..., np.ndarray], *arrays: np.ndarray) -> np.ndarray:
-    """Apply a vectorised shapely function over chunks on worker threads."""
+def _parallel(
+    func: Callable[..., np.ndarray], *arrays: np.ndarray, owner: np.ndarray | None = None
+) -> np.ndarray:
+    """Apply a vectorised shapely function over chunks on worker threads.
+
+    ``owner`` (one key per element) keeps every element with the same key on one thread: a GEOS
+    prepared geometry builds its indexes lazily on first use and is not safe to use from two
+    threads at once, so the pairs of one prepared container must not be split across threads
+    (two threads testing parcels against the same prepared township crashed the process).
+    """
     n = len(arrays[0])
     if n <= _CHUNK or THREADS == 1:
         return func(*arrays)
+    if owner is not None:
+        order = np.argsort(owner, kind="stable")
+        keys = np.asarray(owner)[order]
+        cuts = [0]
+        for k in range(1, THREADS):
+            at = int(np.searchsorted(keys, keys[min(n - 1, k * n // THREADS)], side="left"))
+            if at > cuts[-1]:
+                cuts.append(at)
+        cuts.append(n)
+        with ThreadPoolExecutor(THREADS) as pool:
+            parts = list(
+                pool.map(
+                    lambda ab: func(*(a[order[ab[0] : ab[1]]] for a in arrays)),
+                    zip(cuts[:-1], cuts[1:], strict=False),
+                )
+            )
+        out = np.empty(n, dtype=parts[0].dtype if parts else bool)
+        out[order] = np.concatenate(parts)
+        return out
     bounds = list(range(0, n, _CHUNK)) + [n]
     with ThreadPoolExecutor(THREADS) as pool:
         parts = list(
@@ -125,12 +152,14 @@ def overlap_pairs(
     l_in_r = np.zeros(len(li), dtype=bool)
     if l_box_in_r.any():
         shapely.prepare(right)
-        l_in_r[l_box_in_r] = _parallel(shapely.covers, rg[l_box_in_r], lg[l_box_in_r])
+        l_in_r[l_box_in_r] = _parallel(
+            shapely.covers, rg[l_box_in_r], lg[l_box_in_r], owner=ri[l_box_in_r]
+        )
     r_in_l = np.zeros(len(li), dtype=bool)
     cand = r_box_in_l & ~l_in_r
     if cand.any():
         shapely.prepare(left)
-        r_in_l[cand] = _parallel(shapely.covers, lg[cand], rg[cand])
+        r_in_l[cand] = _parallel(shapely.covers, lg[cand], rg[cand], owner=li[cand])
     need = ~l_in_r & ~r_in_l
     if left_area_m2 is None:
         left_area_m2 = ellipsoidal_area_m2(left, crs)
