@@ -384,3 +384,46 @@ def test_dates_as_counties_write_them_month_precision_kept(tmp_path, gk_parcels)
     ]
     assert list(frame["before_date_precision"]) == ["month", "month", "day", "day", "day"]
     assert any("2 value(s) give a month only" in n for n in loaded.report.notes)
+
+
+def test_dates_of_a_large_layer_parse_as_each_value_alone():
+    """A layer of 400 rows with few distinct dates is parsed value by value once (the distinct
+    values), and gives for every row what parsing that row alone gives: dates, precision (day /
+    month / empty) and which rows are bad (here 'abc' at rows 3, 13, 23, ... : 40 bad rows)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from parcelwatch.io.layers import _parse_dates
+
+    pool = [
+        "2026-09",
+        "20260915",
+        " 2026/9/15 ",
+        "abc",
+        None,
+        "",
+        "46280",
+        "2025年9月15日",
+        dt.date(2026, 1, 2),
+        "202609",
+    ]
+    big = pd.Series([pool[i % len(pool)] for i in range(400)], dtype=object)
+    parsed, precision, bad = _parse_dates(big)
+    assert len(bad) == 40 and bad[:2] == [3, 13]
+    for i in range(len(pool)):
+        one, one_prec, one_bad = _parse_dates(big.iloc[[i]])
+        rows = big.index[big.index % len(pool) == i]
+        assert (
+            parsed[rows].isna().all()
+            if pd.isna(one.iloc[0])
+            else (parsed[rows] == one.iloc[0]).all()
+        )
+        assert (
+            precision[rows].isna().all()
+            if pd.isna(one_prec.iloc[0])
+            else (precision[rows] == one_prec.iloc[0]).all()
+        )
+        assert bool(one_bad) == (i == 3)
+    assert parsed[1] == pd.Timestamp("2026-09-15") and precision[0] == "month"
+    assert parsed.dtype == "datetime64[ns]" and str(precision.dtype) == "string"

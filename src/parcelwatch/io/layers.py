@@ -551,6 +551,20 @@ def _parse_dates(series: pd.Series) -> tuple[pd.Series, pd.Series, list[Any]]:
     if pd.api.types.is_datetime64_any_dtype(series):
         out = series.dt.tz_localize(None) if getattr(series.dt, "tz", None) else series
         return out, precision.mask(out.notna(), "day"), []
+    if len(series) > 64:
+        # a batch has few distinct dates: parse each distinct value once (same results)
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if len(uniques) * 4 < len(series):
+            u_parsed, u_prec, u_bad = _parse_dates(pd.Series(uniques, dtype=series.dtype))
+            pick = np.where(codes < 0, len(uniques), codes)
+            parsed = np.r_[u_parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns")]
+            prec = pd.array([*u_prec, pd.NA], dtype="string")
+            bad_rows = np.isin(codes, np.asarray(u_bad, dtype=np.int64))
+            return (
+                pd.Series(parsed[pick], index=series.index),
+                pd.Series(prec.take(pick), index=series.index),
+                list(series.index[bad_rows]),
+            )
     if pd.api.types.is_numeric_dtype(series):
         text = series.astype("Float64").astype("string").str.replace(r"\.0$", "", regex=True)
     else:
