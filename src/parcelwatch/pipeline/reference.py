@@ -384,11 +384,14 @@ class BoxGrid:
         by0 = ((boxes[:, 1] - y0) // cell).astype(np.int64)
         by1 = ((boxes[:, 3] - y0) // cell).astype(np.int64)
         # burn each box's cell range: difference array, then a 2-D cumulative sum
-        diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
-        np.add.at(diff, (by0, bx0), 1)
-        np.add.at(diff, (by0, bx1 + 1), -1)
-        np.add.at(diff, (by1 + 1, bx0), -1)
-        np.add.at(diff, (by1 + 1, bx1 + 1), 1)
+        w = nx + 1
+        size = (ny + 1) * w
+        diff = (
+            np.bincount(by0 * w + bx0, minlength=size)
+            - np.bincount(by0 * w + bx1 + 1, minlength=size)
+            - np.bincount((by1 + 1) * w + bx0, minlength=size)
+            + np.bincount((by1 + 1) * w + bx1 + 1, minlength=size)
+        ).reshape(ny + 1, w)
         burnt = (diff.cumsum(0).cumsum(1)[:ny, :nx] > 0).astype(np.int32)
         sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
         sat[1:, 1:] = burnt.cumsum(0).cumsum(1)
