@@ -252,15 +252,35 @@ def ellipsoidal_area_m2(geoms: np.ndarray | object, crs: CRS | str | int) -> np.
         small = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) <= _SCALE_FACTOR_MAX_EXTENT_M
         idx = np.flatnonzero(present)[small]
         if len(idx):
-            c = shapely.centroid(arr[idx])
-            lon, lat = to_geo.transform(shapely.get_x(c), shapely.get_y(c))
-            scale = proj.get_factors(lon, lat, errcheck=False).areal_scale
-            out[idx] = shapely.area(arr[idx]) / np.asarray(scale)
+            out[idx] = _scaled_areas(arr[idx], proj, to_geo)
         laea_mask = present.copy()
         laea_mask[idx] = False
     if laea_mask.any():
         out[laea_mask] = _laea_area(arr[laea_mask], crs)
     return out
+
+
+_AREA_CHUNK = 20_000
+
+
+def _scaled_areas(geoms: np.ndarray, proj: pyproj.Proj, to_geo: Transformer) -> np.ndarray:
+    """Planar area over the areal scale at the centroid, element by element (so the same for any
+    grouping); large arrays in two halves on threads (shapely and PROJ release the GIL; pyproj
+    objects are thread-safe since 3.1)."""
+
+    def one(part: np.ndarray) -> np.ndarray:
+        c = shapely.centroid(part)
+        lon, lat = to_geo.transform(shapely.get_x(c), shapely.get_y(c))
+        scale = proj.get_factors(lon, lat, errcheck=False).areal_scale
+        return shapely.area(part) / np.asarray(scale)
+
+    if len(geoms) <= _AREA_CHUNK:
+        return one(geoms)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(geoms) // 2
+    with ThreadPoolExecutor(2) as pool:
+        return np.concatenate(list(pool.map(one, (geoms[:half], geoms[half:]))))
 
 
 def _laea_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
