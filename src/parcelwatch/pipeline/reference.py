@@ -378,60 +378,78 @@ class BoxGrid:
         x0, y0 = boxes[:, 0].min(), boxes[:, 1].min()
         x1, y1 = boxes[:, 2].max(), boxes[:, 3].max()
         cell = max(cell_m, (x1 - x0) / 1000, (y1 - y0) / 1000)
-        nx, ny = int((x1 - x0) // cell) + 1, int((y1 - y0) // cell) + 1
-        bx0 = ((boxes[:, 0] - x0) // cell).astype(np.int64)
-        bx1 = ((boxes[:, 2] - x0) // cell).astype(np.int64)
-        by0 = ((boxes[:, 1] - y0) // cell).astype(np.int64)
-        by1 = ((boxes[:, 3] - y0) // cell).astype(np.int64)
+        self.x0, self.y0, self.inv = x0, y0, 1.0 / cell
+        # cells by one monotonic formula for the boxes and the targets alike (floor of a product:
+        # much cheaper than floor division), so touching boxes fall in the same cell
+        nx, ny = int(self._cell(x1, x0)) + 1, int(self._cell(y1, y0)) + 1
+        bx0 = self._cell(boxes[:, 0], x0).astype(np.int64)
+        bx1 = self._cell(boxes[:, 2], x0).astype(np.int64)
+        by0 = self._cell(boxes[:, 1], y0).astype(np.int64)
+        by1 = self._cell(boxes[:, 3], y0).astype(np.int64)
         # burn each box's cell range: difference array, then a 2-D cumulative sum
         w = nx + 1
         size = (ny + 1) * w
         diff = (
-            np.bincount(by0 * w + bx0, minlength=size)
-            - np.bincount(by0 * w + bx1 + 1, minlength=size)
-            - np.bincount((by1 + 1) * w + bx0, minlength=size)
-            + np.bincount((by1 + 1) * w + bx1 + 1, minlength=size)
-        ).reshape(ny + 1, w)
-        burnt = (diff.cumsum(0).cumsum(1)[:ny, :nx] > 0).astype(np.int32)
+            (
+                np.bincount(by0 * w + bx0, minlength=size)
+                - np.bincount(by0 * w + bx1 + 1, minlength=size)
+                - np.bincount((by1 + 1) * w + bx0, minlength=size)
+                + np.bincount((by1 + 1) * w + bx1 + 1, minlength=size)
+            )
+            .astype(np.int32)
+            .reshape(ny + 1, w)
+        )
+        np.cumsum(diff, axis=0, out=diff)
+        np.cumsum(diff, axis=1, out=diff)
         sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
-        sat[1:, 1:] = burnt.cumsum(0).cumsum(1)
+        sat[1:, 1:] = diff[:ny, :nx] > 0
+        np.cumsum(sat, axis=0, out=sat)
+        np.cumsum(sat, axis=1, out=sat)
         self.sat = sat
         self.x0, self.y0, self.x1, self.y1 = x0, y0, x1, y1
         self.cell, self.nx, self.ny = cell, nx, ny
 
+    def _cell(self, v: Any, origin: float) -> Any:
+        return np.floor((v - origin) * self.inv)
+
     def meets(self, targets: np.ndarray) -> np.ndarray:
         """For each target box (n, 4), whether it may meet one of the boxes (targets with a
         non-finite coordinate are always kept)."""
-        out = ~np.all(np.isfinite(targets), axis=1)
-        if self.empty or out.all():
-            return out
-        x0, y0, x1, y1, cell, nx, ny, sat = (
-            self.x0, self.y0, self.x1, self.y1, self.cell, self.nx, self.ny, self.sat,
+        targets = np.asarray(targets, dtype=float).reshape(-1, 4)
+        return self.meets_xy(targets[:, 0], targets[:, 1], targets[:, 2], targets[:, 3])
+
+    def meets_xy(
+        self, xmin: np.ndarray, ymin: np.ndarray, xmax: np.ndarray, ymax: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`meets` for the targets' four coordinate columns."""
+        finite = np.isfinite(xmin) & np.isfinite(ymin) & np.isfinite(xmax) & np.isfinite(ymax)
+        if self.empty or not finite.any():
+            return ~finite
+        x0, y0, x1, y1, nx, ny, sat = (
+            self.x0, self.y0, self.x1, self.y1, self.nx, self.ny, self.sat,
         )  # fmt: skip
-        t = targets[~out]
-        tx0 = np.clip((t[:, 0] - x0) // cell, 0, nx - 1).astype(np.int64)
-        tx1 = np.clip((t[:, 2] - x0) // cell, -1, nx - 1).astype(np.int64)
-        ty0 = np.clip((t[:, 1] - y0) // cell, 0, ny - 1).astype(np.int64)
-        ty1 = np.clip((t[:, 3] - y0) // cell, -1, ny - 1).astype(np.int64)
-        inside = (
-            (t[:, 2] >= x0)
-            & (t[:, 0] <= x1)
-            & (t[:, 3] >= y0)
-            & (t[:, 1] <= y1)
-            & (tx1 >= tx0)
-            & (ty1 >= ty0)
-        )
-        count = sat[ty1 + 1, tx1 + 1] - sat[ty0, tx1 + 1] - sat[ty1 + 1, tx0] + sat[ty0, tx0]
-        out[~out] = inside & (count > 0)
-        return out
+        if not finite.all():  # kept whatever the grid says: any finite stand-in will do
+            xmin, xmax = np.where(finite, xmin, x0), np.where(finite, xmax, x0)
+            ymin, ymax = np.where(finite, ymin, y0), np.where(finite, ymax, y0)
+        tx0 = np.clip(self._cell(xmin, x0), 0, nx - 1).astype(np.intp)
+        tx1 = np.clip(self._cell(xmax, x0), -1, nx - 1).astype(np.intp)
+        ty0 = np.clip(self._cell(ymin, y0), 0, ny - 1).astype(np.intp)
+        ty1 = np.clip(self._cell(ymax, y0), -1, ny - 1).astype(np.intp)
+        inside = (xmax >= x0) & (xmin <= x1) & (ymax >= y0) & (ymin <= y1)
+        inside &= (tx1 >= tx0) & (ty1 >= ty0)
+        flat = sat.ravel()
+        w = nx + 1
+        lo, hi = ty0 * w, (ty1 + 1) * w
+        count = flat.take(hi + tx1 + 1) - flat.take(lo + tx1 + 1) - flat.take(hi + tx0)
+        count += flat.take(lo + tx0)
+        return ~finite | (inside & (count > 0))
 
 
 def _rows_meeting(table: Any, boxes: np.ndarray | BoxGrid) -> np.ndarray:
     bbox = table.column("bbox").combine_chunks()
-    rows = np.column_stack(
-        [bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")]
-    )
-    return (boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)).meets(rows)
+    cols = [bbox.field(k).to_numpy(zero_copy_only=False) for k in ("xmin", "ymin", "xmax", "ymax")]
+    grid = boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)
+    return grid.meets_xy(*cols)
 
 
 def _to_frame(table: Any, crs: CRS) -> gpd.GeoDataFrame:
