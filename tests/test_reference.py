@@ -112,8 +112,29 @@ def _frame(result) -> tuple[pd.DataFrame, pd.DataFrame]:
     return p, f
 
 
-def test_batch_read_by_extent_gives_the_findings_of_the_whole_layers(scene, tmp_path):
-    """Same parcels table and findings (bit for bit) as with the whole layers from the files."""
+def _tiles(path):
+    """The geometries of each tile of a stored layer: record batch (Arrow IPC) or row group
+    (GeoParquet, the older stores)."""
+    import pyarrow as pa
+
+    if path.suffix == ".parquet":
+        pf = pq.ParquetFile(path)
+        parts = [
+            pf.read_row_group(i, columns=["geometry"]) for i in range(pf.metadata.num_row_groups)
+        ]
+    else:
+        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
+        parts = [reader.get_batch(i) for i in range(reader.num_record_batches)]
+    return [shapely.from_wkb(t.column("geometry").to_numpy(zero_copy_only=False)) for t in parts]
+
+
+@pytest.mark.parametrize("suffix", [".arrow", ".parquet"])
+def test_batch_read_by_extent_gives_the_findings_of_the_whole_layers(
+    scene, tmp_path, monkeypatch, suffix
+):
+    """Same parcels table and findings (bit for bit) as with the whole layers from the files,
+    with the store as written today (Arrow IPC) and as stores registered before (GeoParquet)."""
+    monkeypatch.setattr(ref, "STORED_SUFFIX", suffix)
     ws = _ws(tmp_path)
     added = ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
     assert [o.action for o in added] == ["added"] * 4
@@ -136,19 +157,15 @@ def test_batch_read_by_extent_gives_the_findings_of_the_whole_layers(scene, tmp_
     assert fa.loc[fa["footprint_id"] == "B1", "greenhouse_distance_m"].iloc[0] == pytest.approx(
         20.0
     )
-    # T2 lies across squares that the store keeps in two or more row groups
+    # T2 lies across squares that the store keeps in two or more tiles
     version = ref.open_references(ws.path).active()["farmland"]
-    pf = pq.ParquetFile(ws.path / "reference" / version.file)
+    assert version.file.endswith(suffix)
     t2 = box(950, 450, 1060, 560)
-    groups = set()
-    for i in range(pf.metadata.num_row_groups):
-        g = shapely.from_wkb(
-            pf.read_row_group(i, columns=["geometry"])
-            .column("geometry")
-            .to_numpy(zero_copy_only=False)
-        )
-        if shapely.intersects(g, t2).any():
-            groups.add(i)
+    groups = {
+        i
+        for i, g in enumerate(_tiles(ws.path / "reference" / version.file))
+        if shapely.intersects(g, t2).any()
+    }
     assert len(groups) >= 2, groups
     assert row.loc["T2", "farmland_m2"] > 0
 
@@ -157,15 +174,13 @@ def test_reference_add_twice_is_a_no_op(scene, tmp_path):
     ws = _ws(tmp_path)
     ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
     catalog = (ws.path / "reference" / "catalog.json").read_bytes()
-    files = {p.name: p.stat().st_mtime_ns for p in (ws.path / "reference").glob("*.parquet")}
+    files = {p.name: p.stat().st_mtime_ns for p in (ws.path / "reference").glob("*.arrow")}
     again = ref.add_references(
         ws.path, scene["sources"], year=2025, now=NOW + timedelta(days=1), user="other"
     )
     assert [o.action for o in again] == ["unchanged"] * 4
     assert (ws.path / "reference" / "catalog.json").read_bytes() == catalog
-    assert {
-        p.name: p.stat().st_mtime_ns for p in (ws.path / "reference").glob("*.parquet")
-    } == files
+    assert {p.name: p.stat().st_mtime_ns for p in (ws.path / "reference").glob("*.arrow")} == files
 
 
 def test_newer_or_reregistered_year_keeps_old_batches_provenance(scene, tmp_path):
@@ -239,16 +254,16 @@ def test_damaged_or_moved_store_names_the_command_that_rebuilds_it(scene, tmp_pa
     ws = _ws(tmp_path)
     ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
     store_dir = ws.path / "reference"
-    farm_file = store_dir / "farmland-2025-1.parquet"
+    farm_file = store_dir / "farmland-2025-1.arrow"
     # moved away
-    shutil.move(farm_file, tmp_path / "elsewhere.parquet")
+    shutil.move(farm_file, tmp_path / "elsewhere.arrow")
     with pytest.raises(
         ReferenceStoreError,
         match=r"farmland-2025-1 .* is missing.*`parcelwatch reference add .* --farmland .*基础数据.gpkg:DLTB --year 2025`",
     ):
         check_batch(ws, {"parcels": scene["parcels"]}, batch="A", now=NOW, user="t")
     # damaged in place (same size, garbage bytes)
-    size = (tmp_path / "elsewhere.parquet").stat().st_size
+    size = (tmp_path / "elsewhere.arrow").stat().st_size
     farm_file.write_bytes(b"\0" * size)
     with pytest.raises(ReferenceStoreError, match=r"cannot be read.*parcelwatch reference add"):
         ref.load_batch_inputs(ws.path, {"parcels": scene["parcels"]})
@@ -340,3 +355,22 @@ def test_buildings_on_the_command_line_widen_the_reads_only_near_the_parcels(sce
     pb_, fb = _frame(classify_inputs(whole))
     pd.testing.assert_frame_equal(pa_[pb_.columns], pb_, check_exact=True)
     pd.testing.assert_frame_equal(fa[fb.columns], fb, check_exact=True)
+
+
+def test_a_store_of_the_older_format_is_rewritten_by_reference_add(scene, tmp_path, monkeypatch):
+    """A farmland layer registered as GeoParquet (stores before the Arrow IPC format) is read as
+    it is; `reference add` with the same source rewrites it as .arrow under the same version id
+    (action 'rebuilt'), removes the .parquet file, and gives the same findings."""
+    ws = _ws(tmp_path)
+    monkeypatch.setattr(ref, "STORED_SUFFIX", ".parquet")
+    ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
+    old = classify_inputs(ref.load_batch_inputs(ws.path, {"parcels": scene["parcels"]}))
+    monkeypatch.setattr(ref, "STORED_SUFFIX", ".arrow")
+    out = ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
+    assert {o.action for o in out} == {"rebuilt"}
+    assert sorted(p.suffix for p in (ws.path / "reference").glob("*-2025-1.*")) == [".arrow"] * 4
+    assert [o.version.version_id for o in out][0] == "farmland-2025-1"
+    new = classify_inputs(ref.load_batch_inputs(ws.path, {"parcels": scene["parcels"]}))
+    pd.testing.assert_frame_equal(_frame(new)[0], _frame(old)[0], check_exact=True)
+    again = ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
+    assert {o.action for o in again} == {"unchanged"}

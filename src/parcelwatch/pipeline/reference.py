@@ -5,12 +5,15 @@ administrative boundaries change about once a year; 卫片 batches arrive every 
 ``parcelwatch reference add`` loads each layer once with the same loader as every other command
 (:func:`parcelwatch.io.layers.load_layer`: encoding, CRS, field mapping, validation, repair),
 reprojects it to the workspace's working Gauss-Kruger zone and stores it under
-``WS/reference/`` as GeoParquet:
+``WS/reference/`` as an uncompressed Arrow IPC file (``.arrow``, geometry as WKB with GeoArrow
+metadata; GDAL's Arrow driver and QGIS open it):
 
-* rows sorted along a Hilbert curve, so that neighbours share a row group;
-* a ``bbox`` covering column (xmin, ymin, xmax, ymax per feature; GeoParquet 1.1), whose
-  per-row-group min/max statistics locate the row groups a box can touch;
-* small row groups (:data:`ROW_GROUP_ROWS`), so that a scattered batch reads little.
+* rows sorted along a Hilbert curve, so that neighbours lie side by side in the file;
+* a ``bbox`` column (xmin, ymin, xmax, ymax per feature), read memory-mapped without a copy: the
+  rows a batch touches are found from it and only their bytes are read, so a batch scattered over
+  the whole county reads what it touches, not every block of the file.
+
+Stores registered before (GeoParquet with the same columns and small row groups) are still read.
 
 ``catalog.json`` beside the files records, per version, the provenance: source file, layer, size
 and sha256, when and by whom it was loaded, feature and repair counts, the stored file's size and
@@ -81,8 +84,9 @@ REFERENCE_ROLES = (
 REFERENCE_DIR = "reference"
 CATALOG_FILE = "catalog.json"
 REFERENCE_PREFIX = "reference:"
-ROW_GROUP_ROWS = 4096
+ROW_GROUP_ROWS = 4096  # rows per record batch (row group in the older GeoParquet stores)
 _FORMAT = 1
+STORED_SUFFIX = ".arrow"
 _OPTION = {r: f"--{r}" for r in REFERENCE_ROLES}
 # What classification, re-checks and the map use of each layer; the other delivered fields stay
 # in the store (and in the provenance) but are not decoded for a check.
@@ -195,7 +199,9 @@ class ReferenceStore:
     def _load_catalog(self) -> None:
         path = self.catalog_path
         if not path.exists():
-            if self.dir.is_dir() and any(self.dir.glob("*.parquet")):
+            if self.dir.is_dir() and (
+                any(self.dir.glob("*.arrow")) or any(self.dir.glob("*.parquet"))
+            ):
                 raise ReferenceStoreError(
                     f"The reference store {self.dir} has layer files but no {CATALOG_FILE}: it was damaged or partly moved. "
                     f"Register the layers again with `parcelwatch reference add {self.workspace} --farmland FILE ... --year YEAR`."
@@ -256,6 +262,7 @@ class ReferenceStore:
         )
 
     def _open(self, v: ReferenceVersion) -> Any:
+        """The stored file: a memory-mapped Arrow IPC reader, or a ParquetFile (older stores)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -267,7 +274,9 @@ class ReferenceStore:
         if size != v.file_size:
             raise self._damaged(v, f"has {size} bytes, not the {v.file_size} it was stored with")
         try:
-            return pq.ParquetFile(path)
+            if path.suffix == ".parquet":
+                return pq.ParquetFile(path)
+            return pa.ipc.open_file(pa.memory_map(str(path), "r"))
         except (OSError, pa.ArrowException) as exc:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
 
@@ -289,15 +298,25 @@ class ReferenceStore:
             raise ReferenceStoreError(
                 f"No {role} layer is registered in {self.workspace}. Register it with `parcelwatch reference add {self.workspace} {_OPTION[role]} FILE --year YEAR`."
             )
+        import pyarrow.parquet as pq
+
         pf = self._open(v)
-        names = pf.schema_arrow.names
+        names = pf.schema_arrow.names if isinstance(pf, pq.ParquetFile) else pf.schema.names
         cols = (
             None
             if columns is None
             else [c for c in names if c in set(columns) | {"geometry", "bbox"}]
         )
         try:
-            if boxes is None:
+            if not isinstance(pf, pq.ParquetFile):
+                # memory-mapped, no copy: the bbox column finds the rows, only theirs are read
+                table = pf.read_all()
+                if cols is not None:
+                    table = table.select(cols)
+                if boxes is not None and table.num_rows:
+                    grid = boxes if isinstance(boxes, BoxGrid) else BoxGrid(boxes)
+                    table = table.filter(pa.array(_rows_meeting(table, grid)))
+            elif boxes is None:
                 table = pf.read(columns=cols, use_threads=True)
             else:
                 # built once for the row groups and the rows
@@ -312,9 +331,9 @@ class ReferenceStore:
                     table = table.select(cols)
                 if table.num_rows:
                     table = table.filter(pa.array(_rows_meeting(table, grid)))
-        except (OSError, pa.ArrowException) as exc:
+            return _to_frame(table, self.working_crs)
+        except (OSError, pa.ArrowException, shapely.errors.ShapelyError) as exc:
             raise self._damaged(v, f"cannot be read ({exc})") from exc
-        return _to_frame(table, self.working_crs)
 
 
 def open_references(workspace: str | Path) -> ReferenceStore:
@@ -780,9 +799,10 @@ def add_references(
                 "an older one; give the newest data, or the right --year."
             )
         if cur is not None and cur.year == year and cur.load_key == key:
-            if _intact(store, cur):
+            if _intact(store, cur) and cur.file.endswith(STORED_SUFFIX):
                 outcomes[role] = AddOutcome(role, "unchanged", cur)
                 continue
+            # damaged, missing, or in the older stored format: the same version, written again
             outcomes[role] = AddOutcome(role, "rebuilt", cur)
         todo[role] = (src, sha, key, size)
     if not todo:
@@ -819,7 +839,7 @@ def add_references(
             else:
                 n = sum(1 for v in versions if v.role == role and v.year == year) + 1
                 vid = f"{role}-{year}-{n}"
-            fname = f"{vid}.parquet"
+            fname = f"{vid}{STORED_SUFFIX}"
             tmp = store.dir / f".{fname}.tmp"
             fsize = _write_layer(frame, tmp)
             fsha, _ = _sha256([tmp])
@@ -850,6 +870,8 @@ def add_references(
             cur = active.get(role)
             if prior is not None and prior.action == "rebuilt":
                 versions = [v if x.version_id == vid else x for x in versions]
+                if prior.version.file != fname:
+                    removed.append(store.dir / prior.version.file)
                 outcomes[role] = AddOutcome(role, "rebuilt", v)
             else:
                 if cur is not None:
@@ -898,18 +920,50 @@ def _intact(store: ReferenceStore, v: ReferenceVersion) -> bool:
 
 
 def _write_layer(frame: gpd.GeoDataFrame, path: Path) -> int:
-    """GeoParquet, Hilbert-sorted, bbox covering column, small row groups; returns its size."""
+    """The stored layer, Hilbert-sorted with a per-feature ``bbox`` column; returns its size.
+
+    Arrow IPC (uncompressed, record batches of :data:`ROW_GROUP_ROWS`) when ``path`` ends in
+    ``.arrow``; GeoParquet 1.1 (bbox covering column, small row groups) for ``.parquet``.
+    """
+    import pyarrow as pa
+
     frame = frame.reset_index(drop=True)
     if len(frame):
         order = np.argsort(frame.geometry.hilbert_distance(), kind="stable")
         frame = frame.iloc[order].reset_index(drop=True)
-    frame.to_parquet(
-        path,
-        index=False,
-        write_covering_bbox=True,
-        row_group_size=ROW_GROUP_ROWS,
-        schema_version="1.1.0",
+    if path.name.endswith(".parquet") or path.name.endswith(".parquet.tmp"):
+        frame.to_parquet(
+            path,
+            index=False,
+            write_covering_bbox=True,
+            row_group_size=ROW_GROUP_ROWS,
+            schema_version="1.1.0",
+        )
+        return path.stat().st_size
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    b = shapely.bounds(geoms) if len(geoms) else np.zeros((0, 4))
+    attrs = pa.Table.from_pandas(
+        pd.DataFrame(frame.drop(columns=frame.geometry.name)), preserve_index=False
     )
+    crs_json = frame.crs.to_json() if frame.crs is not None else None
+    geom_field = pa.field(
+        "geometry",
+        pa.binary(),
+        metadata={
+            "ARROW:extension:name": "geoarrow.wkb",
+            "ARROW:extension:metadata": json.dumps(
+                {"crs": json.loads(crs_json)} if crs_json else {}
+            ),
+        },
+    )
+    bbox = pa.StructArray.from_arrays(
+        [pa.array(b[:, k], pa.float64()) for k in range(4)],
+        names=["xmin", "ymin", "xmax", "ymax"],
+    )
+    table = attrs.append_column(geom_field, pa.array(shapely.to_wkb(geoms), pa.binary()))
+    table = table.append_column("bbox", bbox)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=ROW_GROUP_ROWS)
     return path.stat().st_size
 
 
