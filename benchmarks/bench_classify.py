@@ -216,6 +216,7 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
 
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
     import pyogrio
     import shapely
@@ -265,12 +266,14 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
     t0 = time.perf_counter()
     tables = {}
     for role, f in files.items():
-        names = pq.read_schema(f).names
-        tables[role] = pq.read_table(
-            f,
-            columns=[*[c for c in USED_COLUMNS[role] if c in names], "geometry"],
-            use_threads=True,
-        )
+        if f.suffix == ".parquet":
+            names = pq.read_schema(f).names
+            read = lambda cols, f=f: pq.read_table(f, columns=cols, use_threads=True)  # noqa: E731
+        else:  # the stored Arrow IPC file, memory-mapped
+            table = pa.ipc.open_file(pa.memory_map(str(f), "r")).read_all()
+            names = table.column_names
+            read = lambda cols, t=table: t.select(cols)  # noqa: E731
+        tables[role] = read([*[c for c in USED_COLUMNS[role] if c in names], "geometry"])
     _, parcels_arrow = pyogrio.read_arrow(
         data / LAYERS["parcels"][0], encoding="gb18030", columns=[]
     )
