@@ -28,6 +28,7 @@ themselves are in :mod:`parcelwatch.ledger.sqlstore` (shared with the PostgreSQL
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import struct
@@ -233,9 +234,11 @@ def geometry_from_blob(blob: bytes | None) -> Any:
 def _st_is_empty(blob: bytes | None) -> int | None:
     if blob is None:
         return None
-    flags, _, offset = _blob_parts(bytes(blob))
+    flags, env, offset = _blob_parts(bytes(blob))
     if flags & 0b1_0000:
         return 1
+    if env is not None and all(math.isfinite(v) for v in env):
+        return 0  # a finite envelope has coordinates: not empty (no need to decode the WKB)
     return int(bool(shapely.is_empty(shapely.from_wkb(bytes(blob)[offset:]))))
 
 
