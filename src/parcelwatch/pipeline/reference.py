@@ -6,7 +6,8 @@ administrative boundaries change about once a year; 卫片 batches arrive every 
 (:func:`parcelwatch.io.layers.load_layer`: encoding, CRS, field mapping, validation, repair),
 reprojects it to the workspace's working Gauss-Kruger zone and stores it under
 ``WS/reference/`` as an uncompressed Arrow IPC file (``.arrow``, geometry as WKB with GeoArrow
-metadata; GDAL's Arrow driver and QGIS open it):
+metadata and the CRS, so ``geopandas.GeoDataFrame.from_arrow`` and GDAL builds with the Arrow
+driver read it):
 
 * rows sorted along a Hilbert curve, so that neighbours lie side by side in the file;
 * a ``bbox`` column (xmin, ymin, xmax, ymax per feature), read memory-mapped without a copy: the
