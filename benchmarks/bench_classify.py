@@ -12,13 +12,14 @@ done once, into benchmarks/data/<scale>-ws) the same run also measures:
   transaction) of a 2,000-parcel batch (every n-th parcel of the county: scattered over all of
   it), whose per-parcel results must equal the registered full run's exactly;
 * **floor**: the least a program must do to produce the registered run's per-parcel areas, on
-  two threads: read the stored bytes (pyarrow, the used columns; pyogrio Arrow for the parcels),
+  two threads: read the stored bytes (Arrow IPC memory-mapped, the used columns; pyogrio Arrow for the
+  parcels' geometry and ids),
   decode the geometries, bring the delivered parcels into the working CRS and repair the invalid
   ones, find the candidate pairs (STRtree), skip the pairs where bounding-box containment +
   ``covers`` answers, intersect the rest (耕地 patches only; 永农 patches identical to a 三调
   patch reuse its pairs), take the pieces' ellipsoidal areas, sum them per parcel and building,
-  write the sums. Nothing else (no reasons, classes, findings, coverage share, attributes). It
-  also reports the bare part, bytes + intersections only, which is no program (the pairs that
+  write the sums with the parcel ids. Nothing else (no reasons, classes, findings, coverage
+  share, other attributes). It also reports the bare part, bytes + intersections only, which is no program (the pairs that
   need an intersection are only known after the index and containment work).
 
 Each side runs in its own process (so peak memory is its own: ru_maxrss of the child). The
@@ -207,9 +208,10 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
     parcels), decode the geometries, find the candidate pairs (STRtree), skip the pairs where
     bounding-box containment + ``covers`` answers, intersect the rest (耕地 patches only; 永农
     patches identical to a 耕地 patch reuse its pairs), take the pieces' ellipsoidal areas, sum
-    them per parcel and building, write the sums. No validation, no reprojection, no reasons,
-    classes or findings, no coverage share, no attributes: what the program adds above this is
-    what the ratio measures. Also reported: the bare part (bytes + intersections, 'bare_s').
+    them per parcel and building, write the sums with the parcel ids. The parcels are brought
+    into the working CRS and the invalid ones repaired (delivered data); nothing else is
+    validated; no reasons, classes or findings, no coverage share, no other attributes: what
+    the program adds above this is what the ratio measures. Also reported: the bare part (bytes + intersections, 'bare_s').
     """
     import warnings
     from concurrent.futures import ThreadPoolExecutor
@@ -274,8 +276,9 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
             names = table.column_names
             read = lambda cols, t=table: t.select(cols)  # noqa: E731
         tables[role] = read([*[c for c in USED_COLUMNS[role] if c in names], "geometry"])
+    # the parcels' geometry and their id (what the results are keyed by)
     _, parcels_arrow = pyogrio.read_arrow(
-        data / LAYERS["parcels"][0], encoding="gb18030", columns=[]
+        data / LAYERS["parcels"][0], encoding="gb18030", columns=["监测编号"]
     )
     t_bytes = time.perf_counter() - t0
     geoms = {
@@ -326,6 +329,7 @@ def run_floor(data: Path, out: Path, ws: Path) -> dict:
         inters += k
     t1 = time.perf_counter()
     sums["area"] = p_area
+    sums["parcel_id"] = parcels_arrow.column(0).to_numpy(zero_copy_only=False)
     pd.DataFrame(sums).to_parquet(out / "floor_parcels.parquet")
     pd.DataFrame(b_sums).to_parquet(out / "floor_buildings.parquet")
     t2 = time.perf_counter()
