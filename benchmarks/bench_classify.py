@@ -12,15 +12,15 @@ done once, into benchmarks/data/<scale>-ws) the same run also measures:
   transaction) of a 2,000-parcel batch (every n-th parcel of the county: scattered over all of
   it), whose per-parcel results must equal the registered full run's exactly;
 * **floor**: the least a program must do to produce the registered run's per-parcel areas, on
-  two threads: read the stored bytes (Arrow IPC memory-mapped, the used columns; pyogrio Arrow for the
-  parcels' geometry and ids),
-  decode the geometries, bring the delivered parcels into the working CRS and repair the invalid
-  ones, find the candidate pairs (STRtree), skip the pairs where bounding-box containment +
-  ``covers`` answers, intersect the rest (耕地 patches only; 永农 patches identical to a 三调
-  patch reuse its pairs), take the pieces' ellipsoidal areas, sum them per parcel and building,
-  write the sums with the parcel ids. Nothing else (no reasons, classes, findings, coverage
-  share, other attributes). It also reports the bare part, bytes + intersections only, which is no program (the pairs that
-  need an intersection are only known after the index and containment work).
+  two threads: read the stored bytes (Arrow IPC memory-mapped, the used columns; pyogrio Arrow
+  for the parcels' geometry and ids), decode the geometries, bring the delivered parcels into
+  the working CRS and repair the invalid ones, find the candidate pairs (STRtree), skip the
+  pairs where bounding-box containment + ``covers`` answers, intersect the rest (耕地 patches
+  only; 永农 patches identical to a 三调 patch reuse its pairs), take the pieces' ellipsoidal
+  areas, sum them per parcel and building, write the sums with the parcel ids. Nothing else (no
+  reasons, classes, findings, coverage share, other attributes). It also reports the bare part,
+  bytes + intersections only, which is no program (the pairs that need an intersection are only
+  known after the index and containment work).
 
 Each side runs in its own process (so peak memory is its own: ru_maxrss of the child). The
 naive way reads with geopandas.read_file, runs geopandas.overlay per layer, and groups by parcel
