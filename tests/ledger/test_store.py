@@ -360,3 +360,23 @@ def test_sigkill_in_the_middle_of_a_large_import_leaves_a_consistent_store(store
         assert replay(after.events()) == stripped(after.records(geometry=False))
     finally:
         after.close()
+
+
+def test_geometries_encoded_together_are_bound_as_one_by_one():
+    """encode_geometries (a batch's geometries at once) gives, on both databases, the bytes the
+    Geom type binds for each geometry alone: polygon (as a one-part multipolygon), multipolygon,
+    empty, missing, and a collection holding a polygon and a line (the polygon kept)."""
+    from parcelwatch.ledger.sqlstore import Geom, _Dialect, encode_geometries
+
+    sq = shapely.box(0, 0, 1, 1)
+    geoms = [
+        sq,
+        shapely.MultiPolygon([sq, shapely.box(2, 2, 3, 3)]),
+        shapely.Polygon(),
+        None,
+        shapely.GeometryCollection([sq, shapely.LineString([(0, 0), (5, 5)])]),
+    ]
+    for dialect in ("sqlite", "postgresql"):
+        one = Geom().bind_processor(_Dialect(dialect))
+        assert encode_geometries(dialect, geoms) == [one(g) for g in geoms]
+    assert encode_geometries("sqlite", []) == []

@@ -22,11 +22,12 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 import sqlalchemy as sa
@@ -133,11 +134,14 @@ class Geom(sa.types.UserDefinedType):  # type: ignore[type-arg]
         return _GeomOut(col, type_=self)
 
     def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
+        # bytes are already encoded for this database (see :func:`encode_geometries`)
         if dialect.name == "sqlite":
             from parcelwatch.ledger.store import gpkg_geometry_blob
 
-            return lambda g: gpkg_geometry_blob(_multi(g))
-        return lambda g: None if g is None else shapely.to_wkb(_multi(g), flavor="iso")
+            return lambda g: g if isinstance(g, bytes) else gpkg_geometry_blob(_multi(g))
+        return lambda g: (
+            g if g is None or isinstance(g, bytes) else shapely.to_wkb(_multi(g), flavor="iso")
+        )
 
     def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any]:
         if dialect.name == "sqlite":
@@ -145,6 +149,43 @@ class Geom(sa.types.UserDefinedType):  # type: ignore[type-arg]
 
             return geometry_from_blob
         return lambda b: None if b is None else shapely.from_wkb(bytes(b))
+
+
+def encode_geometries(dialect: str, geoms: Sequence[Any]) -> list[bytes | None]:
+    """What :class:`Geom` binds for each geometry (a GeoPackage blob on SQLite, ISO WKB on
+    PostgreSQL), for many at once: polygons become one-part multipolygons and are encoded in
+    one vectorised call each; anything else goes one by one as the bind does."""
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = list(geoms)
+    out: list[bytes | None] = [None] * len(arr)
+    present = ~shapely.is_missing(arr)
+    kind = shapely.get_type_id(arr)
+    simple = present & ((kind == 3) | (kind == 6)) & ~shapely.is_empty(arr)
+    idx = np.flatnonzero(simple)
+    if len(idx):
+        multi = arr[idx].copy()
+        polys = kind[idx] == 3
+        if polys.any():
+            multi[polys] = shapely.multipolygons(multi[polys][:, np.newaxis])
+        wkb = shapely.to_wkb(multi, flavor="iso", byte_order=1)
+        if dialect == "sqlite":
+            from parcelwatch.ledger.store import gpkg_blob_from_wkb
+
+            bounds = shapely.bounds(multi).tolist()
+            for i, w, b in zip(idx.tolist(), wkb.tolist(), bounds, strict=True):
+                out[i] = gpkg_blob_from_wkb(w, b)
+        else:
+            for i, w in zip(idx.tolist(), wkb.tolist(), strict=True):
+                out[i] = w
+    bind = Geom().bind_processor(_Dialect(dialect))
+    for i in np.flatnonzero(present & ~simple).tolist():
+        out[i] = bind(arr[i])
+    return out
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    name: str
 
 
 # ------------------------------------------------------------------------------------------
@@ -720,6 +761,10 @@ class SqlStore:
             link_rows += _link_rows(problem_id, change.parcels, at)
             find_rows += _finding_rows(problem_id, change.findings)
             out.append(ev)
+        for rows in (prob_rows, link_rows, find_rows):  # the geometries encoded in one go
+            blobs = encode_geometries(conn.dialect.name, [r["geom"] for r in rows])
+            for r, blob in zip(rows, blobs, strict=True):
+                r["geom"] = blob
         conn.execute(sa.insert(events), ev_rows)
         conn.execute(sa.insert(problems), prob_rows)
         if link_rows:

@@ -210,6 +210,19 @@ def gpkg_geometry_blob(geom: Any, srs_id: int = SRS_ID) -> bytes | None:
     )
 
 
+def gpkg_blob_from_wkb(wkb: bytes, bounds: Sequence[float], srs_id: int = SRS_ID) -> bytes:
+    """:func:`gpkg_geometry_blob` of a non-empty geometry from its ISO WKB (little endian) and
+    its bounds (minx, miny, maxx, maxy)."""
+    minx, miny, maxx, maxy = bounds
+    return (
+        b"GP"
+        + bytes([0, 0b0000_0011])
+        + struct.pack("<i", srs_id)
+        + struct.pack("<4d", minx, maxx, miny, maxy)
+        + wkb
+    )
+
+
 def _blob_parts(blob: bytes) -> tuple[int, tuple[float, ...] | None, int]:
     if blob[:2] != b"GP":
         raise LedgerError(
