@@ -82,3 +82,14 @@ def test_one_format_export_writes_the_point_file_too(tmp_path):
     assert [p.name for p in written] == ["p.geojson", "p_点位.geojson"]
     assert [n.problem_id for n in notices] == [point] and "p_点位.geojson" in notices[0].message
     assert (tmp_path / "p_点位.shp").exists() and tmp_path / "p_点位.dbf" in shp
+
+
+def test_the_cli_says_where_point_problems_went_not_that_values_were_lost(tmp_path, capsys):
+    """`export --format all` of a ledger with one point problem: stderr has a note naming it and
+    where each format put it, and no "could not be written exactly" warning (nothing was lost)."""
+    path, _, point = _ws(tmp_path)
+    assert main(["export", str(path), "--format", "all", "-o", str(tmp_path / "out"), "--today", "2025-01-03"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"Note: 1 point problem(s) (经度/纬度, no polygon) are in the point layers, not the polygon ones: {point}" in err  # fmt: skip
+    assert "问题图斑_点位.shp" in err and "problem_points" in err
+    assert "could not be written exactly" not in err

@@ -151,7 +151,24 @@ def _progress():  # type: ignore[no-untyped-def]
 
 
 def _print_notices(notices: list) -> None:
-    """What the files could not carry exactly, grouped by format and field, with the records."""
+    """Where the point problems went, then what the files could not carry exactly (grouped by
+    format and field, with the records)."""
+    placed = [n for n in notices if n.kind == "placement"]
+    if placed:
+        by_fmt: dict[str, list[str]] = {}
+        for n in placed:
+            where = n.message.split("written to ")[-1].split(", not to")[0]
+            by_fmt.setdefault(n.fmt, []).append(where)
+        ids = sorted({n.problem_id for n in placed})
+        click.echo(
+            f"Note: {len(ids)} point problem(s) (经度/纬度, no polygon) are in the point "
+            f"layers, not the polygon ones: {', '.join(ids[:10])}"
+            + (f" ... and {len(ids) - 10} more" if len(ids) > 10 else ""),
+            err=True,
+        )
+        for fmt, where in by_fmt.items():
+            click.echo(f"  {fmt}: {where[0]}", err=True)
+    notices = [n for n in notices if n.kind != "placement"]
     if not notices:
         return
     groups: dict[tuple[str, str, str], list[str]] = {}

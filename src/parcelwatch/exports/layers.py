@@ -88,12 +88,15 @@ _KML_NS = "http://www.opengis.net/kml/2.2"
 @dataclass(frozen=True)
 class ExportNotice:
     """Something an export could not carry exactly (a value cut, a character replaced or
-    dropped): which file format, problem and field, and what happened."""
+    dropped; ``kind`` "value") or put elsewhere than the main layer (a point problem written to
+    the point layer or file; ``kind`` "placement"): which file format, problem and field, and
+    what happened."""
 
     fmt: str
     problem_id: str
     field: str
     message: str
+    kind: str = "value"
 
     def __str__(self) -> str:
         return f"{self.fmt}: problem {self.problem_id} [{self.field}]: {self.message}"

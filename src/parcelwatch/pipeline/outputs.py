@@ -314,6 +314,7 @@ def _point_notices(
                 r.problem_id,
                 "几何",
                 f"point problem (经度/纬度, no polygon): written to {where}, not to the polygon layer",
+                kind="placement",
             )
         )
 
