@@ -9,11 +9,9 @@ or a drawn polygon. Times are ISO 8601 text with their offset.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from parcelwatch.errors import LedgerError
 from parcelwatch.ledger.records import (
@@ -24,7 +22,6 @@ from parcelwatch.ledger.records import (
     ensure_tables,
     read_if_present,
     register,
-    table_schema,
 )
 from parcelwatch.ledger.records import schema_sql as _schema_sql
 from parcelwatch.ledger.records import text_table as _text_table
@@ -39,11 +36,8 @@ __all__ = [
     "register",
     "ensure_tables",
     "schema_sql",
-    "pg_schema_sql",
     "audit_events",
     "read_if_present",
-    "_schema",
-    "_text_table",
     "entry_from_finding",
     "CHANNEL_KIND",
     "VERIFY_RESULTS",
@@ -98,20 +92,10 @@ _PATROL = (
 _RECORD_TABLES = tuple(e.name for e in _PATROL)
 
 
-def pg_schema_sql(tables: Sequence[sa.Table], record_tables: Sequence[str] = ()) -> list[str]:
-    """PostgreSQL DDL, guards and grants of the registered record types whose tables are
-    ``tables`` (kept for callers of the former per-module helper; see
-    :func:`parcelwatch.ledger.records.schema_sql`)."""
-    names = {t.name for t in tables}
-    return _schema_sql("postgresql", [e for e in ENTITIES.values() if e.table.name in names])
-
-
 def schema_sql(dialect: str) -> list[str]:
     """Idempotent DDL, guards and grants of the patrol tables (PostgreSQL ``store init``)."""
     return _schema_sql(dialect, _PATROL)
 
-
-_schema = table_schema  # the former name, for older callers
 
 #: the patrol records' book: the one audited-record book of :mod:`parcelwatch.ledger.records`
 PatrolBook = RecordBook

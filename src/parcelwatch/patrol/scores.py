@@ -21,7 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parcelwatch.patrol.records import Entity, PatrolBook, _text_table, pg_schema_sql, register
+from parcelwatch.ledger.records import text_table
+from parcelwatch.patrol.records import Entity, PatrolBook, register
 from parcelwatch.patrol.scheme import Scheme
 from parcelwatch.patrol.scoring import (
     MonthResult,
@@ -41,7 +42,6 @@ __all__ = [
     "committed_months",
     "quarter_from_committed",
     "month_notices",
-    "schema_sql",
 ]
 
 #: the figures of a village's month, as stored (besides village, month, computed_at, digest)
@@ -50,20 +50,13 @@ SCORE_FIELDS = (
     "deduction_hotline_petition", "vetoed", "raw", "score", "rank",
 )  # fmt: skip
 
-patrol_scores = _text_table(
+patrol_scores = text_table(
     "patrol_scores",
     "score_id",
     ("village", "month", *SCORE_FIELDS, "computed_at", "scheme_digest"),
 )
 ENTITY = Entity("patrol_scores", patrol_scores, "score_id")
 register(ENTITY, "村(居)月度巡查考评得分 (patrol score --commit)")
-
-
-def schema_sql(dialect: str) -> list[str]:
-    """Idempotent PostgreSQL DDL and grants of ``patrol_scores`` (GeoPackage: created on first use)."""
-    if dialect != "postgresql":
-        return []
-    return pg_schema_sql([patrol_scores], ("patrol_scores",))
 
 
 def scheme_digest(path: str | Path) -> str:
