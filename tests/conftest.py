@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -50,13 +52,17 @@ _GROUPS = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
+    # A wrapper, so that the marks are there before every plain implementation runs: xdist's
+    # worker reads them in its own (plain) pytest_collection_modifyitems, and `tryfirst` did not
+    # put this hook before it (the groups were silently ignored: the demo ran on both workers).
     for item in items:
         names = getattr(item, "fixturenames", ())
         group = next((g for fixture, g in _GROUPS if fixture in names), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    return (yield)
 
 
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
@@ -193,23 +199,43 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder every pytest-xdist worker of this session sees (its own basetemp without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    out = tmp_path_factory.mktemp("demo") / "demo-output"
-    res = subprocess.run(
-        [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
-    )
-    assert res.returncode == 0, res.stderr
-    run = DemoRun(out, res.stdout, _outputs(res.stdout))
-    ledger = run.workspace / "ledger.gpkg"
-    before = _digest(ledger)
+    # Under xdist the first worker to get here runs the demo (the others wait on the lock) and
+    # leaves its exit code, output and the ledger's digest beside it: the others read them, so
+    # that the demo runs once per session (the pytest-xdist docs' recipe, with fcntl's lock).
+    root = _shared_root(tmp_path_factory)
+    out = root / "demo" / "demo-output"
+    result = root / "demo" / "result.json"
+    with open(root / "demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            res = subprocess.run(
+                [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                check=False,
+            )
+            ledger = out / "workspace" / "ledger.gpkg"
+            digest = _digest(ledger) if res.returncode == 0 else ""
+            shared = {"returncode": res.returncode, "stdout": res.stdout, "stderr": res.stderr,
+                      "ledger": digest}  # fmt: skip
+            result.write_text(json.dumps(shared), encoding="utf-8")
+        shared = json.loads(result.read_text(encoding="utf-8"))
+    assert shared["returncode"] == 0, shared["stderr"]
+    run = DemoRun(out, shared["stdout"], _outputs(shared["stdout"]))
+    # Every worker checks at its end: a write by any test changes the digest for good, so the
+    # last worker to finish sees it even when another worker's test made it.
     yield run
-    assert _digest(ledger) == before, (
+    assert _digest(run.workspace / "ledger.gpkg") == shared["ledger"], (
         "a test wrote to the shared demo workspace: use the demo_copy fixture instead"
     )
 
