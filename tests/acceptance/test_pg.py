@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from parcelwatch.acceptance.records import RecordBook, read_if_present
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 
 NOW = datetime(2026, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 

@@ -16,7 +16,7 @@ from parcelwatch.errors import LedgerError
 from parcelwatch.ledger import records as R
 from parcelwatch.ledger.sqlstore import RECORD_MODULES
 from tests.ledger.conftest import store  # noqa: F401  (fixture: gpkg and postgis)
-from tests.ledger.pg import TOWN_LI, TOWN_ZHANG, pg_db, pg_server  # noqa: F401  (fixtures)
+from tests.ledger.pg import TOWN_LI, TOWN_ZHANG
 
 NOW = datetime(2026, 5, 6, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 for _m in RECORD_MODULES:

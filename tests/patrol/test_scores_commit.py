@@ -14,7 +14,6 @@ from parcelwatch.ledger.workspace import open_workspace
 from parcelwatch.patrol import scores as _scores  # noqa: F401  (registers patrol_scores)
 from parcelwatch.patrol.records import PatrolBook
 from tests.ledger.conftest import store  # noqa: F401  (fixture: gpkg and postgis)
-from tests.ledger.pg import pg_db, pg_server  # noqa: F401  (fixtures)
 from tests.patrol.test_cli_patrol import enter_worked_example, ok, report, row_of, run, verify
 
 
