@@ -41,28 +41,12 @@ def require_realdata() -> None:
     )
 
 
-# Under pytest-xdist (`-n 2 --dist loadgroup`, the README's command) the tests that share an
-# expensive session resource run on one worker, so that it is built once: the README demo, the
-# PostgreSQL server, the province's synthetic deliveries and LocalCluster.
-_GROUPS = (
-    ("demo_run", "demo"),
-    ("pg_server", "postgres"),
-    ("province", "province"),
-    ("client", "province"),
-)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> Iterator[None]:
-    # A wrapper, so that the marks are there before every plain implementation runs: xdist's
-    # worker reads them in its own (plain) pytest_collection_modifyitems, and `tryfirst` did not
-    # put this hook before it (the groups were silently ignored: the demo ran on both workers).
-    for item in items:
-        names = getattr(item, "fixturenames", ())
-        group = next((g for fixture, g in _GROUPS if fixture in names), None)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-    return (yield)
+# Under pytest-xdist (`-n 2`, the README's command) the expensive session resources are built
+# once per session and shared by the workers through files under a lock (the README demo, the
+# province's deliveries and global overlay: see `shared_root`), or are cheap enough to start on
+# each worker (the PostgreSQL server, the province's LocalCluster). The tests are not pinned to
+# workers: `--dist loadgroup` with `xdist_group` marks is silently ignored with pytest 9.2 and
+# pytest-xdist 3.8 (pytest-dev/pytest-xdist#1386), and pinning made one worker finish late.
 
 
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
@@ -199,7 +183,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The folder every pytest-xdist worker of this session sees (its own basetemp without xdist)."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -210,7 +194,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
     # Under xdist the first worker to get here runs the demo (the others wait on the lock) and
     # leaves its exit code, output and the ledger's digest beside it: the others read them, so
     # that the demo runs once per session (the pytest-xdist docs' recipe, with fcntl's lock).
-    root = _shared_root(tmp_path_factory)
+    root = shared_root(tmp_path_factory)
     out = root / "demo" / "demo-output"
     result = root / "demo" / "result.json"
     with open(root / "demo.lock", "w") as lock:

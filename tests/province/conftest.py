@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import pytest
 from parcelwatch.cli import main
 from parcelwatch.io.layers import read_layer
 from parcelwatch.pipeline import classify_inputs, load_inputs
+from tests.conftest import shared_root
 
 from . import faults, synth
 
@@ -53,8 +56,25 @@ class Province:
 
 @pytest.fixture(scope="session")
 def province(tmp_path_factory: pytest.TempPathFactory) -> Province:
-    root = tmp_path_factory.mktemp("province")
+    # Built once per session: under xdist the first worker writes the files (the others wait on
+    # the lock); `synth.build()` is seeded, so every worker holds the same in-memory data.
+    shared = shared_root(tmp_path_factory)
+    root = shared / "province"
     data = synth.build()
+    with open(shared / "province.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = root / "built.json"
+        if not built.exists():
+            built.write_text(json.dumps(_build_province(root, data)), encoding="utf-8")
+        files, merged = json.loads(built.read_text(encoding="utf-8"))
+    merged = {role: Path(p) for role, p in merged.items()}
+    return Province(root, root / "deliveries", root / "store", merged, data, files)
+
+
+def _build_province(
+    root: Path, data: dict[str, dict[str, gpd.GeoDataFrame]]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Deliveries, the packed store and the province-wide (merged) files: (files, merged)."""
     files = synth.write_deliveries(root / "deliveries", data)
     args = [
         "province",
@@ -84,14 +104,23 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Province:
     )
     merged["parcels"] = root / "merged" / "all_parcels.gpkg"
     pyogrio.write_dataframe(gpd.GeoDataFrame(parcels), merged["parcels"], driver="GPKG")
-    return Province(root, root / "deliveries", root / "store", merged, data, files)
+    return files, {role: str(p) for role, p in merged.items()}
 
 
 @pytest.fixture(scope="session")
-def global_overlay(province: Province) -> pd.DataFrame:
-    """One single-process overlay of the whole province (no partitioning), by parcel id."""
-    inputs = load_inputs({r: p for r, p in province.merged.items()})
-    return classify_inputs(inputs).parcels.set_index("parcel_id").sort_index()
+def global_overlay(province: Province, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """One single-process overlay of the whole province (no partitioning), by parcel id.
+
+    Computed once per session (under xdist by the first worker, the others read its pickle)."""
+    shared = shared_root(tmp_path_factory)
+    cached = province.root / "global_overlay.pkl"
+    with open(shared / "province.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.exists():
+            inputs = load_inputs({r: p for r, p in province.merged.items()})
+            frame = classify_inputs(inputs).parcels.set_index("parcel_id").sort_index()
+            frame.to_pickle(cached)
+    return pd.read_pickle(cached)
 
 
 @pytest.fixture(scope="package")
