@@ -7,7 +7,9 @@ with geopandas), so a mistake in the generator's own bookkeeping cannot hide its
 
 from __future__ import annotations
 
+import fcntl
 import json
+import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from pyproj import Geod
 
 from parcelwatch.errors import OutputError
 from parcelwatch.samples import SCALES, make_samples
+from tests.conftest import shared_root
 
 GEOD = Geod(a=6378137.0, f=1 / 298.257222101)
 M2_PER_MU = 10000.0 / 15.0
@@ -55,17 +58,28 @@ def read(d: Path, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
     return pyogrio.read_dataframe(d / name, layer=layer, encoding=enc)
 
 
+def _made_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, dict[str, Any]]:
+    """`make_samples(scale="small", seed=0)` into `name`, once per session: under xdist the first
+    worker to need it writes it (the others wait on the lock and read its manifest). The tests
+    only read the files."""
+    root = shared_root(tmp_path_factory)
+    d, manifest = root / name, root / f"{name}.manifest.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not manifest.exists():
+            manifest.write_bytes(pickle.dumps(make_samples(d, scale="small", seed=0)))
+        return d, pickle.loads(manifest.read_bytes())
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    d = tmp_path_factory.mktemp("small")
-    return d, make_samples(d, scale="small", seed=0)
+    return _made_once(tmp_path_factory, "samples-small")
 
 
 @pytest.fixture(scope="module")
 def small_again(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("small_again")
-    make_samples(d, scale="small", seed=0)
-    return d
+    """A second, independent generation with the same seed (for the byte-identical check)."""
+    return _made_once(tmp_path_factory, "samples-small-again")[0]
 
 
 @pytest.fixture(scope="module")
