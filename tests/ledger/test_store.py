@@ -308,7 +308,10 @@ from tests.ledger.conftest import NOW
 path, workbook, marker = sys.argv[1:4]
 def progress(done, total):
     if done == total // 2:
-        Path(marker).write_text(f"{done}/{total}")   # inside the transaction, half the rows written
+        # inside the transaction, half the rows written; renamed into place so that the parent
+        # never reads the marker created but still empty
+        Path(marker + ".part").write_text(f"{done}/{total}")
+        Path(marker + ".part").replace(marker)
         time.sleep(120)
 import_xlsx(open_store(path), workbook, user="killed", now=NOW, progress=progress)
 print("finished")
