@@ -323,9 +323,14 @@ def test_scheduler_and_two_worker_processes_give_the_same_output(
     ]
     try:
         deadline = time.monotonic() + 60
-        while not sched_file.exists() and time.monotonic() < deadline:
+        text = ""
+        # the scheduler creates the file before it writes it: wait for the whole JSON document
+        while time.monotonic() < deadline:
+            text = sched_file.read_text() if sched_file.exists() else ""
+            if text.rstrip().endswith("}"):
+                break
             time.sleep(0.1)
-        address = json.loads(sched_file.read_text())["address"]
+        address = json.loads(text)["address"]
         for _ in range(2):
             procs.append(
                 subprocess.Popen(
