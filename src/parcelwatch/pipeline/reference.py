@@ -409,16 +409,12 @@ class BoxGrid:
         # burn each box's cell range: difference array, then a 2-D cumulative sum
         w = nx + 1
         size = (ny + 1) * w
-        diff = (
-            (
-                np.bincount(by0 * w + bx0, minlength=size)
-                - np.bincount(by0 * w + bx1 + 1, minlength=size)
-                - np.bincount((by1 + 1) * w + bx0, minlength=size)
-                + np.bincount((by1 + 1) * w + bx1 + 1, minlength=size)
-            )
-            .astype(np.int32)
-            .reshape(ny + 1, w)
+        corners = np.concatenate(
+            [by0 * w + bx0, by0 * w + bx1 + 1, (by1 + 1) * w + bx0, (by1 + 1) * w + bx1 + 1]
         )
+        signs = np.repeat(np.array([1.0, -1.0, -1.0, 1.0]), len(bx0))
+        diff = np.bincount(corners, weights=signs, minlength=size)
+        diff = np.rint(diff).astype(np.int32).reshape(ny + 1, w)
         np.cumsum(diff, axis=0, out=diff)
         np.cumsum(diff, axis=1, out=diff)
         sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
@@ -591,7 +587,10 @@ def load_batch_inputs(
             on_parcels = given_b[near]
         need = extents_needed(parcels, on_parcels, rules)
         rest = [r for r in registered if r != "buildings"]
-        grids = {id(a): BoxGrid(a) for a in need.values()}  # roles sharing boxes share a grid
+        grids: dict[int, BoxGrid] = {}
+        for a in need.values():  # roles sharing boxes share a grid, built once
+            if id(a) not in grids:
+                grids[id(a)] = BoxGrid(a)
         with ThreadPoolExecutor(2) as pool:
             frames.update(
                 zip(rest, pool.map(lambda r: read(r, grids[id(need[r])]), rest), strict=True)
