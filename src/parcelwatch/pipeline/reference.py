@@ -413,8 +413,8 @@ class BoxGrid:
             [by0 * w + bx0, by0 * w + bx1 + 1, (by1 + 1) * w + bx0, (by1 + 1) * w + bx1 + 1]
         )
         signs = np.repeat(np.array([1.0, -1.0, -1.0, 1.0]), len(bx0))
-        diff = np.bincount(corners, weights=signs, minlength=size)
-        diff = np.rint(diff).astype(np.int32).reshape(ny + 1, w)
+        counts = np.bincount(corners, weights=signs, minlength=size)
+        diff = np.rint(counts).astype(np.int32).reshape(ny + 1, w)
         np.cumsum(diff, axis=0, out=diff)
         np.cumsum(diff, axis=1, out=diff)
         sat = np.zeros((ny + 1, nx + 1), dtype=np.int32)
