@@ -22,6 +22,7 @@ from parcelwatch.acceptance.scheme import half_up
 from parcelwatch.errors import InputError, LedgerError
 from parcelwatch.exports.forms import dpf_records
 from parcelwatch.exports.forms import form_workbook as _workbook
+from parcelwatch.io.clues import cell_date, cell_text
 from parcelwatch.ledger.model import Change, ProblemRecord
 
 __all__ = [
@@ -370,26 +371,6 @@ class AccImport:
     case_ids: list[str]
 
 
-def _cell_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def _cell_date(v: Any) -> date:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    t = _cell_text(v)
-    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", t)
-    if not m:
-        raise ValueError(f"{t!r} is not a date; write it as 2019-03-01")
-    return date(int(m[1]), int(m[2]), int(m[3]))
-
-
 def _sheet_rows(
     path: Path, wb: Any, sheet: str, columns: Sequence[tuple[str, str, bool]], errors: list[str]
 ) -> list[tuple[int, dict[str, Any], dict[str, str]]]:
@@ -401,7 +382,7 @@ def _sheet_rows(
     rows = list(wb[sheet].iter_rows(values_only=True))
     if not rows:
         return []
-    head = [_cell_text(c) for c in rows[0]]
+    head = [cell_text(c) for c in rows[0]]
     where: dict[str, int] = {}
     for zh, name, required in columns:
         idx = next((i for i, h in enumerate(head) if h in (zh, name)), None)
@@ -416,14 +397,14 @@ def _sheet_rows(
     out = []
     for n, r in enumerate(rows[1:], start=2):
         values = {name: (r[i] if i < len(r) else None) for name, i in where.items()}
-        if all(_cell_text(v) == "" for v in values.values()):
+        if all(cell_text(v) == "" for v in values.values()):
             continue
         out.append((n, values, {name: get_column_letter(i + 1) for name, i in where.items()}))
     return out
 
 
 def _links(v: Any) -> list[str]:
-    return [x for x in re.split(r"[,，、;；\s]+", _cell_text(v)) if x]
+    return [x for x in re.split(r"[,，、;；\s]+", cell_text(v)) if x]
 
 
 def read_accountability_xlsx(
@@ -474,16 +455,16 @@ def read_accountability_xlsx(
 
     sanctions: list[dict[str, Any]] = []
     for n, v, letters in s_rows:
-        row: dict[str, Any] = {k: _cell_text(v.get(k)) for k in ("person_name", "unit", "position", "township",
+        row: dict[str, Any] = {k: cell_text(v.get(k)) for k in ("person_name", "unit", "position", "township",
                                                                 "decision_ref", "reason")}  # fmt: skip
         for name in ("person_name", "township"):
             if not row[name]:
                 bad(SANCTION_SHEET, n, letters, name, "empty; fill it in")
-        po = _cell_text(v.get("public_official"))
+        po = cell_text(v.get("public_official"))
         if po not in ("是", "否"):
             bad(SANCTION_SHEET, n, letters, "public_official", f"{po!r}: write 是 or 否")
         row["public_official"] = po == "是"
-        category, type_ = _cell_text(v.get("category")), _cell_text(v.get("type"))
+        category, type_ = cell_text(v.get("category")), cell_text(v.get("type"))
         try:
             _check_sanction(category, type_)
         except LedgerError as exc:
@@ -499,16 +480,16 @@ def read_accountability_xlsx(
         row["category"] = category or ("党纪处分" if type_ in PARTY else "政务处分")
         row["type"] = type_
         try:
-            row["decided_on"] = _cell_date(v.get("decided_on"))
+            row["decided_on"] = cell_date(v.get("decided_on"))
         except ValueError as exc:
             bad(SANCTION_SHEET, n, letters, "decided_on", str(exc))
-        row["campaign"] = _cell_text(v.get("campaign")) or "大棚房"
+        row["campaign"] = cell_text(v.get("campaign")) or "大棚房"
         row["links"] = check_links(SANCTION_SHEET, n, letters, v.get("links"))
         sanctions.append(row)
     cases: list[tuple[str, dict[str, Any]]] = []
     seen = set(known_cases)
     for n, v, letters in c_rows:
-        case_no = _cell_text(v.get("case_no"))
+        case_no = cell_text(v.get("case_no"))
         if not case_no:
             bad(CASE_SHEET, n, letters, "case_no", "empty; fill it in")
         elif case_no in seen:
@@ -521,8 +502,8 @@ def read_accountability_xlsx(
             )
         seen.add(case_no)
         crow: dict[str, Any] = {
-            "township": _cell_text(v.get("township")),
-            "kind": _cell_text(v.get("kind")),
+            "township": cell_text(v.get("township")),
+            "kind": cell_text(v.get("kind")),
         }
         if not crow["township"]:
             bad(CASE_SHEET, n, letters, "township", "empty; fill it in")
@@ -535,10 +516,10 @@ def read_accountability_xlsx(
                 f"{crow['kind']!r}: use one of {'、'.join(CASE_KINDS)}",
             )
         try:
-            crow["filed_on"] = _cell_date(v.get("filed_on"))
+            crow["filed_on"] = cell_date(v.get("filed_on"))
         except ValueError as exc:
             bad(CASE_SHEET, n, letters, "filed_on", str(exc))
-        persons = _cell_text(v.get("persons_involved"))
+        persons = cell_text(v.get("persons_involved"))
         if not persons.isdigit():
             bad(
                 CASE_SHEET,
@@ -548,7 +529,7 @@ def read_accountability_xlsx(
                 f"{persons!r}: write a whole number 0 or more",
             )
         crow["persons_involved"] = int(persons) if persons.isdigit() else 0
-        crow["campaign"] = _cell_text(v.get("campaign")) or "大棚房"
+        crow["campaign"] = cell_text(v.get("campaign")) or "大棚房"
         crow["links"] = check_links(CASE_SHEET, n, letters, v.get("links"))
         cases.append((case_no, crow))
     if errors:

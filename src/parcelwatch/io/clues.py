@@ -7,9 +7,11 @@ The workbook is opened read-only and never saved back.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ EXCEL_READ_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
 )
 
-__all__ = ["ClueTable", "read_clues", "join_clues", "EXCEL_READ_ERRORS"]
+__all__ = ["ClueTable", "read_clues", "join_clues", "EXCEL_READ_ERRORS", "cell_text", "cell_date"]
 
 _TOTAL_WORDS = ("合计", "总计", "小计")
 
@@ -46,12 +48,28 @@ class ClueTable:
     notes: list[str] = field(default_factory=list)
 
 
-def _cell_text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """An Excel cell as text: empty for a blank, whole numbers without '.0', trimmed."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v).strip()
+
+
+def cell_date(v: Any) -> date:
+    """An Excel cell as a date: a date cell, or text 2019-03-01, 2019/3/1, 2019.3.1, 2019年3月1日
+    (or any ISO form); ValueError naming the value otherwise."""
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    t = cell_text(v)
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", t)
+    try:
+        return date(int(m[1]), int(m[2]), int(m[3])) if m else date.fromisoformat(t)
+    except ValueError:
+        raise ValueError(f"{t!r} is not a date; write it as 2019-03-01") from None
 
 
 def read_clues(
@@ -78,7 +96,7 @@ def read_clues(
                 )
             rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
             for i, row in enumerate(rows[:max_header_row]):
-                header = [_cell_text(v) for v in row]
+                header = [cell_text(v) for v in row]
                 mapping = match_fields(header, CLUE_FIELDS)
                 if "parcel_id" in mapping and len(mapping) >= 2:
                     return _table(rows[i + 1 :], header, mapping, path, name, i + 1)
@@ -107,7 +125,7 @@ def _table(
     kinds = {f.name: f.kind for f in CLUE_FIELDS}
     for offset, row in enumerate(rows):
         excel_row = header_row + 1 + offset
-        cells = [_cell_text(v) for v in row]
+        cells = [cell_text(v) for v in row]
         if not any(cells):
             continue
         if any(w in c for c in cells[:3] for w in _TOTAL_WORDS):
@@ -117,7 +135,7 @@ def _table(
         for canon, j in col_of.items():
             raw = row[j] if j < len(row) else None
             if kinds[canon] == "float":
-                if raw is None or _cell_text(raw) == "":
+                if raw is None or cell_text(raw) == "":
                     rec[canon] = None
                 else:
                     try:
@@ -128,7 +146,7 @@ def _table(
                         )
                         rec[canon] = None
             else:
-                rec[canon] = _cell_text(raw) or None
+                rec[canon] = cell_text(raw) or None
         if not rec.get("parcel_id"):
             problems.append(
                 f"sheet {sheet}, row {excel_row}, column {mapping['parcel_id']}: no clue id"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from parcelwatch.errors import SchemaError
+from parcelwatch.io.clues import cell_date, cell_text
 from parcelwatch.reports.records import AuditedBook, Entity, register, text_table
 
 __all__ = [
@@ -267,22 +268,6 @@ class OrgImport:
         return out
 
 
-def _cell_text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-def _cell_date(v: Any) -> date:
-    if isinstance(v, datetime):
-        return v.date()
-    if isinstance(v, date):
-        return v
-    return date.fromisoformat(_cell_text(v))
-
-
 def _sheet_rows(wb: Any, name: str, heads: Sequence[str], issues: list[Any], path: str) -> list[tuple[int, dict[str, Any]]]:  # fmt: skip
     from parcelwatch.ledger.xlsx import RowIssue
 
@@ -298,7 +283,7 @@ def _sheet_rows(wb: Any, name: str, heads: Sequence[str], issues: list[Any], pat
     rows = list(wb[name].iter_rows(values_only=True))
     if not rows:
         return []
-    header = [_cell_text(h) for h in rows[0]]
+    header = [cell_text(h) for h in rows[0]]
     missing = [h for h in heads[:2] if h not in header]
     if missing:
         issues.append(RowIssue(name, 1, "、".join(missing), None,
@@ -308,7 +293,7 @@ def _sheet_rows(wb: Any, name: str, heads: Sequence[str], issues: list[Any], pat
     out = []
     for n, r in enumerate(rows[1:], start=2):
         values = {h: (r[i] if i < len(r) else None) for h, i in idx.items()}
-        if all(_cell_text(v) == "" for v in values.values()):
+        if all(cell_text(v) == "" for v in values.values()):
             continue
         out.append((n, values))
     return out
@@ -341,9 +326,9 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
     for n, v in unit_rows:
         bad = len(issues)
         kind_text, name, code = (
-            _cell_text(v.get("类型")),
-            _cell_text(v.get("名称")),
-            _cell_text(v.get("代码")),
+            cell_text(v.get("类型")),
+            cell_text(v.get("名称")),
+            cell_text(v.get("代码")),
         )
         kind = KIND_WORDS.get(kind_text)
         if kind is None:
@@ -375,12 +360,12 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
             top += 1
             uid = f"ORG-{top:04d}"
         row = {"kind": kind, "name": name, "code": code, "parent_id": "",
-               "group_id": _cell_text(v.get("巡查督查组")), "area_text": _cell_text(v.get("范围说明"))}  # fmt: skip
+               "group_id": cell_text(v.get("巡查督查组")), "area_text": cell_text(v.get("范围说明"))}  # fmt: skip
         for k in (uid, name, code):
             if k:
                 known[k] = uid
         new_units.append((uid, row))
-        pending_parent.append((n, _cell_text(v.get("上级")), row))
+        pending_parent.append((n, cell_text(v.get("上级")), row))
     for n, parent, row in pending_parent:  # a parent may be a unit of the same sheet
         if not parent:
             continue
@@ -391,7 +376,7 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
     new_people: list[dict[str, Any]] = []
     for n, v in people_rows:
         bad = len(issues)
-        name, unit = _cell_text(v.get("姓名")), _cell_text(v.get("单位"))
+        name, unit = cell_text(v.get("姓名")), cell_text(v.get("单位"))
         if not name:
             issues.append(
                 RowIssue(PEOPLE_SHEET, n, "姓名", v.get("姓名"), "every person needs a name.")
@@ -402,7 +387,7 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
         for col, key in (("起始日期", "valid_from"), ("截止日期", "valid_to")):
             raw = v.get(col)
             try:
-                dates[key] = None if _cell_text(raw) == "" else _cell_date(raw)
+                dates[key] = None if cell_text(raw) == "" else cell_date(raw)
             except ValueError:
                 issues.append(
                     RowIssue(PEOPLE_SHEET, n, col, raw, "not a date; write it as 2025-01-31.")
@@ -415,7 +400,7 @@ def _import_xlsx(book: OrgBook, path: str | Path, *, user: str, now: datetime, d
         if len(issues) > bad:
             continue
         roles = [
-            r.strip() for r in re.split(r"[、,，;；/\s]+", _cell_text(v.get("职责"))) if r.strip()
+            r.strip() for r in re.split(r"[、,，;；/\s]+", cell_text(v.get("职责"))) if r.strip()
         ]
         new_people.append({"name": name, "unit_id": known[unit], "roles": roles, **dates})
     report = OrgImport(len(new_units), len(new_people), issues, dry_run)
