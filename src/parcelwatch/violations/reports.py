@@ -407,29 +407,10 @@ def write_daily(rows: Sequence[TownDay], new: Sequence[Mapping[str, Any]], day: 
     return path
 
 
+_PUBLISH_COMMON = ["序号", "乡镇", "村(居)", "当事人", "地点", "建筑面积(㎡)", "类型", "认定情况"]
 PUBLISH_HEADERS = {
-    "planned": [
-        "序号",
-        "乡镇",
-        "村(居)",
-        "当事人",
-        "地点",
-        "建筑面积(㎡)",
-        "类型",
-        "认定情况",
-        "拟拆期限",
-    ],
-    "demolished": [
-        "序号",
-        "乡镇",
-        "村(居)",
-        "当事人",
-        "地点",
-        "建筑面积(㎡)",
-        "类型",
-        "认定情况",
-        "拆除日期",
-    ],
+    "planned": [*_PUBLISH_COMMON, "拟拆期限"],
+    "demolished": [*_PUBLISH_COMMON, "拆除日期"],
 }
 
 
