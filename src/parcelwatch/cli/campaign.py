@@ -7,6 +7,7 @@ from datetime import date
 import click
 
 from parcelwatch.cli.ledger import DATE, _now, _user
+from parcelwatch.cli.options import out_file
 from parcelwatch.labels import CLASS_LABELS
 
 
@@ -195,7 +196,7 @@ def due_cmd(workspace: str, today: date | None) -> None:
 @campaign.command("report")
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option("--date", "report_date", required=True, type=DATE)
-@click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@out_file()
 @click.option("--user")
 def report_cmd(workspace: str, report_date: date, out_path: str, user: str | None) -> None:
     """Write the progress report of that due date and log it (report_log kind 回头看进展)."""

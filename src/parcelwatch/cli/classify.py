@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from parcelwatch.cli.options import out_file
 from parcelwatch.config import load_rules
 from parcelwatch.rules.catalog import CLASS_LABELS
 
@@ -34,14 +35,7 @@ LAYER_HELP = "file, or file:LAYER for a multi-layer source"
     type=click.Path(exists=True, dir_okay=False),
     help="County rules file (TOML).",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output GeoPackage (layers parcels, findings, run_info).",
-)
+@out_file("Output GeoPackage (layers parcels, findings, run_info).")
 def classify_cmd(
     out_path: str, rules_path: str | None, workspace: str | None, **sources: str | None
 ) -> None:

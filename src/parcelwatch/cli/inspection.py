@@ -8,6 +8,7 @@ import click
 
 from parcelwatch.atomic import write_text_atomic
 from parcelwatch.cli.ledger import DATE, _now, _user
+from parcelwatch.cli.options import out_file
 
 
 @click.group("inspection")
@@ -141,14 +142,7 @@ def stats_cmd(workspace: str, as_of: date | None, feedback_ref: str | None) -> N
 @inspection.command("report")
 @click.argument("workspace", type=click.Path(file_okay=False))
 @click.option("--as-of", "as_of", required=True, type=DATE, help="截至 date.")
-@click.option(
-    "-o",
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="巡察整改台账.xlsx",
-)
+@out_file("巡察整改台账.xlsx")
 @click.option(
     "--text",
     "text_path",
@@ -195,14 +189,7 @@ def report_cmd(workspace: str, as_of: date, out_path: str, text_path: str | None
     type=DATE,
     help="First day of the week (e.g. 2025-02-10); the figures are as of its last day.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="巡察整改周通报.xlsx",
-)
+@out_file("巡察整改周通报.xlsx")
 @click.option("--recipient", default="", help="Who receives the bulletin (report log).")
 @click.option("--feedback-ref", help="Which feedback (when the ledger holds several).")
 @click.option("--user", help="Who writes it (default: [ledger] default_user, else the OS user).")

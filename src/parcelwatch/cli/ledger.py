@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from parcelwatch.cli.options import out_file
 from parcelwatch.cli.table import pad, table_lines
 from parcelwatch.errors import LedgerError
 
@@ -811,14 +812,7 @@ def transitions_cmd() -> None:
 
 @ledger.command("export-xlsx")
 @click.argument("workspace", type=click.Path(file_okay=False))
-@click.option(
-    "-o",
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Excel file to write (.xlsx).",
-)
+@out_file("Excel file to write (.xlsx).")
 @_filters
 def export_cmd(workspace: str, out_path: str, today: date | None, **filters: Any) -> None:
     """Write the ledger to Excel for staff to edit (Chinese headers, dropdowns, a version per row)."""

@@ -6,18 +6,15 @@ from datetime import datetime
 
 import click
 
+from parcelwatch.cli.options import out_file
+
 LAYER_HELP = "context layer (file or file:LAYER) instead of the registered one; drawn off by default (tick it in the layer control)"
 
 
 @click.command("map")
 @click.argument("ws", type=click.Path(file_okay=False, exists=True))
-@click.option(
-    "-o",
-    "--out",
-    "out_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output HTML file; it works offline. With --split-by township this is the index page and one page per township is written beside it.",
+@out_file(
+    "Output HTML file; it works offline. With --split-by township this is the index page and one page per township is written beside it."
 )
 @click.option(
     "--township",

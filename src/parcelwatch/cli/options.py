@@ -21,7 +21,14 @@ from typing import Any, TextIO
 
 import click
 
-__all__ = ["now", "today", "verbosity", "Reporter", "reporter"]
+__all__ = ["now", "today", "verbosity", "Reporter", "reporter", "out_file"]
+
+
+def out_file(help: str | None = None) -> Callable[[Any], Any]:
+    """The required ``-o/--out FILE`` option (parameter ``out_path``) of the commands that write one file."""
+    return click.option(
+        "-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False), help=help
+    )
 
 
 def now() -> datetime:
