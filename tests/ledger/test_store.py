@@ -369,7 +369,9 @@ def test_geometries_encoded_together_are_bound_as_one_by_one():
     """encode_geometries (a batch's geometries at once) gives, on both databases, the bytes the
     Geom type binds for each geometry alone: polygon (as a one-part multipolygon), multipolygon,
     empty, missing, and a collection holding a polygon and a line (the polygon kept)."""
-    from parcelwatch.ledger.sqlstore import Geom, _Dialect, encode_geometries
+    from types import SimpleNamespace
+
+    from parcelwatch.ledger.sqlstore import Geom, encode_geometries
 
     sq = shapely.box(0, 0, 1, 1)
     geoms = [
@@ -380,6 +382,6 @@ def test_geometries_encoded_together_are_bound_as_one_by_one():
         shapely.GeometryCollection([sq, shapely.LineString([(0, 0), (5, 5)])]),
     ]
     for dialect in ("sqlite", "postgresql"):
-        one = Geom().bind_processor(_Dialect(dialect))
+        one = Geom().bind_processor(SimpleNamespace(name=dialect))
         assert encode_geometries(dialect, geoms) == [one(g) for g in geoms]
     assert encode_geometries("sqlite", []) == []

@@ -22,7 +22,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -135,13 +135,8 @@ class Geom(sa.types.UserDefinedType):  # type: ignore[type-arg]
 
     def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
         # bytes are already encoded for this database (see :func:`encode_geometries`)
-        if dialect.name == "sqlite":
-            from parcelwatch.ledger.store import gpkg_geometry_blob
-
-            return lambda g: g if isinstance(g, bytes) else gpkg_geometry_blob(_multi(g))
-        return lambda g: (
-            g if g is None or isinstance(g, bytes) else shapely.to_wkb(_multi(g), flavor="iso")
-        )
+        name = dialect.name
+        return lambda g: g if isinstance(g, bytes) else _encode_one(name, g)
 
     def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any]:
         if dialect.name == "sqlite":
@@ -149,6 +144,15 @@ class Geom(sa.types.UserDefinedType):  # type: ignore[type-arg]
 
             return geometry_from_blob
         return lambda b: None if b is None else shapely.from_wkb(bytes(b))
+
+
+def _encode_one(dialect: str, g: Any) -> bytes | None:
+    """What :class:`Geom` binds for one geometry: a GeoPackage blob (SQLite) or ISO WKB."""
+    if dialect == "sqlite":
+        from parcelwatch.ledger.store import gpkg_geometry_blob
+
+        return gpkg_geometry_blob(_multi(g))
+    return None if g is None else shapely.to_wkb(_multi(g), flavor="iso")
 
 
 def encode_geometries(dialect: str, geoms: Sequence[Any]) -> list[bytes | None]:
@@ -177,15 +181,9 @@ def encode_geometries(dialect: str, geoms: Sequence[Any]) -> list[bytes | None]:
         else:
             for i, w in zip(idx.tolist(), wkb.tolist(), strict=True):
                 out[i] = w
-    bind = Geom().bind_processor(_Dialect(dialect))
     for i in np.flatnonzero(present & ~simple).tolist():
-        out[i] = bind(arr[i])
+        out[i] = _encode_one(dialect, arr[i])
     return out
-
-
-@dataclass(frozen=True)
-class _Dialect:
-    name: str
 
 
 # ------------------------------------------------------------------------------------------
