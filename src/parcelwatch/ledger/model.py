@@ -66,7 +66,7 @@ import calendar
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import Enum
@@ -1120,6 +1120,31 @@ def plan_event(
     )
 
 
+def _normal_text(v: Any) -> Any:
+    return "" if v is None else str(v)
+
+
+def _normal_real(v: Any) -> Any:
+    if v is None:
+        return None
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def _normaliser(name: str, kind: str) -> Callable[[Any], Any]:
+    """``to_plain(from_plain(to_plain(v)))`` for field ``name``: a value as a creation stores it
+    (written out for the common kinds: a batch creates thousands of problems, ~25 fields each)."""
+    if kind == "text":
+        return _normal_text
+    if kind == "real":
+        return _normal_real
+    if kind == "int" and name not in ("year", "construction_year"):
+        return lambda v: int(v or 0)
+    return lambda v: to_plain(name, from_plain(name, to_plain(name, v)))
+
+
+_NORMAL: dict[str, Callable[[Any], Any]] = {f.name: _normaliser(f.name, f.kind) for f in FIELDS}
+
 _BLANK_PLAIN: dict[str, Any] = {}
 
 
@@ -1141,7 +1166,7 @@ def plan_create(problem_id: str, change: Change, *, now: datetime, user: str) ->
     ]
     if unknown:
         raise SchemaError(f"New problem {problem_id}: unknown field(s) {', '.join(unknown)}.")
-    plain = {k: to_plain(k, from_plain(k, to_plain(k, v))) for k, v in values.items()}
+    plain = {k: _NORMAL[k](v) for k, v in values.items()}
     plain["problem_id"] = problem_id
     plain["status"] = status.value
     plain["created_at"] = at

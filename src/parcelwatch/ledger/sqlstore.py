@@ -325,6 +325,17 @@ def column_value(name: str, value: Any) -> Any:
     return plain
 
 
+_AS_PLAIN = frozenset(f.name for f in FIELDS if f.kind in ("text", "real", "int"))
+
+
+def _column_from_plain(name: str, plain: Any) -> Any:
+    """``column_value(name, from_plain(name, plain))`` for a value as :func:`plan_create` wrote
+    it into an event (text, numbers and integers are already what the column holds)."""
+    if name in _AS_PLAIN:
+        return plain
+    return column_value(name, from_plain(name, plain))
+
+
 def os_user_name() -> str:
     """The operating-system user running parcelwatch (recorded beside ``--user``)."""
     try:
@@ -745,16 +756,20 @@ class SqlStore:
             for p in change.parcels:
                 linked[(str(p.parcel_id), p.batch)] = problem_id
             ev = plan_create(problem_id, change, now=now, user=user)
-            record = apply_event(None, ev)
             row = event_row(ev, self.os_user)
             row["hash"] = event_hash(None, row)  # a creation is its problem's first event
             ev_rows.append(row)
             # a new record is the blank one but for the fields its creation sets: only those
             # are converted (the same values as converting every column)
             values = dict(blank)
-            for c in ("problem_id", *ev.changes, "version", "updated_at", "updated_by"):
+            values["problem_id"] = problem_id
+            for c, v in ev.changes.items():
                 if c in blank:
-                    values[c] = column_value(c, getattr(record, c))
+                    values[c] = _column_from_plain(c, v)
+            # what apply_event sets on every event
+            values["version"] = column_value("version", ev.seq)
+            values["updated_at"] = column_value("updated_at", ev.at)
+            values["updated_by"] = column_value("updated_by", ev.user)
             prob_rows.append({"geom": change.geometry, **values})
             link_rows += _link_rows(problem_id, change.parcels, at)
             find_rows += _finding_rows(problem_id, change.findings)
