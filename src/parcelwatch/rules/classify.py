@@ -12,7 +12,9 @@ parcel totals take the share of the footprint that lies in the parcel.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +34,8 @@ from parcelwatch.rules.catalog import (
     use_category,
 )
 from parcelwatch.rules.overlay import (
+    THREADS,
+    Pairs,
     id_rank,
     identical_in,
     max_by,
@@ -153,7 +157,6 @@ def classify(
     if approvals is not None:
         _need(approvals, "approvals", ("approval_id", "approval_type"))
     crs = parcels.crs
-    g = rules.geometry
     present = {k for k, v in layers.items() if v is not None}
     skipped = [
         (r.id, "no " + " / ".join(n for n in r.needs if n not in present) + " layer")
@@ -163,10 +166,31 @@ def classify(
     notes: list[str] = []
 
     P = _geoms(parcels)
-    n_p = len(P)
     p_area = ellipsoidal_area_m2(P, crs)
+    with ThreadPoolExecutor(1) as beside:
+        return _classify(parcels, layers, P, p_area, present, skipped, notes, rules, crs, beside)
 
+
+def _classify(
+    parcels: gpd.GeoDataFrame,
+    layers: dict[str, gpd.GeoDataFrame | None],
+    P: np.ndarray,
+    p_area: np.ndarray,
+    present: set[str],
+    skipped: list[tuple[str, str]],
+    notes: list[str],
+    rules: Rules,
+    crs: Any,
+    beside: ThreadPoolExecutor,
+) -> Classification:
+    farmland, pbf, greenhouses, buildings, approvals, parks, townships, villages = (
+        layers[k]
+        for k in ("farmland", "pbf", "greenhouses", "buildings", "approvals", "parks", "townships", "villages")
+    )  # fmt: skip
+    g = rules.geometry
+    n_p = len(P)
     # --- farmland (耕地) and 永久基本农田 in each parcel
+    farm_job: Future[tuple[Pairs, np.ndarray | None]] | None = None
     if farmland is not None:
         farm_mask = farmland["dlbm"].isin(rules.farmland.codes).to_numpy()
         F_all = _geoms(farmland)
@@ -175,33 +199,18 @@ def classify(
             r = farmland["tbdlmj"].to_numpy(dtype=float) / farmland["tbmj"].to_numpy(dtype=float)
             ratio_all = np.where(np.isfinite(r) & (r > 0) & (r <= 1), r, 1.0)
         F, ratio = F_all[farm_mask], ratio_all[farm_mask]
-        # one overlay with every land-use patch: 耕地 from the farmland ones, coverage from all
-        pf, _ = overlap_pairs(P, F_all, crs, left_area_m2=p_area)
-        on_farm = farm_mask[pf.right]
-        p_farm = sum_by(pf.left[on_farm], pf.area_m2[on_farm] * ratio_all[pf.right[on_farm]], n_p)
-        # a share for a notice: rounded to 1e-6 so that the order the patches were read in (whole
-        # files or the reference store's extents) cannot change it in the last bits
-        p_cover = np.round(
-            np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6
-        )
+        # One overlay with every land-use patch (耕地 from the farmland ones, coverage from all),
+        # the largest: it runs on a thread beside the greenhouse, approval and building overlays
+        # below (so one's index building and sorting fill the time the other's intersections
+        # leave a core idle). It gets its own copy of the parcels: a GEOS prepared geometry must
+        # not be used by two threads at once, and both sides prepare parcels. Nothing else may
+        # touch the land-use patches until it is done (the building metrics prepare them too).
+        P_own = shapely.from_wkb(shapely.to_wkb(P)) if THREADS > 1 else P
+        farm_job = beside.submit(overlap_pairs, P_own, F_all, crs, left_area_m2=p_area)
     else:
         F, ratio, p_farm = np.zeros(0, dtype=object), np.ones(0), np.full(n_p, np.nan)
         p_cover = np.full(n_p, np.nan)
         notes.append("no farmland layer: 耕地 areas are unknown")
-    Q = _geoms(pbf)
-    # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
-    q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
-    if pbf is not None:
-        if farmland is not None:
-            # the parcel pairs ``pf`` index every land-use patch (F_all); ``q_twin`` indexes 耕地 (F)
-            farm_pos = np.r_[np.flatnonzero(farm_mask), -1]  # q_twin == -1 picks the -1 sentinel
-            q_twin_all = farm_pos[q_twin]
-            pq = pairs_via_identical(P, Q, q_twin_all, pf, crs, left_area_m2=p_area)
-        else:
-            pq = overlap_pairs(P, Q, crs, left_area_m2=p_area)[0]
-        p_pbf = sum_by(pq.left, pq.area_m2, n_p)
-    else:
-        p_pbf = np.full(n_p, np.nan)
 
     # --- greenhouses in each parcel
     G = _geoms(greenhouses)
@@ -248,6 +257,31 @@ def classify(
     pb, _ = overlap_pairs(
         P, B_all, crs, left_area_m2=p_area, right_area_m2=b_all_area, min_area_m2=g.min_overlap_m2
     )
+
+    if farm_job is not None:
+        pf, _ = farm_job.result()
+        on_farm = farm_mask[pf.right]
+        p_farm = sum_by(pf.left[on_farm], pf.area_m2[on_farm] * ratio_all[pf.right[on_farm]], n_p)
+        # a share for a notice: rounded to 1e-6 so that the order the patches were read in (whole
+        # files or the reference store's extents) cannot change it in the last bits
+        p_cover = np.round(
+            np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6
+        )
+    Q = _geoms(pbf)
+    # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
+    q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
+    if pbf is not None:
+        if farmland is not None:
+            # the parcel pairs ``pf`` index every land-use patch (F_all); ``q_twin`` indexes 耕地 (F)
+            farm_pos = np.r_[np.flatnonzero(farm_mask), -1]  # q_twin == -1 picks the -1 sentinel
+            q_twin_all = farm_pos[q_twin]
+            pq = pairs_via_identical(P, Q, q_twin_all, pf, crs, left_area_m2=p_area)
+        else:
+            pq = overlap_pairs(P, Q, crs, left_area_m2=p_area)[0]
+        p_pbf = sum_by(pq.left, pq.area_m2, n_p)
+    else:
+        p_pbf = np.full(n_p, np.nan)
+
     cand = np.unique(pb.right)
     B = B_all[cand]
     b_area = b_all_area[cand]
@@ -619,26 +653,55 @@ def _findings(fired, m, pb, pos_of, cand, parcels, buildings, rules) -> gpd.GeoD
     return gpd.GeoDataFrame(f[cols], geometry=gpd.GeoSeries(geom, crs=parcels.crs))
 
 
+def _runs(keys: np.ndarray, values: list) -> tuple[np.ndarray, list[list]]:  # type: ignore[type-arg]
+    """The distinct keys of sorted ``keys`` and, for each, its run of ``values``."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), []
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    return keys[starts], [values[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
 def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: ignore[no-untyped-def]
     n_p = len(out)
-    pid_pos = {pid: i for i, pid in enumerate(out["parcel_id"].to_numpy())}
+    parcel_ids = out["parcel_id"].to_numpy()
     problem = findings[findings["problem_class"].isin(CLASS_ORDER)]
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
-    classes: list[list[str]] = [[] for _ in range(n_p)]
-    reasons: list[list[str]] = [[] for _ in range(n_p)]
-    reasons_en: list[list[str]] = [[] for _ in range(n_p)]
-    for pid, cls, rz, re_ in zip(
-        *(findings[c].tolist() for c in ("parcel_id", "problem_class", "reason", "reason_en")),
-        strict=True,
-    ):
-        i = pid_pos[pid]
-        if cls in order and cls not in classes[i]:
-            classes[i].append(cls)
-        reasons[i].append(rz)
-        reasons_en[i].append(re_)
-    classes = [sorted(c, key=order.__getitem__) for c in classes]
-    out["problem_class"] = [c[0] if c else "none" for c in classes]
-    out["classes"] = [",".join(c) for c in classes]
+    # each finding's parcel (position in ``out``); the findings keep their order within a parcel
+    ids = pd.Index(parcel_ids)
+    if ids.is_unique:
+        fpos = ids.get_indexer(findings["parcel_id"].to_numpy())
+    else:  # the last parcel of an id, as a dict from id to position gives
+        pid_pos = {pid: i for i, pid in enumerate(parcel_ids)}
+        fpos = np.array([pid_pos[p] for p in findings["parcel_id"]], dtype=np.int64)
+    # classes: a parcel's distinct problem classes in CLASS_ORDER
+    ranks = findings["problem_class"].map(order)
+    has_rank = ranks.notna().to_numpy()
+    cl = (
+        pd.DataFrame({"pos": fpos[has_rank], "rank": ranks.to_numpy()[has_rank].astype(int)})
+        .drop_duplicates()
+        .sort_values(["pos", "rank"], kind="stable")
+    )
+    first = np.full(n_p, "none", dtype=object)
+    joined = np.full(n_p, "", dtype=object)
+    cl_pos = cl["pos"].to_numpy()
+    cl_text = [CLASS_ORDER[r] for r in cl["rank"].tolist()]
+    at, parts = _runs(cl_pos, cl_text)
+    first[at] = [p[0] for p in parts]
+    joined[at] = [",".join(p) for p in parts]
+    out["problem_class"] = first
+    out["classes"] = joined
+    reasons = np.full(n_p, "", dtype=object)
+    reasons_en = np.full(n_p, "", dtype=object)
+    by_parcel = np.argsort(fpos, kind="stable")  # a parcel's findings in their order
+    at, parts = _runs(
+        fpos[by_parcel], findings["reason"].to_numpy(dtype=object)[by_parcel].tolist()
+    )
+    reasons[at] = ["；".join(p) for p in parts]
+    at, parts = _runs(
+        fpos[by_parcel], findings["reason_en"].to_numpy(dtype=object)[by_parcel].tolist()
+    )
+    reasons_en[at] = [" ; ".join(p) for p in parts]
     # occupation by problem footprints (share of each footprint inside the parcel)
     prob_b = np.zeros(len(m), dtype=bool)
     if len(problem):
@@ -674,13 +737,16 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
         )
     out["alerts"] = ["；".join(x) for x in alerts]
     # suggested judgement where nothing is a problem but approvals clear it
-    approved = findings[findings["rule_id"] == APPROVAL_RULE_ID]
+    is_approval = (findings["rule_id"] == APPROVAL_RULE_ID).to_numpy()
+    approved = findings[is_approval]
     sugg = np.full(n_p, "", dtype=object)
     docs = np.full(n_p, "", dtype=object)
-    for pid, j, d in zip(
-        approved["parcel_id"], approved["suggested_judgement"], approved["document"], strict=True
+    for i, j, d in zip(
+        fpos[is_approval].tolist(),
+        approved["suggested_judgement"],
+        approved["document"],
+        strict=True,
     ):
-        i = pid_pos[pid]
         if not has_problem[i]:
             sugg[i] = j if not sugg[i] or sugg[i] == j else "合法/其他"
             docs[i] = ",".join(sorted(set(filter(None, [*docs[i].split(","), str(d)]))))
@@ -693,13 +759,10 @@ def _parcel_classes(out, findings, m, pb, bpos, alloc, rules) -> None:  # type: 
     out["approval_refs"] = docs
     label = CLASS_LABELS["zh"]
     out["reasons"] = [
-        "；".join(r) + (f"。图斑候选类别：疑似{label[c[0]]}" if c else "")
-        for r, c in zip(reasons, classes, strict=True)
+        r + (f"。图斑候选类别：疑似{label[c]}" if c != "none" else "") + ("；" + al if al else "")
+        for r, c, al in zip(reasons, first, out["alerts"], strict=True)
     ]
-    out["reasons_en"] = [" ; ".join(r) for r in reasons_en]
-    out["reasons"] = [
-        r + ("；" + al if al else "") for r, al in zip(out["reasons"], out["alerts"], strict=True)
-    ]
+    out["reasons_en"] = reasons_en
 
 
 COVERAGE_MIN = 0.99  # a parcel less covered than this by the land-use layer is noted
