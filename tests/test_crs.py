@@ -165,3 +165,30 @@ def test_areas_of_a_large_array_are_those_of_each_element_alone():
     )
     assert np.array_equal(whole, parts)
     assert np.all(whole > 0)
+
+
+def test_classification_written_in_storage_crs_on_threads_is_to_crs_exactly():
+    """A classification of more than 20,000 parcels is reprojected to EPSG:4490 on worker
+    threads before it is written: the coordinates are bit for bit those of ``to_crs`` (the same
+    PROJ transformation), the attributes and index unchanged."""
+    import geopandas as gpd
+
+    from parcelwatch.pipeline.inputs import _in_storage_crs
+
+    n = 25_000
+    x = 390_000.0 + 30.0 * (np.arange(n) % 500)
+    y = 4_080_000.0 + 30.0 * (np.arange(n) // 500)
+    frame = gpd.GeoDataFrame(
+        {"parcel_id": [f"P{i}" for i in range(n)]},
+        geometry=shapely.box(x, y, x + 20.0, y + 25.0),
+        crs=4549,
+        index=np.arange(n) * 2,
+    )
+    want = frame.to_crs(4490)
+    got = _in_storage_crs(frame)
+    assert got.crs.equals(want.crs)
+    assert got.index.equals(want.index) and got["parcel_id"].equals(want["parcel_id"])
+    assert shapely.equals_exact(got.geometry.values, want.geometry.values, tolerance=0).all()
+    assert np.array_equal(
+        shapely.get_coordinates(got.geometry.values), shapely.get_coordinates(want.geometry.values)
+    )

@@ -199,6 +199,35 @@ def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classifi
     )
 
 
+def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame.to_crs(STORAGE_CRS)``, the coordinates transformed on worker threads (the same
+    PROJ transformation, one transformer per thread: the same coordinates)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyproj import Transformer
+
+    from parcelwatch.rules.overlay import THREADS
+
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    if frame.crs is None or frame.crs.equals(crsmod.STORAGE_CRS):
+        return frame.to_crs(crsmod.STORAGE_CRS) if frame.crs is None else frame
+    if len(geoms) < 20_000 or THREADS == 1:
+        return frame.to_crs(crsmod.STORAGE_CRS)
+
+    def part(chunk: np.ndarray) -> np.ndarray:
+        tr = Transformer.from_crs(frame.crs, crsmod.STORAGE_CRS, always_xy=True)
+        return shapely.transform(
+            chunk, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        )
+
+    step = -(-len(geoms) // THREADS)
+    with ThreadPoolExecutor(THREADS) as pool:
+        moved = np.concatenate(
+            list(pool.map(part, [geoms[i : i + step] for i in range(0, len(geoms), step)]))
+        )
+    return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=crsmod.STORAGE_CRS))
+
+
 def write_classification(
     result: Classification,
     path: str | Path,
@@ -221,17 +250,21 @@ def write_classification(
     from parcelwatch.errors import OutputError
 
     path = Path(path)
+    parcels_out, findings_out = (
+        _in_storage_crs(result.parcels),
+        _in_storage_crs(result.findings),
+    )
     try:
         with atomic_path(path) as tmp:
             pyogrio.write_dataframe(
-                result.parcels.to_crs(crsmod.STORAGE_CRS),
+                parcels_out,
                 tmp,
                 layer="parcels",
                 driver="GPKG",
                 use_arrow=True,
             )
             pyogrio.write_dataframe(
-                result.findings.to_crs(crsmod.STORAGE_CRS),
+                findings_out,
                 tmp,
                 layer="findings",
                 driver="GPKG",
