@@ -21,6 +21,7 @@ def test_pairs_of_one_container_stay_on_one_thread(monkeypatch):
     container key in at most one call, and the results equal the unthreaded call (pairs inside
     the box are covered: the 15 even-numbered points; the odd ones lie outside)."""
     monkeypatch.setattr(overlay, "_CHUNK", 4)
+    monkeypatch.setattr(overlay, "_MIN_SPLIT", 4)
     monkeypatch.setattr(overlay, "THREADS", 2)
     boxes = [shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10), shapely.box(40, 0, 50, 10)]
     owner = np.array([i % 3 for i in range(30)])

@@ -40,7 +40,8 @@ def id_rank(ids: np.ndarray) -> np.ndarray:
 
 
 THREADS = max(1, min(4, os.cpu_count() or 1))
-_CHUNK = 20_000
+_CHUNK = 20_000  # elements per task at most
+_MIN_SPLIT = 2_000  # fewer elements run on the calling thread
 
 
 def _parallel(
@@ -54,7 +55,7 @@ def _parallel(
     (two threads testing parcels against the same prepared township crashed the process).
     """
     n = len(arrays[0])
-    if n <= _CHUNK or THREADS == 1:
+    if n <= _MIN_SPLIT or THREADS == 1:
         return func(*arrays)
     if owner is not None:
         order = np.argsort(owner, kind="stable")
@@ -75,7 +76,8 @@ def _parallel(
         out = np.empty(n, dtype=parts[0].dtype if parts else bool)
         out[order] = np.concatenate(parts)
         return out
-    bounds = list(range(0, n, _CHUNK)) + [n]
+    step = min(_CHUNK, -(-n // THREADS))  # a small batch's few thousand still on every thread
+    bounds = list(range(0, n, step)) + [n]
     with ThreadPoolExecutor(THREADS) as pool:
         parts = list(
             pool.map(
