@@ -1131,6 +1131,17 @@ def _normal_real(v: Any) -> Any:
     return None if math.isnan(f) else f
 
 
+def _normal_list(v: Any) -> Any:
+    return [] if v is None else [str(x) for x in v]
+
+
+def _normal_date(v: Any) -> Any:
+    if v is None:
+        return None
+    p = v.isoformat() if isinstance(v, date) else str(v)
+    return date.fromisoformat(p[:10]).isoformat() if p else None
+
+
 def _normaliser(name: str, kind: str) -> Callable[[Any], Any]:
     """``to_plain(from_plain(to_plain(v)))`` for field ``name``: a value as a creation stores it
     (written out for the common kinds: a batch creates thousands of problems, ~25 fields each)."""
@@ -1138,7 +1149,13 @@ def _normaliser(name: str, kind: str) -> Callable[[Any], Any]:
         return _normal_text
     if kind == "real":
         return _normal_real
-    if kind == "int" and name not in ("year", "construction_year"):
+    if kind == "list":
+        return _normal_list
+    if kind == "date":
+        return _normal_date
+    if kind == "int":
+        if name in ("year", "construction_year"):
+            return lambda v: None if v is None else int(v)
         return lambda v: int(v or 0)
     return lambda v: to_plain(name, from_plain(name, to_plain(name, v)))
 

@@ -325,14 +325,20 @@ def column_value(name: str, value: Any) -> Any:
     return plain
 
 
-_AS_PLAIN = frozenset(f.name for f in FIELDS if f.kind in ("text", "real", "int"))
+_KIND = {f.name: f.kind for f in FIELDS}
 
 
 def _column_from_plain(name: str, plain: Any) -> Any:
     """``column_value(name, from_plain(name, plain))`` for a value as :func:`plan_create` wrote
-    it into an event (text, numbers and integers are already what the column holds)."""
-    if name in _AS_PLAIN:
+    it into an event (text, numbers and integers are already what the column holds; a list is
+    a list of text; a date ISO text)."""
+    kind = _KIND[name]
+    if kind in ("text", "real", "int"):
         return plain
+    if kind == "list":
+        return jdump(plain or [])
+    if kind == "date":
+        return date.fromisoformat(plain[:10]) if plain else None
     return column_value(name, from_plain(name, plain))
 
 

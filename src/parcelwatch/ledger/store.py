@@ -223,7 +223,22 @@ def gpkg_blob_from_wkb(wkb: bytes, bounds: Sequence[float], srs_id: int = SRS_ID
     )
 
 
+_LAST_PARTS: tuple[bytes, tuple[int, tuple[float, ...] | None, int]] | None = None
+
+
 def _blob_parts(blob: bytes) -> tuple[int, tuple[float, ...] | None, int]:
+    # the GeoPackage R-tree triggers ask for a new row's emptiness and four bounds one call
+    # each: the last blob's header is kept (one tuple, swapped whole: safe across threads)
+    global _LAST_PARTS
+    last = _LAST_PARTS
+    if last is not None and last[0] == blob:
+        return last[1]
+    parts = _parse_blob_parts(blob)
+    _LAST_PARTS = (blob, parts)
+    return parts
+
+
+def _parse_blob_parts(blob: bytes) -> tuple[int, tuple[float, ...] | None, int]:
     if blob[:2] != b"GP":
         raise LedgerError(
             "A geometry in the ledger is not a GeoPackage geometry blob. The file was changed by another program; restore it from a backup."
