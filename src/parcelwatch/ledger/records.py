@@ -705,7 +705,8 @@ class RecordBook:
 # Copying records between stores (``parcelwatch store copy``)
 
 
-def _load_record_modules() -> None:
+def load_record_modules() -> None:
+    """Import every record type's module (each registers its tables and guards)."""
     import importlib
 
     from parcelwatch.ledger.sqlstore import RECORD_MODULES
@@ -717,7 +718,7 @@ def _load_record_modules() -> None:
 def prepare_copy(source: AnyStore, target: AnyStore) -> None:
     """Before :func:`copy_records`: the target gets the record tables when the source has records
     (created in a GeoPackage; on PostgreSQL a clear error if ``store init`` has not added them)."""
-    _load_record_modules()
+    load_record_modules()
     src = cast(SqlStore, source)
     with src._tx(False) as sconn:
         if "audit_events" not in sa.inspect(sconn).get_table_names(schema=table_schema(sconn)):
@@ -733,7 +734,7 @@ def copy_records(source: AnyStore, target: AnyStore, conn: sa.Connection) -> int
     record at that version. Events keep their time, ``--user``, OS user, kind and changes (on
     PostgreSQL ``actor`` is the login that copies). A record the target already has continues
     from its last event when the events agree; a different history is refused by id."""
-    _load_record_modules()
+    load_record_modules()
     src = cast(SqlStore, source)
     with src._tx(False) as sconn:
         present = set(sa.inspect(sconn).get_table_names(schema=table_schema(sconn)))
@@ -815,7 +816,7 @@ def _event_key(m: Mapping[Any, Any]) -> tuple[Any, ...]:
 def missing_guards(store: AnyStore) -> list[str]:
     """The record guard triggers missing (dropped) in ``store``, for ``ledger verify``: those of
     every registered record table present, and of ``audit_events``."""
-    _load_record_modules()
+    load_record_modules()
     s = cast(SqlStore, store)
     with s._tx(False) as conn:
         present = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))
@@ -851,7 +852,7 @@ def missing_guards(store: AnyStore) -> list[str]:
 def record_findings(store: AnyStore) -> list[tuple[str, str]]:
     """(record id, what) for every audited record that differs from the replay of its audit
     events (a row edited past the guards, an event removed), for ``ledger verify``."""
-    _load_record_modules()
+    load_record_modules()
     s = cast(SqlStore, store)
     with s._tx(False) as conn:
         present = set(sa.inspect(conn).get_table_names(schema=table_schema(conn)))

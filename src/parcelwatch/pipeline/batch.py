@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from threading import Thread
 from typing import Any
 
 import pandas as pd
@@ -88,6 +89,15 @@ class CheckSummary:
         return out
 
 
+def _import_record_modules() -> None:
+    from parcelwatch.ledger.records import load_record_modules
+
+    try:
+        load_record_modules()
+    except ImportError:
+        pass  # the tamper check imports them again and reports it
+
+
 def check_batch(
     ws: Workspace | str | Path,
     sources: Mapping[str, Any],
@@ -111,6 +121,9 @@ def check_batch(
 
     if "parcels" not in sources or sources["parcels"] is None:
         raise InputError("check_batch needs the batch's parcels layer (--parcels).")
+    # the record types' modules, which the ledger's check before its first write reads, are
+    # imported beside the layers' loading (which waits on GDAL and GEOS, not on Python)
+    Thread(target=_import_record_modules, daemon=True).start()
     with opened(ws) as w:
         rules = w.rules
         stage("读取图层")
