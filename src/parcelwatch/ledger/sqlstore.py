@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 import geopandas as gpd
@@ -914,7 +915,10 @@ def _insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
         f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in cols)}) "
         f"VALUES ({', '.join('?' * len(cols))})"
     )
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    get = itemgetter(*cols)
+    conn.exec_driver_sql(
+        sql, [get(r) for r in rows] if len(cols) > 1 else [(r[cols[0]],) for r in rows]
+    )
 
 
 def _sqlite_date(v: Any) -> Any:

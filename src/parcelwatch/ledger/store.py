@@ -265,7 +265,7 @@ def _st_is_empty(blob: bytes | None) -> int | None:
     flags, env, offset = _blob_parts(bytes(blob))
     if flags & 0b1_0000:
         return 1
-    if env is not None and all(math.isfinite(v) for v in env):
+    if env is not None and math.isfinite(env[0] + env[1] + env[2] + env[3]):
         return 0  # a finite envelope has coordinates: not empty (no need to decode the WKB)
     return int(bool(shapely.is_empty(shapely.from_wkb(bytes(blob)[offset:]))))
 
