@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import textwrap
 import time
 from datetime import date
 from pathlib import Path
@@ -23,7 +20,6 @@ from parcelwatch.ledger.model import Change, Status, replay
 from parcelwatch.ledger.store import GpkgStore, open_store
 from parcelwatch.ledger.workspace import open_workspace
 from parcelwatch.pipeline import check_batch, init_workspace
-from tests.conftest import REPO
 from tests.ledger.conftest import (
     NOW,
     box,
@@ -34,19 +30,12 @@ from tests.ledger.conftest import (
     stripped,
     write_batch,
 )
+from tests.ledger.procs import ScriptProcess
 
-_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
-
-def _python(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        cwd=REPO,
-        env=_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _python(code: str, *args: str) -> ScriptProcess:
+    """The script in another process (forked from a server that imported the ledger once)."""
+    return ScriptProcess(code, *args)
 
 
 @pytest.fixture(params=["gpkg", "postgis"])
@@ -237,8 +226,8 @@ def test_hammer_four_processes_on_five_hot_problems(store, tmp_path):
     last ended, and the processes did collide (conflicts > 0).
 
     HAMMER is 25, not the issue's 100: the four processes now start their changes together (each
-    waits for the "go" file after its ~2 s of imports; before, the imports staggered the starts
-    and the first changes ran alone), so all 4 x 25 changes contend for the 5 problems; the
+    waits for the "go" file once it is up; before, the processes' ~2 s of imports staggered the
+    starts and the first changes ran alone), so all 4 x 25 changes contend for the 5 problems; the
     conflict count asserted below shows that they collided. A lost update (two writers passing the
     version check at once) breaks the version/seq sums or crashes a writer on the server's
     guards in any run with collisions. 4 x 100 took 15-20 s per store and proved nothing more."""

@@ -5,9 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import textwrap
 import time
 from datetime import date
 
@@ -26,8 +23,8 @@ from parcelwatch.ledger.store import (
     gpkg_geometry_blob,
     open_store,
 )
-from tests.conftest import REPO
 from tests.ledger.conftest import NOW, location, make_problems, stripped
+from tests.ledger.procs import ScriptProcess
 
 
 def test_every_table_reads_back_with_gdal(gpkg_store):
@@ -223,18 +220,10 @@ def test_open_errors(tmp_path):
 # ------------------------------------------------------------------------------------------
 # Processes
 
-_SCRIPT_ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
-
-def _python(code: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        cwd=REPO,
-        env=_SCRIPT_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _python(code: str, *args: str) -> ScriptProcess:
+    """The script in another process (forked from a server that imported the ledger once)."""
+    return ScriptProcess(code, *args)
 
 
 _CONCURRENT = """
