@@ -230,3 +230,36 @@ def demo_copy(demo_run: DemoRun, tmp_path: Path) -> Path:
     ws = tmp_path / "demo-workspace"
     shutil.copytree(demo_run.workspace, ws)
     return ws
+
+
+# ------------------------------------------------------------------------------ samples make
+# `parcelwatch samples make DIR` (small, seed 0), once per session and shared like the demo: its
+# printed tables are checked in tests/test_cli_progress.py, and tests/test_samples.py uses its
+# files as the second, independent generation that must equal make_samples()' byte for byte.
+
+
+@dataclass(frozen=True)
+class SamplesMade:
+    """The folder `samples make` wrote, its exit code and what it printed."""
+
+    out: Path
+    exit_code: int
+    output: str
+
+
+@pytest.fixture(scope="session")
+def samples_made_by_cli(tmp_path_factory: pytest.TempPathFactory) -> SamplesMade:
+    from click.testing import CliRunner
+
+    from parcelwatch.cli import cli
+
+    root = shared_root(tmp_path_factory)
+    out, result = root / "samples-cli" / "s", root / "samples-cli.json"
+    with open(root / "samples-cli.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            res = CliRunner().invoke(cli, ["samples", "make", str(out)])
+            shared = {"exit_code": res.exit_code, "output": res.output}
+            result.write_text(json.dumps(shared), encoding="utf-8")
+        shared = json.loads(result.read_text(encoding="utf-8"))
+    return SamplesMade(out, shared["exit_code"], shared["output"])

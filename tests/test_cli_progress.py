@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from parcelwatch.cli import cli
 from parcelwatch.cli.ledger import _progress
 from parcelwatch.cli.options import Reporter
-from tests.conftest import SAMPLES, X0, Y0, write_shapefile
+from tests.conftest import SAMPLES, X0, Y0, SamplesMade, write_shapefile
 
 
 class _Tty(io.StringIO):
@@ -148,9 +148,10 @@ def test_classify_check_map_export_leave_nothing_stray_on_a_pipe_and_v_prints_st
     assert res.returncode == 0 and stages[0] == "读取台账" and "提示与佐证单" in stages, res.stderr
 
 
-def test_samples_make_prints_tables_not_a_dict(tmp_path):
-    runner = CliRunner()
-    res = runner.invoke(cli, ["samples", "make", str(tmp_path / "s")])
+def test_samples_make_prints_tables_not_a_dict(samples_made_by_cli: SamplesMade):
+    """`parcelwatch samples make DIR`, run once per session by the fixture (its files are also
+    test_samples' second generation)."""
+    res = samples_made_by_cli
     assert res.exit_code == 0, res.output
     assert "{" not in res.output and "counts:" not in res.output
     assert re.search(r"^  DLTB +\d+$", res.output, re.M) and re.search(

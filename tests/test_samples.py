@@ -25,7 +25,7 @@ from pyproj import Geod
 
 from parcelwatch.errors import OutputError
 from parcelwatch.samples import SCALES, make_samples
-from tests.conftest import shared_root
+from tests.conftest import SamplesMade, shared_root
 
 GEOD = Geod(a=6378137.0, f=1 / 298.257222101)
 M2_PER_MU = 10000.0 / 15.0
@@ -77,9 +77,12 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any
 
 
 @pytest.fixture(scope="module")
-def small_again(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A second, independent generation with the same seed (for the byte-identical check)."""
-    return _made_once(tmp_path_factory, "samples-small-again")[0]
+def small_again(samples_made_by_cli: SamplesMade) -> Path:
+    """A second, independent generation with the same seed (for the byte-identical check): the
+    one `parcelwatch samples make DIR` wrote (small, seed 0 by default; its printed tables are
+    checked in tests/test_cli_progress.py)."""
+    assert samples_made_by_cli.exit_code == 0, samples_made_by_cli.output
+    return samples_made_by_cli.out
 
 
 @pytest.fixture(scope="module")
