@@ -6,9 +6,11 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,33 +191,93 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
+# ------------------------------------------------------------------------------ background jobs
+# A session resource that takes long to build (the README demo, ~15-40 s; the small sample
+# county, ~7-12 s) is started in a background process as soon as the session knows that one of
+# its tests needs it (the autouse fixture below), once per session: the first worker to get there
+# starts it under the job's lock, the job writes its result file when done, and the fixture that
+# needs it waits for that file. Before, the first worker to need it built it inside its test's
+# setup while the other worker, needing it too, sat idle on the lock for as long.
+
+
+def start_job(root: Path, name: str, code: str, *args: str) -> subprocess.Popen | None:
+    """Start ``python -c code *args`` (cwd: the repository) unless a worker of this session has
+    already: the caller then owns the process (and waits for it at its end)."""
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        started = root / f"{name}.started"
+        if started.exists():
+            return None
+        started.write_text(str(os.getpid()), encoding="utf-8")
+        return subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+def job_result(root: Path, name: str, code: str, *args: str, timeout_s: float = 900) -> Path:
+    """The job's result file (``args[-1]``), starting the job here if nobody has, once it exists."""
+    result = Path(args[-1])
+    proc = start_job(root, name, code, *args)
+    if proc is not None:
+        proc.wait()
+    deadline = time.monotonic() + timeout_s
+    while not result.exists():
+        assert time.monotonic() < deadline, f"the background job {name} wrote no {result}"
+        time.sleep(0.05)
+    return result
+
+
+# The README demo, run as a user runs it; the job writes its exit code, output and the ledger's
+# digest (a job's failure is written as a failed run, never left as a missing file).
+DEMO_JOB = """
+import hashlib, json, os, subprocess, sys, traceback
+out, result = sys.argv[1:3]
+try:
+    res = subprocess.run([sys.executable, "-m", "parcelwatch", "demo", "-o", out], capture_output=True,
+                         text=True, encoding="utf-8", check=False)
+    ledger = os.path.join(out, "workspace", "ledger.gpkg")
+    digest = hashlib.sha256(open(ledger, "rb").read()).hexdigest() if res.returncode == 0 else ""
+    shared = {"returncode": res.returncode, "stdout": res.stdout, "stderr": res.stderr, "ledger": digest}
+except BaseException:
+    shared = {"returncode": -1, "stdout": "", "stderr": traceback.format_exc(), "ledger": ""}
+with open(result + ".part", "w", encoding="utf-8") as f:
+    json.dump(shared, f)
+os.replace(result + ".part", result)
+"""
+
+
+def demo_job(root: Path) -> tuple[str, str, str]:
+    """The demo job's code and arguments: output folder, result file."""
+    (root / "demo").mkdir(exist_ok=True)
+    return DEMO_JOB, str(root / "demo" / "demo-output"), str(root / "demo" / "result.json")
+
+
+# Which jobs a session needs: the fixture that waits for each, and the job's code and arguments.
+BACKGROUND_JOBS: dict[str, Callable[[Path], tuple[str, ...]]] = {"demo_run": demo_job}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_jobs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Start, at the session's first test, the jobs that its tests will need (see above)."""
+    root = shared_root(tmp_path_factory)
+    needed = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
+    procs = [start_job(root, name, *job(root)) for name, job in BACKGROUND_JOBS.items() if name in needed]  # fmt: skip
+    yield
+    for proc in procs:
+        if proc is not None:
+            proc.wait()  # another worker may still be waiting for its result
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
-    # Under xdist the first worker to get here runs the demo (the others wait on the lock) and
-    # leaves its exit code, output and the ledger's digest beside it: the others read them, so
-    # that the demo runs once per session (the pytest-xdist docs' recipe, with fcntl's lock).
+    # Run once per session in the background (see background_jobs); every worker reads the
+    # result the job left beside the demo's output.
     root = shared_root(tmp_path_factory)
-    out = root / "demo" / "demo-output"
-    result = root / "demo" / "result.json"
-    with open(root / "demo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not result.exists():
-            res = subprocess.run(
-                [sys.executable, "-m", "parcelwatch", "demo", "-o", str(out)],
-                cwd=REPO,
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                check=False,
-            )
-            ledger = out / "workspace" / "ledger.gpkg"
-            digest = _digest(ledger) if res.returncode == 0 else ""
-            shared = {"returncode": res.returncode, "stdout": res.stdout, "stderr": res.stderr,
-                      "ledger": digest}  # fmt: skip
-            result.write_text(json.dumps(shared), encoding="utf-8")
-        shared = json.loads(result.read_text(encoding="utf-8"))
+    code, out, result = demo_job(root)
+    shared = json.loads(job_result(root, "demo_run", code, out, result).read_text(encoding="utf-8"))
     assert shared["returncode"] == 0, shared["stderr"]
-    run = DemoRun(out, shared["stdout"], _outputs(shared["stdout"]))
+    run = DemoRun(Path(out), shared["stdout"], _outputs(shared["stdout"]))
     # Every worker checks at its end: a write by any test changes the digest for good, so the
     # last worker to finish sees it even when another worker's test made it.
     yield run
@@ -232,10 +294,48 @@ def demo_copy(demo_run: DemoRun, tmp_path: Path) -> Path:
     return ws
 
 
-# ------------------------------------------------------------------------------ samples make
-# `parcelwatch samples make DIR` (small, seed 0), once per session and shared like the demo: its
-# printed tables are checked in tests/test_cli_progress.py, and tests/test_samples.py uses its
-# files as the second, independent generation that must equal make_samples()' byte for byte.
+# ------------------------------------------------------------------------------ sample counties
+# `parcelwatch samples make DIR` (small, seed 0), run as a user runs it, once per session in the
+# background like the demo: its printed tables are checked in tests/test_cli_progress.py, and
+# tests/test_samples.py uses its files as the second, independent generation that must equal
+# make_samples()' byte for byte. test_samples' first generation (`make_samples` called from
+# Python, with its manifest) is a background job too.
+
+SAMPLES_CLI_JOB = """
+import json, os, subprocess, sys
+out, result = sys.argv[1:3]
+res = subprocess.run([sys.executable, "-m", "parcelwatch", "samples", "make", out], capture_output=True,
+                     text=True, encoding="utf-8", check=False)
+with open(result + ".part", "w", encoding="utf-8") as f:
+    json.dump({"exit_code": res.returncode, "output": res.stdout + res.stderr}, f)
+os.replace(result + ".part", result)
+"""
+
+SAMPLES_JOB = """
+import os, pickle, sys, traceback
+from pathlib import Path
+out, result = sys.argv[1:3]
+try:
+    from parcelwatch.samples import make_samples
+    made = {"manifest": make_samples(Path(out), scale="small", seed=0)}
+except BaseException:
+    made = {"error": traceback.format_exc()}
+with open(result + ".part", "wb") as f:
+    pickle.dump(made, f)
+os.replace(result + ".part", result)
+"""
+
+
+def samples_cli_job(root: Path) -> tuple[str, str, str]:
+    return SAMPLES_CLI_JOB, str(root / "samples-cli" / "s"), str(root / "samples-cli.json")
+
+
+def samples_job(root: Path) -> tuple[str, str, str]:
+    return SAMPLES_JOB, str(root / "samples-small"), str(root / "samples-small.pickle")
+
+
+BACKGROUND_JOBS["samples_made_by_cli"] = samples_cli_job
+BACKGROUND_JOBS["small"] = samples_job  # the fixture of tests/test_samples.py
 
 
 @dataclass(frozen=True)
@@ -249,17 +349,16 @@ class SamplesMade:
 
 @pytest.fixture(scope="session")
 def samples_made_by_cli(tmp_path_factory: pytest.TempPathFactory) -> SamplesMade:
-    from click.testing import CliRunner
-
-    from parcelwatch.cli import cli
-
     root = shared_root(tmp_path_factory)
-    out, result = root / "samples-cli" / "s", root / "samples-cli.json"
-    with open(root / "samples-cli.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not result.exists():
-            res = CliRunner().invoke(cli, ["samples", "make", str(out)])
-            shared = {"exit_code": res.exit_code, "output": res.output}
-            result.write_text(json.dumps(shared), encoding="utf-8")
-        shared = json.loads(result.read_text(encoding="utf-8"))
-    return SamplesMade(out, shared["exit_code"], shared["output"])
+    code, out, result = samples_cli_job(root)
+    shared = json.loads(job_result(root, "samples_made_by_cli", code, out, result).read_text(encoding="utf-8"))  # fmt: skip
+    return SamplesMade(Path(out), shared["exit_code"], shared["output"])
+
+
+def samples_made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """`make_samples(DIR, scale="small", seed=0)` and its manifest, once per session."""
+    root = shared_root(tmp_path_factory)
+    code, out, result = samples_job(root)
+    made = pickle.loads(job_result(root, "small", code, out, result).read_bytes())
+    assert "error" not in made, made.get("error")
+    return Path(out), made["manifest"]

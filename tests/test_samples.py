@@ -7,9 +7,7 @@ with geopandas), so a mistake in the generator's own bookkeeping cannot hide its
 
 from __future__ import annotations
 
-import fcntl
 import json
-import pickle
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from pyproj import Geod
 
 from parcelwatch.errors import OutputError
 from parcelwatch.samples import SCALES, make_samples
-from tests.conftest import SamplesMade, shared_root
+from tests.conftest import SamplesMade, samples_made
 
 GEOD = Geod(a=6378137.0, f=1 / 298.257222101)
 M2_PER_MU = 10000.0 / 15.0
@@ -58,22 +56,11 @@ def read(d: Path, name: str, layer: str | None = None) -> gpd.GeoDataFrame:
     return pyogrio.read_dataframe(d / name, layer=layer, encoding=enc)
 
 
-def _made_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, dict[str, Any]]:
-    """`make_samples(scale="small", seed=0)` into `name`, once per session: under xdist the first
-    worker to need it writes it (the others wait on the lock and read its manifest). The tests
-    only read the files."""
-    root = shared_root(tmp_path_factory)
-    d, manifest = root / name, root / f"{name}.manifest.pickle"
-    with open(root / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not manifest.exists():
-            manifest.write_bytes(pickle.dumps(make_samples(d, scale="small", seed=0)))
-        return d, pickle.loads(manifest.read_bytes())
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    return _made_once(tmp_path_factory, "samples-small")
+    """`make_samples(scale="small", seed=0)`, once per session (a background job started at the
+    session's first test: see tests/conftest.py). The tests only read the files."""
+    return samples_made(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
