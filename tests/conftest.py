@@ -45,10 +45,37 @@ def require_realdata() -> None:
 
 # Under pytest-xdist (`-n 2`, the README's command) the expensive session resources are built
 # once per session and shared by the workers through files under a lock (the README demo, the
-# province's deliveries and global overlay: see `shared_root`), or are cheap enough to start on
-# each worker (the PostgreSQL server, the province's LocalCluster). The tests are not pinned to
-# workers: `--dist loadgroup` with `xdist_group` marks is silently ignored with pytest 9.2 and
-# pytest-xdist 3.8 (pytest-dev/pytest-xdist#1386), and pinning made one worker finish late.
+# province's deliveries and global overlay: see `shared_root`; the demo and the sample counties
+# are built by background jobs, see `background_jobs`), or are cheap enough to start on each
+# worker (the PostgreSQL server, Chromium). The tests are not pinned to a worker: `--dist
+# loadgroup` with `xdist_group` marks is silently ignored with pytest 9.2 and pytest-xdist 3.8
+# (pytest-dev/pytest-xdist#1386), and pinning made one worker finish late.
+
+
+# Except that the test files below, whose module fixtures are expensive (the hostile workspace
+# through every command, the province's LocalCluster with its worker processes, ...), are each
+# run whole on one worker: with xdist's default `load` scheduling their tests were split over
+# both workers, which then both built the module fixtures. Every other test is still its own
+# unit of work. `--dist load` (the default) only: any other `--dist` given is left alone.
+RUN_WHOLE_ON_ONE_WORKER = (
+    "tests/hostile/test_table.py",
+    "tests/province/test_province.py",
+    "tests/e2e/test_expected.py",
+)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ExpensiveModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path in RUN_WHOLE_ON_ONE_WORKER else nodeid
+
+    return ExpensiveModulesTogether(config, log)
 
 
 # A point in the sample county's zone (GK zone 40, central meridian 120E), in EPSG:4549 metres.
