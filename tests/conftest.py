@@ -43,7 +43,7 @@ def require_realdata() -> None:
     )
 
 
-# Under pytest-xdist (`-n 2`, the README's command) the expensive session resources are built
+# Under pytest-xdist (`-n 3`, the README's command) the expensive session resources are built
 # once per session and shared by the workers through files under a lock (the README demo, the
 # province's deliveries and global overlay: see `shared_root`; the demo and the sample counties
 # are built by background jobs, see `background_jobs`), or are cheap enough to start on each

@@ -18,7 +18,7 @@ USE = {
     "psycopg": r"postgresql\+psycopg",  # SQLAlchemy's PostgreSQL driver
     "Pillow": r"from PIL import|import PIL",
     "dask": r"from distributed import|import distributed|import dask",
-    "pytest-xdist": r"PYTEST_XDIST_WORKER",  # the README's `-n 2`; conftest shares resources
+    "pytest-xdist": r"PYTEST_XDIST_WORKER",  # the README's `-n 3`; conftest shares resources
     "ipykernel": r'kernel_name="python3"',  # the kernel nbclient starts for the notebook
 }
 
