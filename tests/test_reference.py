@@ -28,8 +28,6 @@ import pyarrow.parquet as pq
 import pyogrio
 import pytest
 import shapely
-import shapely.affinity
-from pyproj import CRS
 
 import parcelwatch.pipeline.reference as ref
 from parcelwatch.cli import main
@@ -130,30 +128,18 @@ def _tiles(path):
     return [shapely.from_wkb(t.column("geometry").to_numpy(zero_copy_only=False)) for t in parts]
 
 
-@pytest.mark.parametrize(
-    ("suffix", "early"), [(".arrow", False), (".arrow", True), (".parquet", False)]
-)
+@pytest.mark.parametrize("suffix", [".arrow", ".parquet"])
 def test_batch_read_by_extent_gives_the_findings_of_the_whole_layers(
-    scene, tmp_path, monkeypatch, suffix, early
+    scene, tmp_path, monkeypatch, suffix
 ):
     """Same parcels table and findings (bit for bit) as with the whole layers from the files,
-    with the store as written today (Arrow IPC) and as stores registered before (GeoParquet);
-    and with the reads started while the parcels load (as for 10,000 parcels or more: from the
-    parcels' lon/lat boxes reprojected and widened, then kept by the final boxes)."""
+    with the store as written today (Arrow IPC) and as stores registered before (GeoParquet)."""
     monkeypatch.setattr(ref, "STORED_SUFFIX", suffix)
-    started: list[int] = []
-    if early:
-        monkeypatch.setattr(ref, "_EARLY_MIN", 0)
-        boxes_in = ref._boxes_in
-        monkeypatch.setattr(
-            ref, "_boxes_in", lambda g, *a: started.append(len(g)) or boxes_in(g, *a)
-        )
     ws = _ws(tmp_path)
     added = ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
     assert [o.action for o in added] == ["added"] * 4
     rules = DEFAULT_RULES
     by_extent = ref.load_batch_inputs(ws.path, {"parcels": scene["parcels"]}, rules=rules)
-    assert bool(started) == early
     whole = load_inputs({"parcels": scene["parcels"], **scene["sources"]}, rules=rules)
     # reading by extent really reads less than the stored layers
     assert len(by_extent.layers["farmland"]) < 200 and len(by_extent.layers["buildings"]) == 2
@@ -388,23 +374,3 @@ def test_a_store_of_the_older_format_is_rewritten_by_reference_add(scene, tmp_pa
     pd.testing.assert_frame_equal(_frame(new)[0], _frame(old)[0], check_exact=True)
     again = ref.add_references(ws.path, scene["sources"], year=2025, now=NOW, user="t")
     assert {o.action for o in again} == {"unchanged"}
-
-
-def test_early_read_boxes_hold_the_reprojected_parcels():
-    """The boxes the early reads use, from lon/lat parcels (EPSG:4490) before their
-    reprojection: each, widened by 1 m + 1 %, holds the parcel's bounds in the working GK zone
-    (EPSG:4549) after ``to_crs``. 400 parcels from 10 m to 3 km, rotated, over the zone's width
-    (118.5-121.5E), at 36N."""
-    rng = np.random.default_rng(7)
-    lon = rng.uniform(118.5, 121.4, 400)
-    lat = rng.uniform(35.5, 36.5, 400)
-    size = 10 ** rng.uniform(-4, np.log10(0.03), 400)  # degrees: ~10 m to ~3 km
-    geoms = [
-        shapely.affinity.rotate(shapely.box(x, y, x + s, y + s * 0.6), a, origin="centroid")
-        for x, y, s, a in zip(lon, lat, size, rng.uniform(0, 90, 400), strict=True)
-    ]
-    frame = gpd.GeoDataFrame(geometry=geoms, crs=4490)
-    wide = ref._wider(ref._boxes_in(np.asarray(geoms, dtype=object), frame.crs, CRS(4549)))
-    final = shapely.bounds(np.asarray(frame.to_crs(4549).geometry.values, dtype=object))
-    assert wide.shape == final.shape == (400, 4)
-    assert (wide[:, :2] <= final[:, :2]).all() and (wide[:, 2:] >= final[:, 2:]).all()

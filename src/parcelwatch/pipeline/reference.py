@@ -561,9 +561,6 @@ def _extents_of(p: np.ndarray, b: np.ndarray, rules: Rules) -> dict[str, np.ndar
     }
 
 
-_EARLY_MIN = 10_000  # parcels from which the reads start while they load
-
-
 def _wider(boxes: np.ndarray) -> np.ndarray:
     """``boxes`` a little wider (1 m and 1 % of their size): a box from a reprojected box's
     corners and edge midpoints then holds the reprojected geometry (its edges bow far less)."""
@@ -732,8 +729,6 @@ def load_batch_inputs(
         return frames
 
     def located(geoms: np.ndarray, crs: CRS) -> None:
-        if len(geoms) < _EARLY_MIN:  # a short load: reading after it costs less than twice
-            return
         boxes = _boxes_in(geoms, crs, wcrs)
         if boxes is not None and len(boxes):
             early.append(chain.submit(read_early, boxes))
