@@ -13,7 +13,6 @@ import logging
 import re
 import warnings
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,7 +249,6 @@ def load_layer(
     allow_empty: bool = False,
     strict: bool = True,
     warn: bool = True,
-    on_located: Callable[[np.ndarray, CRS], None] | None = None,
 ) -> LoadedLayer:
     """Read, map and validate one layer.
 
@@ -264,10 +262,6 @@ def load_layer(
     emits them as :class:`DataQualityWarning` for interactive use; code that loads layers on
     threads passes ``warn=False`` and reads the report (warning filters are process-global, so
     warnings raised on worker threads can be swallowed by another thread's filter).
-
-    ``on_located(geometries, crs)`` is called once the features' coordinates and CRS are settled
-    (GCJ-02 removed), before field mapping and validation: a caller can start work that needs
-    only where the features are (invalid ones are repaired later within their bounding boxes).
     """
     path = _check_path(Path(path))
     if layer is None and path.suffix.lower() in _SINGLE_LAYER:
@@ -357,8 +351,6 @@ def load_layer(
     # 5. CRS
     frame = _resolve_crs(frame, report, crs)
     frame = _gcj02(frame, report, columns, path, name, convert=gcj02)
-    if on_located is not None and len(frame) and not report.errors:
-        on_located(np.asarray(frame.geometry.values, dtype=object), frame.crs)
 
     # 6. fields, types, ids, geometry
     if role is not None:

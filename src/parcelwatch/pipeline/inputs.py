@@ -7,7 +7,7 @@ that all layers lie in the same place, and returns them reprojected into that zo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,13 +79,11 @@ def load_inputs(
     rules: Rules = DEFAULT_RULES,
     allow_empty: bool = False,
     zone: int | None = None,
-    on_located: Mapping[str, Callable[[np.ndarray, CRS], None]] | None = None,
 ) -> Inputs:
     """Load every named role's layer, validate, reproject to the working zone, check alignment.
 
     ``zone`` imposes the working zone (e.g. the one the workspace's reference layers are stored
-    in); otherwise it is decided by :func:`working_zone`. ``on_located`` maps a role to the
-    :func:`load_layer` hook called once that layer's coordinates and CRS are settled.
+    in); otherwise it is decided by :func:`working_zone`.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -105,7 +103,6 @@ def load_inputs(
             rules=rules,
             allow_empty=allow_empty,
             warn=False,
-            on_located=(on_located or {}).get(role),
         )
 
     # GDAL reads release the GIL: read the layers side by side (largest first), keep the order.

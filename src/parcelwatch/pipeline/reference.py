@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -373,10 +373,7 @@ def _row_groups_meeting(pf: Any, boxes: np.ndarray | BoxGrid) -> list[int]:
     return [int(i) for i in np.flatnonzero(hit)]
 
 
-_CELL_M = 25.0  # the finest cell of a BoxGrid
-
-
-def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = _CELL_M) -> np.ndarray:
+def _boxes_meet(targets: np.ndarray, boxes: np.ndarray, *, cell_m: float = 25.0) -> np.ndarray:
     """For each target box, whether it may meet one of ``boxes`` (never a false "no").
 
     The boxes are burnt into a grid of ``cell_m`` cells (coarser when the extent is large); a
@@ -398,7 +395,7 @@ class BoxGrid:
     """The summed-area table of :func:`_boxes_meet`, built once for many queries (a layer's row
     groups, then its rows; every layer read with the same boxes)."""
 
-    def __init__(self, boxes: np.ndarray, *, cell_m: float = _CELL_M) -> None:
+    def __init__(self, boxes: np.ndarray, *, cell_m: float = 25.0) -> None:
         boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
         self.given = len(boxes)
         boxes = boxes[np.all(np.isfinite(boxes), axis=1)]
@@ -541,11 +538,8 @@ def extents_needed(
     buildings on them are measured against farmland, 永农, greenhouses, parks and approvals, and
     the nearest greenhouse within ``max(context_distance_m, caretaker_distance_m)``.
     """
-    return _extents_of(_bounds(parcels), _bounds(buildings), rules)
-
-
-def _extents_of(p: np.ndarray, b: np.ndarray, rules: Rules) -> dict[str, np.ndarray]:
-    """:func:`extents_needed` from the parcels' and the buildings' boxes."""
+    p = _bounds(parcels)
+    b = _bounds(buildings)
     reach = max(rules.greenhouse.context_distance_m, rules.greenhouse.caretaker_distance_m)
     near = b + np.array([-reach, -reach, reach, reach]) if len(b) else b
     pb = np.concatenate([p, b])
@@ -559,111 +553,6 @@ def _extents_of(p: np.ndarray, b: np.ndarray, rules: Rules) -> dict[str, np.ndar
         "townships": p,
         "villages": p,
     }
-
-
-def _wider(boxes: np.ndarray) -> np.ndarray:
-    """``boxes`` a little wider (1 m and 1 % of their size): a box from a reprojected box's
-    corners and edge midpoints then holds the reprojected geometry (its edges bow far less)."""
-    boxes = boxes[np.all(np.isfinite(boxes), axis=1)]
-    size = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    pad = (1.0 + 0.01 * size)[:, None]
-    return boxes + np.concatenate([-pad, -pad, pad, pad], axis=1)
-
-
-def _boxes_in(geoms: np.ndarray, crs: CRS, target: CRS) -> np.ndarray | None:
-    """Boxes in ``target`` holding each geometry once it is reprojected there (each box's
-    corners and edge midpoints transformed; the edges' curvature is far below the margin
-    :func:`_wider` adds); ``None`` when a box does not transform."""
-    from pyproj import Transformer
-
-    b = shapely.bounds(geoms)
-    b = b[np.all(np.isfinite(b), axis=1)]
-    if crs.equals(target) or not len(b):
-        return b
-    xs = np.stack(
-        [
-            b[:, 0],
-            b[:, 2],
-            b[:, 0],
-            b[:, 2],
-            (b[:, 0] + b[:, 2]) / 2,
-            (b[:, 0] + b[:, 2]) / 2,
-            b[:, 0],
-            b[:, 2],
-        ],
-        axis=1,
-    )
-    ys = np.stack(
-        [
-            b[:, 1],
-            b[:, 1],
-            b[:, 3],
-            b[:, 3],
-            b[:, 1],
-            b[:, 3],
-            (b[:, 1] + b[:, 3]) / 2,
-            (b[:, 1] + b[:, 3]) / 2,
-        ],
-        axis=1,
-    )
-    tx, ty = Transformer.from_crs(crs, target, always_xy=True).transform(xs, ys)
-    if not (np.all(np.isfinite(tx)) and np.all(np.isfinite(ty))):
-        return None
-    return np.stack([tx.min(axis=1), ty.min(axis=1), tx.max(axis=1), ty.max(axis=1)], axis=1)
-
-
-def _keep(frame: gpd.GeoDataFrame, grid: BoxGrid) -> gpd.GeoDataFrame:
-    """The rows of a layer read from wider boxes that ``grid`` keeps (by their stored boxes,
-    which are their geometries' bounds), renumbered as a read gives them."""
-    keep = grid.meets(shapely.bounds(np.asarray(frame.geometry.values, dtype=object)))
-    if keep.all():
-        return frame
-    return frame[keep].reset_index(drop=True)
-
-
-def _read_by_extent(
-    read: Callable[[str, np.ndarray | BoxGrid | None], gpd.GeoDataFrame],
-    registered: Mapping[str, ReferenceVersion],
-    layers: dict[str, gpd.GeoDataFrame],
-    rules: Rules,
-    extra: np.ndarray | None,
-    early: dict[str, gpd.GeoDataFrame] | None,
-) -> dict[str, gpd.GeoDataFrame]:
-    """The registered layers' rows whose boxes meet the parcels' (and what the buildings on them
-    reach); from ``early`` (the same layers read with wider boxes) when given."""
-    parcels = layers["parcels"]
-    frames: dict[str, gpd.GeoDataFrame] = {}
-
-    def get(role: str, grid: BoxGrid) -> gpd.GeoDataFrame:
-        return _keep(early[role], grid) if early is not None else read(role, grid)
-
-    if "buildings" in registered:
-        boxes = _bounds(parcels)
-        if extra is not None:
-            boxes = np.concatenate([boxes, extra])
-        frames["buildings"] = get("buildings", BoxGrid(boxes))
-    on_parcels = frames.get("buildings")
-    if on_parcels is None and layers.get("buildings") is not None:
-        # buildings given on the command line: only those near the parcels widen the reads
-        given_b = layers["buildings"]
-        near = _boxes_meet(
-            shapely.bounds(np.asarray(given_b.geometry.values, dtype=object)), _bounds(parcels)
-        )
-        on_parcels = given_b[near]
-    need = extents_needed(parcels, on_parcels, rules)
-    rest = [r for r in registered if r != "buildings"]
-    grids: dict[int, BoxGrid] = {}
-    for a in need.values():  # roles sharing boxes share a grid, built once
-        if id(a) not in grids:
-            grids[id(a)] = BoxGrid(a)
-    if early is not None:
-        frames.update((r, get(r, grids[id(need[r])])) for r in rest)
-    else:
-        with ThreadPoolExecutor(2) as pool:
-            frames.update(
-                zip(rest, pool.map(lambda r: get(r, grids[id(need[r])]), rest), strict=True)
-            )
-    return frames
 
 
 def load_batch_inputs(
@@ -696,65 +585,49 @@ def load_batch_inputs(
             f"stored in zone {zone}. Register them again after changing the zone (`parcelwatch reference add {store.workspace} ...`), "
             "or set gk_zone back."
         )
-    wcrs = store.working_crs
+    inputs = load_inputs(given, rules=rules, zone=zone)
+    _check_against_references(inputs, registered, store)
+    parcels = inputs.layers.get("parcels")
+    layers = dict(inputs.layers)
+    reports = dict(inputs.reports)
 
     def read(role: str, boxes: np.ndarray | BoxGrid | None) -> gpd.GeoDataFrame:
         return store.read(role, boxes, columns=USED_COLUMNS[role])
 
-    extra = extra_building_boxes(wcrs) if callable(extra_building_boxes) else extra_building_boxes
-    if extra is not None and not len(extra):
-        extra = None
-
-    # The reads by extent start as soon as the parcels' coordinates are known, beside the rest
-    # of their loading (fields, validation, reprojection), from the parcels' boxes reprojected
-    # and a little widened; once the parcels are loaded, the rows the final boxes' grid keeps
-    # are taken from what was read. Every row whose box meets a final box is among them, so the
-    # classification is the same as with a read by the final boxes (only the grid's few extra
-    # rows, which meet no parcel, may differ).
-    early: list[Future[dict[str, gpd.GeoDataFrame]]] = []
-    chain = ThreadPoolExecutor(1)
-
-    def read_early(p: np.ndarray) -> dict[str, gpd.GeoDataFrame]:
-        frames = {
-            "buildings": read(
-                "buildings", _wider(p if extra is None else np.concatenate([p, extra]))
-            )
-        }
-        need = _extents_of(p, _bounds(frames["buildings"]), rules)
-        rest = [r for r in registered if r != "buildings"]
-        with ThreadPoolExecutor(2) as pool:
-            frames.update(
-                zip(rest, pool.map(lambda r: read(r, _wider(need[r])), rest), strict=True)
-            )
-        return frames
-
-    def located(geoms: np.ndarray, crs: CRS) -> None:
-        boxes = _boxes_in(geoms, crs, wcrs)
-        if boxes is not None and len(boxes):
-            early.append(chain.submit(read_early, boxes))
-
-    pipelined = by_extent and "parcels" in given and "buildings" in registered
-    try:
-        inputs = load_inputs(
-            given, rules=rules, zone=zone, on_located={"parcels": located} if pipelined else None
-        )
-        _check_against_references(inputs, registered, store)
-        parcels = inputs.layers.get("parcels")
-        layers = dict(inputs.layers)
-        reports = dict(inputs.reports)
-        frames = (
-            _read_by_extent(
-                read, registered, layers, rules, extra, early[0].result() if early else None
-            )
-            if by_extent and parcels is not None
-            else {}
-        )
-    finally:
-        chain.shutdown(wait=False, cancel_futures=True)
     if not by_extent or parcels is None:
         order = list(registered)
         with ThreadPoolExecutor(2) as pool:
             frames = dict(zip(order, pool.map(lambda r: read(r, None), order), strict=True))
+    else:
+        frames = {}
+        if "buildings" in registered:
+            boxes = _bounds(parcels)
+            extra = (
+                extra_building_boxes(inputs.working_crs)
+                if callable(extra_building_boxes)
+                else extra_building_boxes
+            )
+            if extra is not None and len(extra):
+                boxes = np.concatenate([boxes, extra])
+            frames["buildings"] = read("buildings", boxes)
+        on_parcels = frames.get("buildings")
+        if on_parcels is None and layers.get("buildings") is not None:
+            # buildings given on the command line: only those near the parcels widen the reads
+            given_b = layers["buildings"]
+            near = _boxes_meet(
+                shapely.bounds(np.asarray(given_b.geometry.values, dtype=object)), _bounds(parcels)
+            )
+            on_parcels = given_b[near]
+        need = extents_needed(parcels, on_parcels, rules)
+        rest = [r for r in registered if r != "buildings"]
+        grids: dict[int, BoxGrid] = {}
+        for a in need.values():  # roles sharing boxes share a grid, built once
+            if id(a) not in grids:
+                grids[id(a)] = BoxGrid(a)
+        with ThreadPoolExecutor(2) as pool:
+            frames.update(
+                zip(rest, pool.map(lambda r: read(r, grids[id(need[r])]), rest), strict=True)
+            )
     for role, v in registered.items():
         layers[role] = frames[role]
         rep = LayerReport(
