@@ -309,8 +309,11 @@ def record_schema_sql(dialect: str) -> list[str]:
 # Helpers
 
 
+_JDUMP = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # json.dumps' own, built once
+
+
 def jdump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return _JDUMP(value)
 
 
 def column_value(name: str, value: Any) -> Any:
@@ -370,18 +373,16 @@ def event_row(ev: Event, os_user: str) -> dict[str, Any]:
     }
 
 
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
 def event_hash(prev_hash: str | None, row: dict[str, Any]) -> str:
     """sha256 of the previous event's hash (of the same problem) and this event's content.
 
     Rewriting, removing or inserting an event anywhere but at the end of a problem's history
     breaks every later hash, which ``parcelwatch ledger verify`` recomputes.
     """
-    content = json.dumps(
-        [prev_hash or "", *[row.get(c) for c in EVENT_CONTENT]],
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
-    )
+    content = _HASH_JSON([prev_hash or "", *[row.get(c) for c in EVENT_CONTENT]])
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
