@@ -186,7 +186,8 @@ def test_classification_written_in_storage_crs_on_threads_is_to_crs_exactly():
     )
     want = frame.to_crs(4490)
     got = _in_storage_crs(frame)
-    assert got.crs.equals(want.crs)
+    assert got.crs.equals(want.crs) and list(got.columns) == list(want.columns)
+    assert got.geometry.name == want.geometry.name
     assert got.index.equals(want.index) and got["parcel_id"].equals(want["parcel_id"])
     assert shapely.equals_exact(got.geometry.values, want.geometry.values, tolerance=0).all()
     assert np.array_equal(
