@@ -314,3 +314,39 @@ def test_replay_refuses_a_broken_history():
     bad = replace(events[2], from_status=Status.CLOSED)
     with pytest.raises(LedgerError, match="starts from 已销号"):
         replay([*events[:2], bad, *events[3:]])
+
+
+def test_creation_shortcuts_equal_the_generic_round_trip():
+    """A new problem's fields are normalised by one function per field (``_NORMAL``) and its
+    columns written from the event's plain values (``_column_from_plain``): for every field and
+    values of its kind (None, empty, Chinese text, numbers as text, NaN, tuples, datetimes) both
+    equal the generic ``to_plain(from_plain(to_plain(v)))`` and ``column_value(from_plain(p))``."""
+    from datetime import date, datetime, timezone
+
+    import numpy as np
+
+    from parcelwatch.ledger.model import _NORMAL, FIELDS, from_plain, to_plain
+    from parcelwatch.ledger.sqlstore import _column_from_plain, column_value
+
+    samples = {
+        "text": [None, "", "禾丰镇", 5],
+        "real": [None, 1.5, float("nan"), "2.5", np.float64(3.25), 0],
+        "int": [None, 0, 3, "4", np.int64(7)],
+        "list": [None, (), ("a", "b"), ["x", 1]],
+        "date": [
+            None,
+            date(2026, 3, 1),
+            datetime(2026, 3, 1, 10, 5, tzinfo=timezone.utc),
+            "2026-03-01",
+        ],
+    }
+    checked = 0
+    for f in FIELDS:
+        for v in samples.get(f.kind, []):
+            want = to_plain(f.name, from_plain(f.name, to_plain(f.name, v)))
+            got = _NORMAL[f.name](v)
+            assert got == want and type(got) is type(want), (f.name, v, got, want)
+            col = column_value(f.name, from_plain(f.name, want))
+            assert _column_from_plain(f.name, want) == col, (f.name, v)
+            checked += 1
+    assert checked > 250

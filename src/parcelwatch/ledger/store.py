@@ -199,14 +199,8 @@ def gpkg_geometry_blob(geom: Any, srs_id: int = SRS_ID) -> bytes | None:
             + struct.pack("<i", srs_id)
             + shapely.to_wkb(geom, flavor="iso", byte_order=1)
         )
-    minx, miny, maxx, maxy = shapely.bounds(geom)
-    flags = 0b0000_0011  # little endian, envelope [minx, maxx, miny, maxy]
-    return (
-        b"GP"
-        + bytes([0, flags])
-        + struct.pack("<i", srs_id)
-        + struct.pack("<4d", minx, maxx, miny, maxy)
-        + shapely.to_wkb(geom, flavor="iso", byte_order=1)
+    return gpkg_blob_from_wkb(
+        shapely.to_wkb(geom, flavor="iso", byte_order=1), shapely.bounds(geom), srs_id
     )
 
 
@@ -216,7 +210,7 @@ def gpkg_blob_from_wkb(wkb: bytes, bounds: Sequence[float], srs_id: int = SRS_ID
     minx, miny, maxx, maxy = bounds
     return (
         b"GP"
-        + bytes([0, 0b0000_0011])
+        + bytes([0, 0b0000_0011])  # little endian, envelope [minx, maxx, miny, maxy]
         + struct.pack("<i", srs_id)
         + struct.pack("<4d", minx, maxx, miny, maxy)
         + wkb
