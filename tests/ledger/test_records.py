@@ -78,6 +78,48 @@ def test_every_record_type_create_update_audit_replay_on_both_stores(store) -> N
             book.insert_many(name, [_row(e, 3)], ids=["T-0001"], user="甲", now=NOW)
 
 
+def test_batched_writes_equal_one_by_one_and_stay_all_or_nothing(store) -> None:  # noqa: F811
+    """The few-statement writes: 600 records (more than one IN-list chunk of 500) inserted with
+    given ids and 600 edits in one transaction give version 2 and events (create, edit) each; a
+    record changed twice in one call gets versions 2 and 3 (two events, as one call per change);
+    an id given twice or an unknown record refuses the whole call and leaves nothing."""
+    book = R.RecordBook(store)
+    e = R.ENTITIES["greenhouse_registry"]
+    field = next(f for f in e.fields if f not in e.lists and f != e.scope_col)
+    ids = [f"G-{n:04d}" for n in range(600)]
+    book.insert_many(e.name, [_row(e, n) for n in range(600)], ids=ids, user="甲", now=NOW)
+    with pytest.raises(LedgerError, match="G-0599 is already recorded"):
+        book.insert_many(
+            e.name, [_row(e, 1), _row(e, 2)], ids=["X-1", "G-0599"], user="甲", now=NOW
+        )
+    with pytest.raises(LedgerError, match="X-2 is already recorded"):
+        book.insert_many(e.name, [_row(e, 1), _row(e, 2)], ids=["X-2", "X-2"], user="甲", now=NOW)
+    edits = [(e.name, rid, {field: f"改{rid}"}) for rid in ids]
+    book.insert_many(e.name, [_row(e, 9)], ids=["G-9999"], user="乙", now=NOW, updates=edits)
+    assert {r["version"] for r in book.all(e.name)} == {1, 2}
+    assert sum(r["version"] == 2 for r in book.all(e.name)) == 600
+    assert book.get(e.name, "G-0123")[field] == "改G-0123"
+    n = book.update(e.name, "G-0001", {field: "一"}, user="丙", now=NOW,
+                    extra=[(e.name, "G-0001", {field: "二"}, "edit"), (e.name, "G-0002", {field: "改G-0002"}, "edit")])  # fmt: skip
+    assert n == 2  # G-0002 did not differ
+    assert [(a["seq"], a["kind"], a["changes"]) for a in book.audit(e.name, "G-0001")][1:] == [
+        (2, "edit", {field: [f"{field}-1", "改G-0001"]}),
+        (3, "edit", {field: ["改G-0001", "一"]}),
+        (4, "edit", {field: ["一", "二"]}),
+    ]
+    assert [a["seq"] for a in book.audit(e.name, "G-0001")] == [1, 2, 3, 4]
+    assert book.get(e.name, "G-0001")[field] == "二" and book.get(e.name, "G-0001")["version"] == 4
+    before = (book.all(e.name), book.audit(e.name))
+    with pytest.raises(LedgerError, match="No .* record 'G-NONE'"):
+        book.update(e.name, "G-0003", {field: "丁"}, user="丙", now=NOW,
+                    extra=[(e.name, "G-NONE", {field: "x"}, "edit")])  # fmt: skip
+    with pytest.raises(LedgerError, match="No .* record 'G-NONE'"):
+        book.insert_many(e.name, [_row(e, 1)], ids=["G-NEW"], user="丙", now=NOW,
+                         updates=[(e.name, "G-0004", {field: "x"}), (e.name, "G-NONE", {field: "x"})])  # fmt: skip
+    assert (book.all(e.name), book.audit(e.name)) == before
+    assert book.replay(e.name) == book.all(e.name)
+
+
 def test_acceptance_records_through_their_api_on_both_stores(store) -> None:  # noqa: F811
     """追责问责 on either store: the §C.3 example's 禾丰镇 rows (2 public-official sanctions, 1 case
     of 2 persons) counted from the stored records."""

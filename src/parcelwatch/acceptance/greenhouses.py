@@ -188,19 +188,15 @@ def record_visits(
             + "; import it first with `parcelwatch greenhouses import`. No visit was recorded."
         )
     rows = [{"greenhouse_no": n, "visited_on": on, "visited_by": by} for n in numbers]
+    latest = [
+        ("greenhouse_registry", n, {"last_visit_on": on, "last_visit_by": by})
+        for n in dict.fromkeys(numbers)
+        if not known[n].get("last_visit_on") or known[n]["last_visit_on"] < on.isoformat()
+    ]
     book.insert_many(
-        "greenhouse_visits", rows, user=user, now=now, prefix=f"FV-{on.year}-", width=6
-    )
-    for n in dict.fromkeys(numbers):
-        last = known[n].get("last_visit_on")
-        if not last or last < on.isoformat():
-            book.upsert(
-                "greenhouse_registry",
-                n,
-                {"last_visit_on": on, "last_visit_by": by},
-                user=user,
-                now=now,
-            )
+        "greenhouse_visits", rows, user=user, now=now, prefix=f"FV-{on.year}-", width=6,
+        updates=latest,
+    )  # fmt: skip
     return len(rows)
 
 

@@ -418,6 +418,9 @@ def _loaded(entity: Entity, row: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's 999 bound parameters
+
+
 def _check_fields(e: Entity, names: Iterable[str]) -> None:
     unknown = set(names) - set(e.fields)
     if unknown:
@@ -495,21 +498,29 @@ class RecordBook:
 
     # -- writing
 
-    def _audit(
-        self, conn: sa.Connection, entity: str, record_id: str, seq: int, kind: str,
-        changes: Mapping[str, Any], *, user: str, now: datetime,
+    def _audit_rows(
+        self, conn: sa.Connection, events: Sequence[tuple[str, str, int, str, Mapping[str, Any]]],
+        *, user: str, now: datetime,
     ) -> None:  # fmt: skip
+        """Append audit events (entity, record id, seq, kind, changes), one statement for all."""
+        if not events:
+            return
+        at, os_user = now.isoformat(timespec="seconds"), getattr(self.store, "os_user", "")
         conn.execute(
-            sa.insert(audit_events).values(
-                entity=entity,
-                record_id=record_id,
-                seq=seq,
-                at=now.isoformat(timespec="seconds"),
-                user=user,
-                os_user=getattr(self.store, "os_user", ""),
-                kind=kind,
-                changes=json.dumps(dict(changes), ensure_ascii=False, sort_keys=True),
-            )
+            sa.insert(audit_events),
+            [
+                {
+                    "entity": entity,
+                    "record_id": rid,
+                    "seq": seq,
+                    "at": at,
+                    "user": user,
+                    "os_user": os_user,
+                    "kind": kind,
+                    "changes": json.dumps(dict(changes), ensure_ascii=False, sort_keys=True),
+                }
+                for entity, rid, seq, kind, changes in events
+            ],
         )
 
     @staticmethod
@@ -525,11 +536,20 @@ class RecordBook:
     def _next_id(self, conn: sa.Connection, e: Entity, prefix: str, width: int) -> str:
         return f"{prefix}{self._next_number(conn, e, prefix, width):0{width}d}"
 
-    def _create(self, conn: sa.Connection, e: Entity, rid: str, row: Mapping[str, Any], *,
-                user: str, now: datetime) -> None:  # fmt: skip
-        values = {k: _stored(e, k, row.get(k)) for k in e.fields}
-        self._audit(conn, e.name, rid, 1, "create", values, user=user, now=now)
-        conn.execute(sa.insert(e.table).values(**{e.id_col: rid, "version": 1}, **values))
+    def _create_many(
+        self, conn: sa.Connection, e: Entity, items: Sequence[tuple[str, Mapping[str, Any]]], *,
+        user: str, now: datetime,
+    ) -> None:  # fmt: skip
+        """Insert records (id, fields) with their ``create`` events: the events first (the
+        guards look for them), each table in one statement."""
+        values = [(rid, {k: _stored(e, k, row.get(k)) for k in e.fields}) for rid, row in items]
+        self._audit_rows(
+            conn, [(e.name, rid, 1, "create", v) for rid, v in values], user=user, now=now
+        )
+        if values:
+            conn.execute(
+                sa.insert(e.table), [{e.id_col: rid, "version": 1, **v} for rid, v in values]
+            )
 
     @staticmethod
     def _who(user: str) -> None:
@@ -547,15 +567,22 @@ class RecordBook:
         width: int = 4,
         ids: Sequence[str] | None = None,
         within: Callable[[sa.Connection], Any] | None = None,
+        updates: Sequence[tuple[str, str, Mapping[str, Any]]] = (),
     ) -> list[str]:
         """Insert records in one transaction (all or nothing); returns their ids.
 
         Ids are given (``ids``: codes; a taken one is refused) or ``prefix`` (one, or one per row)
-        + the next number, ``width`` digits, continuing the highest stored. ``within(conn)`` runs
-        in the same transaction (e.g. the ledger change the records imply)."""
+        + the next number, ``width`` digits, continuing the highest stored. ``updates`` (entity,
+        id, changes) are ``edit`` changes of existing records made in the same transaction, and
+        ``within(conn)`` runs in it too (e.g. the ledger change the records imply)."""
         with self.store._tx(True) as conn:
             out = self._insert_rows(conn, entity, rows, user=user, now=now, prefix=prefix,
                                     width=width, ids=ids)  # fmt: skip
+            if updates:
+                self._change_many(
+                    conn, [(en, rid, ch, "edit", None) for en, rid, ch in updates],
+                    user=user, now=now,
+                )  # fmt: skip
             if within is not None:
                 within(conn)
         return out
@@ -586,26 +613,39 @@ class RecordBook:
             raise ValueError("one id per row")
         out: list[str] = []
         self.store._serialise(conn, f"record:{entity}")
-        nxt: dict[str, int] = {}
-        for n, row in enumerate(rows):
-            if ids is not None:
-                rid = ids[n]
-                taken = conn.execute(
-                    sa.select(e.table.c.version).where(e.table.c[e.id_col] == rid)
-                ).first()
-                if taken is not None or rid in out:
-                    raise LedgerError(
-                        f"{e.doc or entity} {rid} is already recorded in {self.store.location}; nothing was added."
-                    )
-            else:
-                pfx = prefixes[n]
+        if ids is not None:
+            present, seen = self._present(conn, e, ids), set()
+            taken = None
+            for rid in ids:  # the first stored or repeated id, in the rows' order
+                if rid in present or rid in seen:
+                    taken = rid
+                    break
+                seen.add(rid)
+            if taken is not None:
+                raise LedgerError(
+                    f"{e.doc or entity} {taken} is already recorded in {self.store.location}; nothing was added."
+                )
+            out = list(ids)
+        else:
+            nxt: dict[str, int] = {}
+            for pfx in prefixes:
                 if pfx not in nxt:
                     nxt[pfx] = self._next_number(conn, e, pfx, width)
-                rid = f"{pfx}{nxt[pfx]:0{width}d}"
+                out.append(f"{pfx}{nxt[pfx]:0{width}d}")
                 nxt[pfx] += 1
-            self._create(conn, e, rid, row, user=user, now=now)
-            out.append(rid)
+        self._create_many(conn, e, list(zip(out, rows, strict=True)), user=user, now=now)
         return out
+
+    @staticmethod
+    def _present(conn: sa.Connection, e: Entity, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` stored as records of ``e``."""
+        col, found = e.table.c[e.id_col], set[str]()
+        unique = list(dict.fromkeys(ids))
+        for i in range(0, len(unique), _CHUNK):
+            found.update(
+                conn.execute(sa.select(col).where(col.in_(unique[i : i + _CHUNK]))).scalars()
+            )
+        return found
 
     def insert(
         self, entity: str, row: Mapping[str, Any], *, prefix: str, width: int, user: str,
@@ -625,40 +665,88 @@ class RecordBook:
             entity, [r for _, r in rows], ids=[i for i, _ in rows], user=user, now=now
         )
 
-    def _change(
-        self, conn: sa.Connection, entity: str, rid: str, changes: Mapping[str, Any], kind: str,
-        expected_version: int | None, *, user: str, now: datetime,
-    ) -> bool:  # fmt: skip
-        e = ENTITIES[entity]
-        _check_fields(e, changes)
-        row = conn.execute(
-            sa.select(e.table).where(e.table.c[e.id_col] == rid).with_for_update()
-        ).first()
-        if row is None:
-            raise LedgerError(f"No {e.doc or entity} record {rid!r} in {self.store.location}.")
-        m = row._mapping
-        version = int(m["version"])
-        if expected_version is not None and expected_version != version:
-            raise LedgerConflictError(
-                f"{entity} {rid} was changed by someone else (you edited version {expected_version}, it now has {version}). "
-                "Nothing was changed; reload it and retry."
-            )
-        diff = {}
-        for name, value in changes.items():
-            new = _stored(e, name, value)
-            if new != m[name]:
-                diff[name] = [m[name], new]
-        if not diff:
-            return False
-        self._audit(conn, entity, rid, version + 1, kind, diff, user=user, now=now)
-        res = conn.execute(
-            sa.update(e.table)
-            .where(e.table.c[e.id_col] == rid, e.table.c.version == version)
-            .values(version=version + 1, **{name: v[1] for name, v in diff.items()})
-        )
-        if res.rowcount != 1:  # pragma: no cover - guarded by the locked read
-            raise LedgerConflictError(f"{entity} {rid} changed meanwhile; nothing was changed.")
-        return True
+    def _change_many(
+        self, conn: sa.Connection,
+        todo: Sequence[tuple[str, str, Mapping[str, Any], str, int | None]], *,
+        user: str, now: datetime,
+    ) -> int:  # fmt: skip
+        """Apply changes (entity, id, changes, kind, expected version or None) in order; returns
+        the number of records changed. The records are read (locked) and written a type at a
+        time in a few statements; a record changed twice gets two versions, as one by one."""
+        per: dict[str, list[str]] = {}
+        for entity, rid, changes, _, _ in todo:
+            _check_fields(ENTITIES[entity], changes)
+            per.setdefault(entity, []).append(rid)
+        current: dict[tuple[str, str], dict[str, Any]] = {}
+        for entity, rids in per.items():
+            e = ENTITIES[entity]
+            col, unique = e.table.c[e.id_col], list(dict.fromkeys(rids))
+            for i in range(0, len(unique), _CHUNK):
+                q = sa.select(e.table).where(col.in_(unique[i : i + _CHUNK])).with_for_update()
+                for row in conn.execute(q):
+                    current[(entity, row._mapping[e.id_col])] = dict(row._mapping)
+        events: list[tuple[str, str, int, str, Mapping[str, Any]]] = []
+        writes: list[
+            tuple[str, str, int, dict[str, Any]]
+        ] = []  # entity, id, old version, new values
+        for entity, rid, changes, kind, expected in todo:
+            e = ENTITIES[entity]
+            m = current.get((entity, rid))
+            if m is None:
+                raise LedgerError(f"No {e.doc or entity} record {rid!r} in {self.store.location}.")
+            version = int(m["version"])
+            if expected is not None and expected != version:
+                raise LedgerConflictError(
+                    f"{entity} {rid} was changed by someone else (you edited version {expected}, it now has {version}). "
+                    "Nothing was changed; reload it and retry."
+                )
+            diff = {}
+            for name, value in changes.items():
+                new = _stored(e, name, value)
+                if new != m[name]:
+                    diff[name] = [m[name], new]
+            if not diff:
+                continue
+            events.append((entity, rid, version + 1, kind, diff))
+            writes.append((entity, rid, version, {name: v[1] for name, v in diff.items()}))
+            m.update({name: v[1] for name, v in diff.items()}, version=version + 1)
+        self._audit_rows(conn, events, user=user, now=now)
+        # one UPDATE statement per record type and set of changed columns; a record changed
+        # twice is written in two rounds (each write moves its version by exactly one)
+        while writes:
+            later, seen = [], set()
+            groups: dict[
+                tuple[str, tuple[str, ...]], list[tuple[str, str, int, dict[str, Any]]]
+            ] = {}
+            for w in writes:
+                if (w[0], w[1]) in seen:
+                    later.append(w)
+                    continue
+                seen.add((w[0], w[1]))
+                groups.setdefault((w[0], tuple(sorted(w[3]))), []).append(w)
+            for (entity, names), group in groups.items():
+                t = ENTITIES[entity].table
+                stmt = (
+                    sa.update(t)
+                    .where(
+                        t.c[ENTITIES[entity].id_col] == sa.bindparam("_id"),
+                        t.c.version == sa.bindparam("_old"),
+                    )
+                    .values(
+                        version=sa.bindparam("_new"), **{n: sa.bindparam(f"_v_{n}") for n in names}
+                    )
+                )
+                params = [
+                    {"_id": rid, "_old": old, "_new": old + 1, **{f"_v_{n}": v[n] for n in names}}
+                    for _, rid, old, v in group
+                ]
+                res = conn.execute(stmt, params)
+                if res.rowcount not in (-1, len(params)):  # pragma: no cover - rows are locked
+                    raise LedgerConflictError(
+                        f"{entity}: records changed meanwhile; nothing was changed."
+                    )
+            writes = later
+        return len(events)
 
     def update(
         self,
@@ -673,15 +761,14 @@ class RecordBook:
         extra: Iterable[tuple[str, str, Mapping[str, Any], str]] = (),
     ) -> int:
         """Change one record (and optionally others, ``extra`` = (entity, id, changes, kind)) in
-        one transaction; returns the number of records changed (0: nothing differed)."""
+        one transaction; returns the number of changes made (0: nothing differed)."""
         self._who(user)
-        todo = [(entity, record_id, changes, kind, expected_version)]
+        todo: list[tuple[str, str, Mapping[str, Any], str, int | None]] = [
+            (entity, record_id, changes, kind, expected_version)
+        ]
         todo += [(en, rid, ch, k, None) for en, rid, ch, k in extra]
-        n = 0
         with self.store._tx(True) as conn:
-            for ent, rid, ch, k, expv in todo:
-                n += self._change(conn, ent, rid, ch, k, expv, user=user, now=now)
-        return n
+            return self._change_many(conn, todo, user=user, now=now)
 
     def upsert(
         self, entity: str, record_id: str, changes: Mapping[str, Any], *, user: str, now: datetime
@@ -692,13 +779,12 @@ class RecordBook:
         _check_fields(e, changes)
         with self.store._tx(True) as conn:
             self.store._serialise(conn, f"record:{entity}")
-            row = conn.execute(
-                sa.select(e.table.c.version).where(e.table.c[e.id_col] == record_id)
-            ).first()
-            if row is None:
-                self._create(conn, e, record_id, changes, user=user, now=now)
+            if self._present(conn, e, [record_id]):
+                self._change_many(
+                    conn, [(entity, record_id, changes, "edit", None)], user=user, now=now
+                )
             else:
-                self._change(conn, entity, record_id, changes, "edit", None, user=user, now=now)
+                self._create_many(conn, e, [(record_id, changes)], user=user, now=now)
 
 
 # ------------------------------------------------------------------------------------------
