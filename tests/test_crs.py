@@ -167,13 +167,34 @@ def test_areas_of_a_large_array_are_those_of_each_element_alone():
     assert np.all(whole > 0)
 
 
+def test_lon_lat_areas_of_a_large_array_are_those_of_the_whole_unthreaded():
+    """Lon/lat input goes through the equal-area projection centred on the whole array (rounded
+    to 0.1 degree), transformed in halves on two threads for more than 20,000 geometries: the
+    areas are bit for bit those of one transformation of the whole array."""
+    import numpy as np
+    import shapely
+
+    from parcelwatch import crs as crsmod
+
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(117.0, 117.5, 30_000), rng.uniform(36.5, 37.0, 30_000)
+    boxes = shapely.box(x, y, x + 0.001, y + 0.0008)
+    got = crsmod.ellipsoidal_area_m2(boxes, 4490)
+    tr = crsmod._transformer(crsmod.STORAGE_CRS.to_wkt(), crsmod._laea_wkt(117.3, 36.8))
+    want = shapely.area(
+        shapely.transform(boxes, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    )
+    assert np.array_equal(got, want)
+    assert 7_000 < got.min() and got.max() < 8_000  # ~89 m x ~89 m at 36.5-37 N
+
+
 def test_classification_written_in_storage_crs_on_threads_is_to_crs_exactly():
     """A classification of more than 20,000 parcels is reprojected to EPSG:4490 on worker
     threads before it is written: the coordinates are bit for bit those of ``to_crs`` (the same
     PROJ transformation), the attributes and index unchanged."""
     import geopandas as gpd
 
-    from parcelwatch.pipeline.inputs import _in_storage_crs
+    from parcelwatch.pipeline.inputs import _in_storage_crs, _to_crs
 
     n = 25_000
     x = 390_000.0 + 30.0 * (np.arange(n) % 500)
@@ -192,4 +213,12 @@ def test_classification_written_in_storage_crs_on_threads_is_to_crs_exactly():
     assert shapely.equals_exact(got.geometry.values, want.geometry.values, tolerance=0).all()
     assert np.array_equal(
         shapely.get_coordinates(got.geometry.values), shapely.get_coordinates(want.geometry.values)
+    )
+    # and the other way, as delivered lon/lat parcels are brought into the working zone
+    back = _to_crs(want, frame.crs)
+    again = want.to_crs(frame.crs)
+    assert back.index.equals(again.index) and back.crs.equals(again.crs)
+    assert np.array_equal(
+        shapely.get_coordinates(back.geometry.values),
+        shapely.get_coordinates(again.geometry.values),
     )

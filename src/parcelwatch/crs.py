@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -263,10 +264,34 @@ def ellipsoidal_area_m2(geoms: np.ndarray | object, crs: CRS | str | int) -> np.
 _AREA_CHUNK = 20_000
 
 
+def in_halves(func: Callable[[np.ndarray], np.ndarray], arr: np.ndarray) -> np.ndarray:
+    """``func(arr)`` for a function that works element by element (so any grouping gives the
+    same result), a large array in two halves on two threads: shapely and PROJ release the GIL,
+    and pyproj objects are thread-safe since 3.1."""
+    if len(arr) <= _AREA_CHUNK:
+        return func(arr)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(arr) // 2
+    with ThreadPoolExecutor(2) as pool:
+        return np.concatenate(list(pool.map(func, (arr[:half], arr[half:]))))
+
+
+def transform_geometries(arr: np.ndarray, src: CRS, dst: CRS) -> np.ndarray:
+    """The geometries of ``arr`` (shapely, x/y in ``src``) in ``dst``: the transformation of
+    ``GeoSeries.to_crs`` (pyproj, always_xy), large arrays in halves on two threads."""
+    tr = _transformer(src.to_wkt(), dst.to_wkt())
+    return in_halves(
+        lambda part: shapely.transform(
+            part, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        ),
+        np.asarray(arr, dtype=object),
+    )
+
+
 def _scaled_areas(geoms: np.ndarray, proj: pyproj.Proj, to_geo: Transformer) -> np.ndarray:
     """Planar area over the areal scale at the centroid, element by element (so the same for any
-    grouping); large arrays in two halves on threads (shapely and PROJ release the GIL; pyproj
-    objects are thread-safe since 3.1)."""
+    grouping)."""
 
     def one(part: np.ndarray) -> np.ndarray:
         c = shapely.centroid(part)
@@ -274,13 +299,7 @@ def _scaled_areas(geoms: np.ndarray, proj: pyproj.Proj, to_geo: Transformer) -> 
         scale = proj.get_factors(lon, lat, errcheck=False).areal_scale
         return shapely.area(part) / np.asarray(scale)
 
-    if len(geoms) <= _AREA_CHUNK:
-        return one(geoms)
-    from concurrent.futures import ThreadPoolExecutor
-
-    half = len(geoms) // 2
-    with ThreadPoolExecutor(2) as pool:
-        return np.concatenate(list(pool.map(one, (geoms[:half], geoms[half:]))))
+    return in_halves(one, geoms)
 
 
 def _laea_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
@@ -293,9 +312,14 @@ def _laea_area(arr: np.ndarray, crs: CRS) -> np.ndarray:
         )
     laea = _laea_wkt(round(lon, 1), round(lat, 1))
     tr = _transformer(crs.to_wkt(), laea)
-    projected = shapely.transform(arr, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-    area = shapely.area(projected)
-    return np.where(np.isnan(area), 0.0, area)
+
+    def one(part: np.ndarray) -> np.ndarray:  # the centre is the whole array's: any halves agree
+        area = shapely.area(
+            shapely.transform(part, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        )
+        return np.where(np.isnan(area), 0.0, area)
+
+    return in_halves(one, arr)
 
 
 def geod_area_m2(geom: shapely.Geometry) -> float:

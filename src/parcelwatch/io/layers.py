@@ -880,7 +880,7 @@ def _check_geometry(
         report.error_kind = GeometryError if len(report.errors) == 1 else report.error_kind
     check = present & polygonal
     invalid = np.zeros(len(frame), dtype=bool)
-    invalid[check] = ~shapely.is_valid(np.asarray(geoms)[check])
+    invalid[check] = ~crsmod.in_halves(shapely.is_valid, np.asarray(geoms)[check])
     if invalid.any():
         fixed = shapely.make_valid(np.asarray(geoms)[invalid])
         polys = np.array([_polygonal_part(g) for g in fixed], dtype=object)

@@ -143,7 +143,7 @@ def _reproject(frame: gpd.GeoDataFrame, target: CRS, zone: int) -> gpd.GeoDataFr
             np.asarray(frame.geometry.values, dtype=object), lambda xy: xy + offset
         )
         return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=target))
-    return frame.to_crs(target)
+    return _to_crs(frame, target)
 
 
 def _check_alignment(
@@ -196,33 +196,21 @@ def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classifi
     )
 
 
-def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """``frame.to_crs(STORAGE_CRS)``, the coordinates transformed on worker threads (the same
-    PROJ transformation, one transformer per thread: the same coordinates)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pyproj import Transformer
-
-    from parcelwatch.rules.overlay import THREADS
-
+def _to_crs(frame: gpd.GeoDataFrame, target: CRS) -> gpd.GeoDataFrame:
+    """``frame.to_crs(target)``, the coordinates transformed in halves on two threads when many
+    (:func:`parcelwatch.crs.transform_geometries`: the same PROJ transformation, the same bits)."""
+    if frame.crs is None or frame.crs.equals(target):
+        return frame.to_crs(target) if frame.crs is None else frame
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    if frame.crs is None or frame.crs.equals(crsmod.STORAGE_CRS):
-        return frame.to_crs(crsmod.STORAGE_CRS) if frame.crs is None else frame
-    if len(geoms) < 20_000 or THREADS == 1:
-        return frame.to_crs(crsmod.STORAGE_CRS)
+    if shapely.has_z(geoms).any():  # heights: to_crs transforms them too
+        return frame.to_crs(target)
+    moved = crsmod.transform_geometries(geoms, frame.crs, target)
+    return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=target))
 
-    def part(chunk: np.ndarray) -> np.ndarray:
-        tr = Transformer.from_crs(frame.crs, crsmod.STORAGE_CRS, always_xy=True)
-        return shapely.transform(
-            chunk, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
-        )
 
-    step = -(-len(geoms) // THREADS)
-    with ThreadPoolExecutor(THREADS) as pool:
-        moved = np.concatenate(
-            list(pool.map(part, [geoms[i : i + step] for i in range(0, len(geoms), step)]))
-        )
-    return frame.set_geometry(gpd.GeoSeries(moved, index=frame.index, crs=crsmod.STORAGE_CRS))
+def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame.to_crs(STORAGE_CRS)`` (see :func:`_to_crs`)."""
+    return _to_crs(frame, crsmod.STORAGE_CRS)
 
 
 def write_classification(

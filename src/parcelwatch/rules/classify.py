@@ -258,6 +258,11 @@ def _classify(
         P, B_all, crs, left_area_m2=p_area, right_area_m2=b_all_area, min_area_m2=g.min_overlap_m2
     )
 
+    Q = _geoms(pbf)
+    # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection). Found
+    # while the land-use overlay runs: bounds and exact equality read the patches and prepare
+    # nothing, so they may share them with that thread.
+    q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
     if farm_job is not None:
         pf, _ = farm_job.result()
         on_farm = farm_mask[pf.right]
@@ -267,9 +272,6 @@ def _classify(
         p_cover = np.round(
             np.minimum(sum_by(pf.left, pf.area_m2, n_p) / np.where(p_area > 0, p_area, 1), 1.0), 6
         )
-    Q = _geoms(pbf)
-    # 永农 patches identical to a 耕地 patch reuse its overlaps (no second intersection)
-    q_twin = identical_in(Q, F) if farmland is not None else np.full(len(Q), -1)
     if pbf is not None:
         if farmland is not None:
             # the parcel pairs ``pf`` index every land-use patch (F_all); ``q_twin`` indexes 耕地 (F)
@@ -304,6 +306,7 @@ def _classify(
         rules,
         crs,
         q_twin,
+        beside,
     )
 
     # --- rules
@@ -368,8 +371,14 @@ def _footprint_metrics(
     rules,
     crs,
     q_twin=None,
+    beside=None,
 ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """One row per candidate building: areas on farmland/永农/greenhouses/parks/approvals."""
+    """One row per candidate building: areas on farmland/永农/greenhouses/parks/approvals.
+
+    With ``beside`` (a one-thread executor, idle) the overlay with the 耕地 patches runs there
+    while this thread does the greenhouse, park and approval ones; it gets its own copy of the
+    buildings, since both overlays may prepare them (a GEOS prepared geometry is not for two
+    threads)."""
     n = len(B)
     g, gh = rules.geometry, rules.greenhouse
     if buildings is None or n == 0:
@@ -386,16 +395,16 @@ def _footprint_metrics(
         }
     )
     m["use_category"] = use_category(m["use"], rules).to_numpy()
-    bf, _ = overlap_pairs(B, F, crs, left_area_m2=b_area)
-    m["farmland_gross_m2"] = sum_by(bf.left, bf.area_m2, n)
-    m["farmland_m2"] = sum_by(bf.left, bf.area_m2 * ratio[bf.right], n)
-    if q_twin is not None and len(F):
-        bq = pairs_via_identical(B, Q, q_twin, bf, crs, left_area_m2=b_area)
+    land_use = ("farmland_gross_m2", "farmland_m2", "pbf_m2", "on_farmland")
+    for c in land_use:  # filled below, once the overlay with the 耕地 patches is in
+        m[c] = np.nan
+    if beside is not None and THREADS > 1 and len(F):
+        bf_job = beside.submit(
+            overlap_pairs, shapely.from_wkb(shapely.to_wkb(B)), F, crs, left_area_m2=b_area
+        )
     else:
-        bq, _ = overlap_pairs(B, Q, crs, left_area_m2=b_area)
-    m["pbf_m2"] = sum_by(bq.left, bq.area_m2, n)
-    occupied = np.maximum(m["farmland_gross_m2"].to_numpy(), m["pbf_m2"].to_numpy())
-    m["on_farmland"] = (occupied >= g.min_overlap_m2) & (occupied >= g.min_overlap_share * b_area)
+        bf_job = None
+        bf, _ = overlap_pairs(B, F, crs, left_area_m2=b_area)
     # greenhouses: inside share, the main one, and the nearest within the context distance
     bg, _ = overlap_pairs(B, G, crs, left_area_m2=b_area)
     inside = sum_by(bg.left, bg.area_m2, n)
@@ -481,6 +490,18 @@ def _footprint_metrics(
     m["covered"] = (m["legal_share"].to_numpy() >= cover) | (
         m["temporary_share"].to_numpy() >= cover
     )
+    # farmland and 永农
+    if bf_job is not None:
+        bf, _ = bf_job.result()
+    m["farmland_gross_m2"] = sum_by(bf.left, bf.area_m2, n)
+    m["farmland_m2"] = sum_by(bf.left, bf.area_m2 * ratio[bf.right], n)
+    if q_twin is not None and len(F):
+        bq = pairs_via_identical(B, Q, q_twin, bf, crs, left_area_m2=b_area)
+    else:
+        bq, _ = overlap_pairs(B, Q, crs, left_area_m2=b_area)
+    m["pbf_m2"] = sum_by(bq.left, bq.area_m2, n)
+    occupied = np.maximum(m["farmland_gross_m2"].to_numpy(), m["pbf_m2"].to_numpy())
+    m["on_farmland"] = (occupied >= g.min_overlap_m2) & (occupied >= g.min_overlap_share * b_area)
     return m
 
 
