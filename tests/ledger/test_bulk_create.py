@@ -13,7 +13,7 @@ import geopandas as gpd
 import pytest
 import sqlalchemy as sa
 
-from parcelwatch.errors import LedgerConflictError
+from parcelwatch.errors import LedgerConflictError, LedgerError
 from parcelwatch.ledger.model import Change, FootprintFinding, ParcelLink, Status
 from parcelwatch.ledger.store import GpkgStore
 from parcelwatch.ledger.verify import verify_store
@@ -160,4 +160,87 @@ def test_creations_and_updates_mixed_keep_their_order(store):
     )
     assert res.problem_ids == ["370790-2026-000004", "370790-2026-000004"]
     assert store.get("370790-2026-000004").version == 2
+    assert verify_store(store).ok
+
+
+def _updates(ids: list[str]) -> list[Change]:
+    """Every problem to 违法 with a class; every fourth also gets a second parcel link, every fifth
+    only its present status (nothing to change), the last one names version 1."""
+    out = []
+    for i, pid in enumerate(ids):
+        if i % 5 == 4:
+            out.append(Change(pid, Status.UNVERIFIED, {}))  # its status already
+            continue
+        extra = (
+            (ParcelLink(f"R{i:05d}", "2026年第3批", box(0, 0, 1e-4, 1e-4)),) if i % 4 == 0 else ()
+        )
+        out.append(
+            Change(pid, Status.ILLEGAL, {"confirmed_class": "II" if i % 2 else "I"}, parcels=extra,
+                   expected_version=1 if i == len(ids) - 1 else None)
+        )  # fmt: skip
+    return out
+
+
+def test_many_updates_are_a_few_statements_and_equal_one_by_one(store, tmp_path):
+    """120 updates in one call: a handful of statements, not several per problem; the same records, events
+    (hashes chained on the creations') and links as 120 calls of one update each; every fifth
+    change sets what the problem has, so its result is None and it writes no event."""
+    store.apply(_creates(120), user="setup", now=NOW)
+    ids = [f"370790-2026-{i:06d}" for i in range(1, 121)]
+    seen = _statements(store)
+    res = store.apply(_updates(ids), user="审核", now=NOW)
+    writes = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert len(writes) <= 10, writes[:20]
+    assert res.problem_ids == [None if i % 5 == 4 else pid for i, pid in enumerate(ids)]
+    assert verify_store(store).ok
+
+    one = GpkgStore.create(tmp_path / "one.gpkg", now=NOW, county_code="370790")
+    try:
+        one.apply(_creates(120), user="setup", now=NOW)
+        for c in _updates(ids):
+            one.apply([c], user="审核", now=NOW)
+        bulk_records, bulk_events, bulk_links = _state(store)
+        one_records, one_events, one_links = _state(one)
+        assert one.problems_for_parcel("R00000") == store.problems_for_parcel("R00000") == [ids[0]]
+    finally:
+        one.close()
+    assert bulk_records == one_records
+    assert [(e["problem_id"], e["seq"], e["hash"]) for e in bulk_events] == [
+        (e["problem_id"], e["seq"], e["hash"]) for e in one_events
+    ]
+    assert len(bulk_events) == 120 + 96 and bulk_links == one_links
+    assert store.get(ids[1]).status is Status.ILLEGAL and store.get(ids[4]).version == 1
+
+
+def test_a_stale_or_missing_problem_refuses_every_update_of_the_call(store):
+    """Ten updates where the eighth names version 1 of a problem at version 2, or names no
+    problem: nothing of the call is written, and the error names that problem."""
+    store.apply(_creates(10), user="setup", now=NOW)
+    ids = [f"370790-2026-{i:06d}" for i in range(1, 11)]
+    store.apply([Change(ids[7], Status.ILLEGAL, {"confirmed_class": "I"})], user="u", now=NOW)
+    before = (store.records(geometry=False), store.events())
+    stale = [
+        Change(pid, Status.ILLEGAL, {"confirmed_class": "II"}, expected_version=1) for pid in ids
+    ]
+    with pytest.raises(LedgerConflictError, match=f"Problem {ids[7]} .*version 1.*version 2"):
+        store.apply(stale, user="u", now=NOW)
+    missing = [Change(pid, Status.ILLEGAL, {"confirmed_class": "II"}) for pid in ids[:7]]
+    missing.append(Change("370790-2026-999999", Status.ILLEGAL, {"confirmed_class": "II"}))
+    with pytest.raises(LedgerError, match="370790-2026-999999"):
+        store.apply(missing, user="u", now=NOW)
+    assert (store.records(geometry=False), store.events()) == before
+
+
+def test_the_same_problem_twice_in_one_call_gets_two_versions(store):
+    """[problem 1 to 违法, problem 2 to 违法, problem 1 class I]: problem 1 ends at version 3 with
+    two events, as one call per change."""
+    store.apply(_creates(2), user="setup", now=NOW)
+    a, b = "370790-2026-000001", "370790-2026-000002"
+    res = store.apply(
+        [Change(a, Status.ILLEGAL, {"confirmed_class": "II"}), Change(b, Status.ILLEGAL, {"confirmed_class": "II"}),
+         Change(a, None, {"confirmed_class": "I"})], user="u", now=NOW,
+    )  # fmt: skip
+    assert res.problem_ids == [a, b, a]
+    assert store.get(a).version == 3 and store.get(a).confirmed_class == "I"
+    assert [e.seq for e in store.events() if e.problem_id == a] == [1, 2, 3]
     assert verify_store(store).ok

@@ -679,19 +679,25 @@ class SqlStore:
                         progress(len(ids), total)
                 creates.clear()
 
+            updates: list[Change] = []
+
+            def flush_updates() -> None:
+                for ev in self._update_many(conn, updates, now=now, user=user, at=at):
+                    if ev is not None:
+                        evs.append(ev)
+                    ids.append(ev.problem_id if ev is not None else None)
+                    if progress is not None:
+                        progress(len(ids), total)
+                updates.clear()
+
             for change in changes:
                 if change.kind == "create":
+                    flush_updates()
                     creates.append(change)
-                    continue
-                flush()
-                ev = self._update(conn, change, now=now, user=user)
-                if ev is not None:
-                    evs.append(ev)
-                    if change.parcels or change.findings:
-                        self._insert_links(conn, ev.problem_id, change.parcels, change.findings, at)
-                ids.append(ev.problem_id if ev is not None else None)
-                if progress is not None:
-                    progress(len(ids), total)
+                else:
+                    flush()
+                    updates.append(change)
+            flush_updates()
             flush()
             if batch is not None:
                 self._record_batch(conn, batch, at=at, user=user)
@@ -815,6 +821,100 @@ class SqlStore:
                 )
                 for pid, problem_id in rows:
                     out.setdefault((pid, b), problem_id)
+        return out
+
+    def _update_many(
+        self, conn: sa.Connection, changes: Sequence[Change], *, now: datetime, user: str,
+        at: str,
+    ) -> list[Event | None]:  # fmt: skip
+        """Apply updates in order, a few statements for many: the records read (locked) in
+        lists of 500, then every event, change of record and new link written with one
+        executemany per table. The same checks, errors and results as one by one; a problem
+        changed twice is done one change at a time. ``None`` where nothing changed."""
+        if len(changes) < 2 or len({c.problem_id for c in changes}) < len(changes):
+            out: list[Event | None] = []
+            for change in changes:
+                ev = self._update(conn, change, now=now, user=user)
+                if ev is not None and (change.parcels or change.findings):
+                    self._insert_links(conn, ev.problem_id, change.parcels, change.findings, at)
+                out.append(ev)
+            return out
+        for change in changes:
+            if not change.problem_id:
+                raise LedgerError(
+                    "A ledger change names no problem id. Give the id (e.g. 370790-2026-000001)."
+                )
+        found = {
+            r.problem_id: r
+            for r in self._select_records(
+                conn, [str(c.problem_id) for c in changes], False, for_update=True
+            )
+        }
+        planned: list[tuple[Change, Any, Event | None, int]] = []
+        for change in changes:
+            record = found.get(str(change.problem_id))
+            if record is None:
+                err = self._not_visible(conn, str(change.problem_id))
+                if change.source:
+                    err.args = (f"{err.args[0]} ({change.source})",)
+                raise err
+            expected = (
+                change.expected_version if change.expected_version is not None else record.version
+            )
+            if record.version != expected:
+                raise conflict_error(change, expected, record.version)
+            ev = plan_event(record, change, seq=record.version + 1, now=now, user=user)
+            planned.append((change, record, ev, expected))
+        done = [(c, r, ev, x) for c, r, ev, x in planned if ev is not None]
+        prev_hash = self._last_hashes(conn, [r.problem_id for _, r, _, _ in done])
+        ev_rows: list[dict[str, Any]] = []
+        by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # one UPDATE per set of columns
+        link_rows: list[dict[str, Any]] = []
+        find_rows: list[dict[str, Any]] = []
+        for change, record, ev, expected in done:
+            assert ev is not None
+            row = event_row(ev, self.os_user)
+            row["hash"] = event_hash(prev_hash.get((record.problem_id, record.version)), row)
+            ev_rows.append(row)
+            after = apply_event(record, ev)
+            cols = [c for c in ev.changes if c in FIELD_BY_NAME] + ["updated_at", "updated_by"]
+            values = {c: column_value(c, getattr(after, c)) for c in dict.fromkeys(cols)}
+            values["version"] = after.version
+            values.update(b_problem_id=record.problem_id, b_expected=expected)
+            by_cols.setdefault(tuple(values), []).append(values)
+            link_rows += _link_rows(record.problem_id, change.parcels, at)
+            find_rows += _finding_rows(record.problem_id, change.findings)
+        if ev_rows:
+            conn.execute(sa.insert(events), ev_rows)
+        for rows in by_cols.values():
+            res = conn.execute(
+                sa.update(problems).where(
+                    problems.c.problem_id == sa.bindparam("b_problem_id"),
+                    problems.c.version == sa.bindparam("b_expected"),
+                ),
+                rows,
+            )
+            if res.rowcount not in (-1, len(rows)):  # pragma: no cover - the rows are locked
+                raise LedgerConflictError(
+                    "Problems were changed meanwhile; nothing was changed. Run it again."
+                )
+        if link_rows:
+            conn.execute(sa.insert(problem_parcels), link_rows)
+        if find_rows:
+            conn.execute(sa.insert(findings), find_rows)
+        return [ev for _, _, ev, _ in planned]
+
+    @staticmethod
+    def _last_hashes(conn: sa.Connection, ids: Sequence[str]) -> dict[tuple[str, int], str]:
+        """(problem id, seq) -> hash of the events of ``ids``."""
+        out: dict[tuple[str, int], str] = {}
+        uniq = list(dict.fromkeys(ids))
+        for i in range(0, len(uniq), 500):
+            q = sa.select(events.c.problem_id, events.c.seq, events.c.hash).where(
+                events.c.problem_id.in_(uniq[i : i + 500])
+            )
+            for pid, seq, h in conn.execute(q):
+                out[(pid, int(seq))] = h
         return out
 
     def _update(
