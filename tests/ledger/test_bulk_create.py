@@ -5,6 +5,8 @@ problem_parcels, findings) instead of several statements per problem; the checks
 one-by-one creation: a parcel already on a problem refuses the whole transaction (also when the
 same parcel appears twice in one call), the database guards see every problem's first event, and
 the result (records, events with their hashes, links) is that of creating the problems one by one.
+Consecutive updates (an Excel import's thousand status changes) are written the same way, with the
+checks, errors and hashes of one-by-one updates.
 """
 
 from __future__ import annotations

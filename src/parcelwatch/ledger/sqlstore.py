@@ -665,8 +665,9 @@ class SqlStore:
             if batch is not None or any(c.kind == "create" for c in changes):
                 self._serialise(conn, "create")
             # Consecutive creations are written together (one executemany per table: a batch's
-            # thousands of new problems cost a few statements, not a few per problem); an
-            # update first writes the creations before it, so the order of effects is kept.
+            # thousands of new problems cost a few statements, not a few per problem), and so
+            # are consecutive updates; each run is written before the next, so the order of
+            # effects is kept.
             creates: list[Change] = []
 
             def flush() -> None:
