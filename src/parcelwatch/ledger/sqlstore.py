@@ -509,7 +509,8 @@ class SqlStore:
             rows = list(conn.execute(sa.select(*cols).order_by(problems.c.problem_id)))
         else:
             rows = []
-            uniq = list(dict.fromkeys(ids))
+            # sorted: transactions locking (FOR UPDATE) overlapping sets lock them in one order
+            uniq = sorted(set(ids))
             for i in range(0, len(uniq), 500):
                 q = sa.select(*cols).where(problems.c.problem_id.in_(uniq[i : i + 500]))
                 if for_update:
