@@ -204,7 +204,8 @@ def _classify(
         # below (so one's index building and sorting fill the time the other's intersections
         # leave a core idle). It gets its own copy of the parcels: a GEOS prepared geometry must
         # not be used by two threads at once, and both sides prepare parcels. Nothing else may
-        # touch the land-use patches until it is done (the building metrics prepare them too).
+        # prepare the land-use patches until it is done (the building metrics do); reading them
+        # is safe (GEOS computes a geometry's envelope when it builds it).
         P_own = shapely.from_wkb(shapely.to_wkb(P)) if THREADS > 1 else P
         farm_job = beside.submit(overlap_pairs, P_own, F_all, crs, left_area_m2=p_area)
     else:
