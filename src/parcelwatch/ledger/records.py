@@ -533,9 +533,6 @@ class RecordBook:
         ).scalar()
         return int(top[len(prefix) :]) + 1 if top else 1
 
-    def _next_id(self, conn: sa.Connection, e: Entity, prefix: str, width: int) -> str:
-        return f"{prefix}{self._next_number(conn, e, prefix, width):0{width}d}"
-
     def _create_many(
         self, conn: sa.Connection, e: Entity, items: Sequence[tuple[str, Mapping[str, Any]]], *,
         user: str, now: datetime,
@@ -671,8 +668,9 @@ class RecordBook:
         user: str, now: datetime,
     ) -> int:  # fmt: skip
         """Apply changes (entity, id, changes, kind, expected version or None) in order; returns
-        the number of records changed. The records are read (locked) and written a type at a
-        time in a few statements; a record changed twice gets two versions, as one by one."""
+        the number of changes made (those that changed nothing are not counted). The records are
+        read (locked, in sorted order) and written a type at a time in a few statements; a
+        record changed twice gets two versions, as one by one."""
         per: dict[str, list[str]] = {}
         for entity, rid, changes, _, _ in todo:
             _check_fields(ENTITIES[entity], changes)
@@ -680,15 +678,14 @@ class RecordBook:
         current: dict[tuple[str, str], dict[str, Any]] = {}
         for entity, rids in per.items():
             e = ENTITIES[entity]
-            col, unique = e.table.c[e.id_col], list(dict.fromkeys(rids))
+            col, unique = e.table.c[e.id_col], sorted(set(rids))
             for i in range(0, len(unique), _CHUNK):
                 q = sa.select(e.table).where(col.in_(unique[i : i + _CHUNK])).with_for_update()
                 for row in conn.execute(q):
                     current[(entity, row._mapping[e.id_col])] = dict(row._mapping)
         events: list[tuple[str, str, int, str, Mapping[str, Any]]] = []
-        writes: list[
-            tuple[str, str, int, dict[str, Any]]
-        ] = []  # entity, id, old version, new values
+        # entity, id, version before, the values written
+        writes: list[tuple[str, str, int, dict[str, Any]]] = []
         for entity, rid, changes, kind, expected in todo:
             e = ENTITIES[entity]
             m = current.get((entity, rid))
