@@ -607,31 +607,6 @@ class SqlStore:
 
     # -- writing
 
-    def _insert_event(self, conn: sa.Connection, ev: Event) -> None:
-        row = event_row(ev, self.os_user)
-        prev = None
-        if ev.seq > 1:
-            prev = conn.execute(
-                sa.select(events.c.hash).where(
-                    events.c.problem_id == ev.problem_id, events.c.seq == ev.seq - 1
-                )
-            ).scalar()
-        row["hash"] = event_hash(prev, row)
-        conn.execute(sa.insert(events), row)  # parameters, not .values(): one cached statement
-
-    def _insert_links(
-        self,
-        conn: sa.Connection,
-        problem_id: str,
-        parcels: Sequence[ParcelLink],
-        finds: Sequence[FootprintFinding],
-        at: str,
-    ) -> None:
-        if parcels:
-            conn.execute(sa.insert(problem_parcels), _link_rows(problem_id, parcels, at))
-        if finds:
-            conn.execute(sa.insert(findings), _finding_rows(problem_id, finds))
-
     @staticmethod
     def _next_seq(conn: sa.Connection, prefix: str) -> int:
         top = conn.execute(
@@ -682,6 +657,7 @@ class SqlStore:
                 creates.clear()
 
             updates: list[Change] = []
+            pending: set[str | None] = set()  # the problems of ``updates``
 
             def flush_updates() -> None:
                 for ev in self._update_many(conn, updates, now=now, user=user, at=at):
@@ -691,6 +667,7 @@ class SqlStore:
                     if progress is not None:
                         progress(len(ids), total)
                 updates.clear()
+                pending.clear()
 
             for change in changes:
                 if change.kind == "create":
@@ -698,7 +675,10 @@ class SqlStore:
                     creates.append(change)
                 else:
                     flush()
+                    if change.problem_id in pending:
+                        flush_updates()  # a problem changed again: after its earlier change
                     updates.append(change)
+                    pending.add(change.problem_id)
             flush_updates()
             flush()
             if batch is not None:
@@ -829,18 +809,11 @@ class SqlStore:
         self, conn: sa.Connection, changes: Sequence[Change], *, now: datetime, user: str,
         at: str,
     ) -> list[Event | None]:  # fmt: skip
-        """Apply updates in order, a few statements for many: the records read (locked) in
-        lists of 500, then every event, change of record and new link written with one
-        executemany per table. The same checks, errors and results as one by one; a problem
-        changed twice is done one change at a time. ``None`` where nothing changed."""
-        if len(changes) < 2 or len({c.problem_id for c in changes}) < len(changes):
-            out: list[Event | None] = []
-            for change in changes:
-                ev = self._update(conn, change, now=now, user=user)
-                if ev is not None and (change.parcels or change.findings):
-                    self._insert_links(conn, ev.problem_id, change.parcels, change.findings, at)
-                out.append(ev)
-            return out
+        """Apply updates of distinct problems in order, a few statements for many: the records
+        read (locked) in lists of 500, then every event, change of record and new link written
+        with one executemany per table. ``None`` where nothing changed."""
+        if not changes:
+            return []
         for change in changes:
             if not change.problem_id:
                 raise LedgerError(
@@ -922,43 +895,9 @@ class SqlStore:
     def _update(
         self, conn: sa.Connection, change: Change, *, now: datetime, user: str
     ) -> Event | None:
-        if not change.problem_id:
-            raise LedgerError(
-                "A ledger change names no problem id. Give the id (e.g. 370790-2026-000001)."
-            )
-        recs = self._select_records(conn, [change.problem_id], False, for_update=True)
-        if not recs:
-            err = self._not_visible(conn, change.problem_id)
-            if change.source:
-                err.args = (f"{err.args[0]} ({change.source})",)
-            raise err
-        record = recs[0]
-        expected = (
-            change.expected_version if change.expected_version is not None else record.version
-        )
-        if record.version != expected:
-            raise conflict_error(change, expected, record.version)
-        ev = plan_event(record, change, seq=record.version + 1, now=now, user=user)
-        if ev is None:
-            return None
-        after = apply_event(record, ev)
-        self._insert_event(conn, ev)
-        cols = [c for c in ev.changes if c in FIELD_BY_NAME] + ["updated_at", "updated_by"]
-        values = {c: column_value(c, getattr(after, c)) for c in dict.fromkeys(cols)}
-        values["version"] = after.version
-        res = conn.execute(
-            sa.update(problems).where(
-                problems.c.problem_id == sa.bindparam("b_problem_id"),
-                problems.c.version == sa.bindparam("b_expected"),
-            ),
-            {**values, "b_problem_id": change.problem_id, "b_expected": expected},
-        )
-        if res.rowcount != 1:  # pragma: no cover - guarded by the locked read above
-            actual = conn.execute(
-                sa.select(problems.c.version).where(problems.c.problem_id == change.problem_id)
-            ).scalar()
-            raise conflict_error(change, expected, int(actual) if actual else -1)
-        return ev
+        """One update inside a transaction (its event, or ``None`` when nothing changed)."""
+        at = now.isoformat(timespec="seconds")
+        return self._update_many(conn, [change], now=now, user=user, at=at)[0]
 
     def _record_batch(self, conn: sa.Connection, b: Any, *, at: str, user: str) -> None:
         c = b.counts

@@ -502,20 +502,11 @@ def _rows_meeting(table: Any, boxes: np.ndarray | BoxGrid) -> np.ndarray:
 
 
 def _to_frame(table: Any, crs: CRS) -> gpd.GeoDataFrame:
-    from parcelwatch.rules.overlay import THREADS
-
     wkb = table.column("geometry").to_numpy(zero_copy_only=False)
     attrs = table.drop_columns([c for c in ("geometry", "bbox") if c in table.column_names])
     frame = attrs.to_pandas()
     n = len(wkb)
-    if n > 20_000 and THREADS > 1:
-        step = -(-n // THREADS)
-        with ThreadPoolExecutor(THREADS) as pool:
-            geoms = np.concatenate(
-                list(pool.map(shapely.from_wkb, [wkb[i : i + step] for i in range(0, n, step)]))
-            )
-    else:
-        geoms = shapely.from_wkb(wkb) if n else np.zeros(0, dtype=object)
+    geoms = crsmod.in_halves(shapely.from_wkb, wkb) if n else np.zeros(0, dtype=object)
     frame.index = pd.RangeIndex(n)
     return gpd.GeoDataFrame(
         frame, geometry=gpd.GeoSeries(geoms, index=frame.index, crs=crs), crs=crs
