@@ -22,7 +22,7 @@ from parcelwatch.ledger.model import class_label
 from parcelwatch.ledger.recheck import OUTCOME_ZH, OUTCOMES, recheck
 from parcelwatch.ledger.store import BatchInfo
 from parcelwatch.ledger.workspace import Workspace, opened
-from parcelwatch.pipeline.inputs import classify_inputs
+from parcelwatch.pipeline.inputs import classify_inputs, older_objects_frozen
 from parcelwatch.pipeline.reference import closed_problem_boxes, load_batch_inputs
 
 __all__ = ["CheckSummary", "check_batch"]
@@ -98,6 +98,7 @@ def _import_record_modules() -> None:
         pass  # the tamper check imports them again and reports it
 
 
+@older_objects_frozen()
 def check_batch(
     ws: Workspace | str | Path,
     sources: Mapping[str, Any],

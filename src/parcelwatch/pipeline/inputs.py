@@ -6,8 +6,11 @@ that all layers lie in the same place, and returns them reprojected into that zo
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +55,36 @@ class Inputs:
         return self.layers.get(role)
 
 
+_frozen = {"depth": 0}
+_frozen_lock = threading.Lock()
+
+
+@contextmanager
+def older_objects_frozen() -> Iterator[None]:
+    """Run a stage with the objects that exist when it starts kept out of the cyclic garbage
+    collector's walks (``gc.freeze``), and give them back to it when the outermost stage ends.
+
+    Those are mostly the imported libraries' modules, functions and classes (~120,000 objects
+    after the imports of a check) and the layers an earlier stage loaded: they live as long as
+    the run, yet each full collection walked them all. Measured on the large sample county
+    (GC callbacks, 2026-12-03): the registered county run spent 1.09 s in collections (0.89 s in
+    9 full ones), 0.59 s with the imports frozen; a 2,000-parcel check's one full collection
+    took 0.10 s, 4 ms frozen. Garbage made during the stage is collected as always; refcounting
+    frees the frozen objects that die meanwhile; nested stages (a check's load and classify)
+    freeze what they find and the outermost one thaws it all.
+    """
+    with _frozen_lock:
+        gc.freeze()
+        _frozen["depth"] += 1
+    try:
+        yield
+    finally:
+        with _frozen_lock:
+            _frozen["depth"] -= 1
+            if _frozen["depth"] == 0:
+                gc.unfreeze()
+
+
 def working_zone(frames: Mapping[str, gpd.GeoDataFrame], rules: Rules) -> tuple[int, str]:
     """The 3-degree zone overlay runs in: the rules file's, else the farmland layer's, else by longitude."""
     if rules.county.gk_zone:
@@ -73,6 +106,7 @@ def working_zone(frames: Mapping[str, gpd.GeoDataFrame], rules: Rules) -> tuple[
     )
 
 
+@older_objects_frozen()
 def load_inputs(
     sources: Mapping[str, str | Path | LayerSource | None],
     *,
@@ -177,6 +211,7 @@ def _check_alignment(
         )
 
 
+@older_objects_frozen()
 def classify_inputs(inputs: Inputs, *, rules: Rules = DEFAULT_RULES) -> Classification:
     """Run :func:`parcelwatch.rules.classify.classify` on loaded inputs."""
     from parcelwatch.rules.classify import classify
@@ -213,6 +248,7 @@ def _in_storage_crs(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return _to_crs(frame, crsmod.STORAGE_CRS)
 
 
+@older_objects_frozen()
 def write_classification(
     result: Classification,
     path: str | Path,

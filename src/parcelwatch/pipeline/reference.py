@@ -52,6 +52,7 @@ from parcelwatch.atomic import commit_file, write_text_atomic
 from parcelwatch.config import DEFAULT_RULES, Rules
 from parcelwatch.errors import CRSError, InputError, ReferenceStoreError
 from parcelwatch.io.layers import LayerReport
+from parcelwatch.pipeline.inputs import older_objects_frozen
 
 __all__ = [
     "REFERENCE_ROLES",
@@ -546,6 +547,7 @@ def extents_needed(
     }
 
 
+@older_objects_frozen()
 def load_batch_inputs(
     workspace: str | Path | ReferenceStore,
     sources: Mapping[str, Any],
@@ -753,6 +755,7 @@ def _sha256(files: Sequence[Path]) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+@older_objects_frozen()
 def add_references(
     workspace: str | Path,
     sources: Mapping[str, Any],
